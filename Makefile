@@ -1,0 +1,49 @@
+# Two entry points, each doing all of its own set-up in .venv:
+#   make lab    install the package with JupyterLab and open tutorials/ in JupyterLab
+#   make test   install the package with its test extra and run the whole test suite
+#
+# TORCH chooses the torch build installed first (default: the CPU build 2.13.0, which these
+# machines keep on disk). Elsewhere pass e.g. TORCH="torch==2.13.0" and
+# TORCH_PIP_ARGS="--index-url <your CPU or CUDA wheel index>".
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+LAB_ARGS ?= --ip=127.0.0.1
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+NO_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+
+.PHONY: lab test zoo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.torch: | $(BIN)/python
+	$(PIP) install $(TORCH_PIP_ARGS) "$(TORCH)"
+	touch $@
+
+$(VENV)/.lab: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e ".[lab]"
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e ".[test]"
+	touch $@
+
+lab: $(VENV)/.lab
+	$(BIN)/jupyter lab --notebook-dir=tutorials $(LAB_ARGS) $(NO_DISPLAY)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest tests tutorials --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tutorials/sanitize.cfg $(PYTEST_ARGS)
+
+# Retrain every shipped model and rewrite its weights and card (about 15 minutes on 2 cores).
+zoo: $(VENV)/.test
+	$(BIN)/python scripts/train_zoo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,30 @@
+"""xai-widgets: interactive, tested explainable-AI methods for genomic sequence models.
+
+Subpackages load on first access, so ``import xai_widgets`` stays fast:
+
+- :mod:`xai_widgets.data`: one-hot encoding, motifs (JASPAR), synthetic tasks with ground truth
+- :mod:`xai_widgets.zoo`: small trained models (``list_models()``, ``load(name)``) and training
+- :mod:`xai_widgets.metrics`: AUROC and friends used by the tests and benchmarks
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+_SUBMODULES = ("data", "zoo", "metrics")
+__all__ = ["__version__", "resolve_device", *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "resolve_device":
+        from ._core import resolve_device
+
+        return resolve_device
+    raise AttributeError(f"module 'xai_widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

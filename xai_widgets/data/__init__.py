@@ -1,0 +1,23 @@
+"""Sequences, motifs and synthetic tasks with ground truth.
+
+Public API: :func:`one_hot`, :func:`decode`, :func:`reverse_complement`,
+:func:`one_hot_batches`, :func:`check_one_hot`, :class:`Motif`, :func:`get_motif`,
+:func:`bundled_motifs`, :func:`jaspar_motif`, :func:`read_meme`, :func:`write_meme`,
+:func:`dinucleotide_shuffle`, :func:`shuffle`, the tasks :func:`motif_presence`,
+:func:`cooperative_grammar`, :func:`attribution_benchmark` and :func:`make_task`.
+"""
+
+from .encoding import ALPHABET, check_one_hot, decode, one_hot, one_hot_batches, reverse_complement
+from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs,
+                     read_meme, write_meme)
+from .shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle
+from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
+                    cooperative_grammar, make_task, motif_presence)
+
+__all__ = [
+    "ALPHABET", "check_one_hot", "decode", "one_hot", "one_hot_batches", "reverse_complement",
+    "JASPAR_RELEASE", "Motif", "bundled_motifs", "get_motif", "jaspar_motif", "jaspar_motifs",
+    "read_meme", "write_meme", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
+    "GRAMMAR_RULE", "TASKS", "GrammarRule", "PlantedInstances", "SyntheticTask",
+    "attribution_benchmark", "cooperative_grammar", "make_task", "motif_presence",
+]

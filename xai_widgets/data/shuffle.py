@@ -1,0 +1,112 @@
+"""Shuffles that keep a sequence's composition: backgrounds for references and insertions.
+
+:func:`dinucleotide_shuffle` implements the Altschul-Erickson (1985) algorithm: a random
+Eulerian walk through the sequence's dinucleotide multigraph, so every shuffle has exactly
+the original's dinucleotide counts, first and last base, and is uniform among all such
+sequences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .encoding import check_one_hot, indices_to_one_hot
+
+
+def _rng(random_state) -> np.random.Generator:
+    return random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
+
+
+def _to_indices(X: torch.Tensor) -> np.ndarray:
+    check_one_hot(X)
+    return X.argmax(dim=1).cpu().numpy().astype(np.int8)
+
+
+def _dinucleotide_shuffle_one(seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One Altschul-Erickson shuffle of a base-index sequence ``(L,)``."""
+    length = len(seq)
+    if length < 3:
+        return seq.copy()
+    last = int(seq[-1])
+    edges = [seq[1:][seq[:-1] == v] for v in range(4)]  # successors of v in sequence order
+    has_out = [len(e) > 0 for e in edges]
+    # 1. a random spanning arborescence towards `last`: each vertex's last exit edge
+    while True:
+        last_edge = {v: int(edges[v][rng.integers(len(edges[v]))]) for v in range(4) if has_out[v] and v != last}
+        ok = True
+        for v in last_edge:
+            seen, u = set(), v
+            while u != last:
+                if u in seen:
+                    ok = False
+                    break
+                seen.add(u)
+                u = last_edge[u]
+            if not ok:
+                break
+        if ok:
+            break
+    # 2. shuffle every vertex's other exits, put the tree edge last
+    order = []
+    for v in range(4):
+        succ = list(edges[v])
+        if v in last_edge:
+            succ.remove(last_edge[v])
+            rng.shuffle(succ)
+            succ.append(last_edge[v])
+        else:
+            rng.shuffle(succ)
+        order.append(succ)
+    # 3. walk the Eulerian path from the first base
+    out = np.empty(length, dtype=np.int8)
+    out[0] = seq[0]
+    pointer = [0, 0, 0, 0]
+    for i in range(1, length):
+        v = int(out[i - 1])
+        out[i] = order[v][pointer[v]]
+        pointer[v] += 1
+    return out
+
+
+def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Tensor:
+    """Dinucleotide-preserving shuffles of one-hot sequences.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences (no ``N`` columns).
+    n_shuffles : int
+        Shuffles per sequence.
+    random_state : int, numpy.random.Generator or None
+        Seed for reproducible shuffles.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, n_shuffles, 4, L)
+        Same dtype and device as ``X``.
+    """
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be >= 1; got {n_shuffles}")
+    rng = _rng(random_state)
+    idx = _to_indices(X)
+    out = np.stack([np.stack([_dinucleotide_shuffle_one(s, rng) for _ in range(n_shuffles)]) for s in idx])
+    shuffled = indices_to_one_hot(torch.from_numpy(out.reshape(-1, idx.shape[1]).astype(np.int64)), dtype=X.dtype)
+    return shuffled.reshape(X.shape[0], n_shuffles, 4, X.shape[2]).to(X.device)
+
+
+def shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Tensor:
+    """Mononucleotide shuffles (base composition kept); shape ``(N, n_shuffles, 4, L)``."""
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be >= 1; got {n_shuffles}")
+    check_one_hot(X)
+    rng = _rng(random_state)
+    n, _, length = X.shape
+    perm = np.argsort(rng.random((n, n_shuffles, length)), axis=-1)
+    index = torch.from_numpy(perm).to(X.device)[:, :, None, :].expand(n, n_shuffles, 4, length)
+    return torch.gather(X[:, None].expand(n, n_shuffles, 4, length), 3, index)
+
+
+def dinucleotide_counts(X: torch.Tensor) -> torch.Tensor:
+    """Dinucleotide counts of one-hot sequences ``(..., 4, L)``; shape ``(..., 4, 4)``."""
+    return torch.einsum("...il,...jl->...ij", X[..., :-1], X[..., 1:])
