@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("data", "zoo", "metrics")
+_SUBMODULES = ("data", "zoo", "metrics", "methods")
 __all__ = ["__version__", "resolve_device", *_SUBMODULES]
 
 

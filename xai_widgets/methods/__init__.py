@@ -1,0 +1,13 @@
+"""Interpretation methods: plain functions over ``(model, X)``, one module per family.
+
+- :mod:`.ism`: saturation mutagenesis (fast incremental path for local-layer models), single
+  edits, window occlusion
+- :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
+"""
+
+from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
+from .ism import ISMResult, OcclusionResult, occlusion, predict_edits, saturation_mutagenesis, supports_fast_ism
+
+__all__ = ["Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
+           "ISMResult", "OcclusionResult", "occlusion", "predict_edits", "saturation_mutagenesis",
+           "supports_fast_ism"]

@@ -1,0 +1,199 @@
+"""Backpropagation attributions (the review's Fig. 3c): saliency, gradient x input, integrated
+gradients, with the gradient correction of Majdandzic, Rajesh & Koo (2023) as an option.
+
+Gradients of a one-hot model have a component orthogonal to the one-hot simplex that carries
+no meaning; ``correct=True`` removes it by subtracting, at each position, the mean gradient
+over the four bases (so the corrected gradient sums to zero per position).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.shuffle import dinucleotide_shuffle
+from ._common import check_target, prepare
+
+BASELINES = ("zeros", "uniform", "shuffle")
+IG_RULES = ("gausslegendre", "riemann_trapezoid", "riemann_middle")
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Per-base attributions of a method.
+
+    Attributes
+    ----------
+    values : torch.Tensor, shape (N, 4, L)
+        The method's map: the gradient itself (saliency) or a contribution per base.
+    X : torch.Tensor, shape (N, 4, L)
+        The sequences explained.
+    method : str
+    target : int
+    completeness_gap : torch.Tensor or None, shape (N,)
+        Integrated gradients only: ``|sum(values) - (f(x) - f(baseline))| / |f(x) - f(baseline)|``.
+    """
+
+    values: torch.Tensor
+    X: torch.Tensor
+    method: str
+    target: int
+    completeness_gap: torch.Tensor | None = None
+
+    def on_observed(self) -> torch.Tensor:
+        """``values * X``: the attribution at each observed base, ``(N, 4, L)``."""
+        return self.values * self.X
+
+    def per_position(self) -> torch.Tensor:
+        """One score per position, ``(N, L)``: ``(values * X).sum(1)``."""
+        return self.on_observed().sum(1)
+
+
+def correct_gradient(grad: torch.Tensor) -> torch.Tensor:
+    """Subtract the per-position mean over the 4 bases (Majdandzic et al. 2023); ``(N, 4, L)``."""
+    return grad - grad.mean(dim=1, keepdim=True)
+
+
+def _gradients(model: nn.Module, X: torch.Tensor, target: int, batch_size: int, device) -> torch.Tensor:
+    """d output[:, target] / d X, batched; ``(N, 4, L)`` on the CPU."""
+    grads = []
+    for start in range(0, X.shape[0], batch_size):
+        x = X[start : start + batch_size].to(device).requires_grad_(True)
+        with torch.enable_grad():
+            out = model(x)[:, target]
+            (grad,) = torch.autograd.grad(out.sum(), x)
+        grads.append(grad.detach().cpu())
+    return torch.cat(grads)
+
+
+def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+             batch_size: int = 256, device="auto") -> Attribution:
+    """The gradient of the output with respect to the one-hot input (Simonyan et al. 2014).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (N, 4, L)
+    target : int or None
+        Output index (None only for single-output models).
+    correct : bool
+        Apply :func:`correct_gradient`.
+    batch_size : int
+    device : str or torch.device
+
+    Returns
+    -------
+    Attribution
+        ``values`` is the (corrected) gradient, signed; take ``abs()`` for the classic map.
+    """
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    grad = _gradients(model, X, target, batch_size, device)
+    return Attribution(correct_gradient(grad) if correct else grad, X, "saliency", target)
+
+
+def gradient_x_input(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+                     batch_size: int = 256, device="auto") -> Attribution:
+    """Gradient times input: the gradient at the observed bases, zero elsewhere; ``(N, 4, L)``."""
+    result = saliency(model, X, target, correct=correct, batch_size=batch_size, device=device)
+    return Attribution(result.values * X, X, "gradient_x_input", result.target)
+
+
+def _ig_rule(n_steps: int, rule: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Interpolation points in (0, 1] and their weights, matching captum's approximation rules."""
+    if rule == "gausslegendre":
+        nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+        return torch.tensor((nodes + 1) / 2), torch.tensor(weights / 2)
+    if rule == "riemann_trapezoid":
+        alphas = torch.linspace(0, 1, n_steps, dtype=torch.float64)
+        weights = torch.full((n_steps,), 1.0 / (n_steps - 1), dtype=torch.float64)
+        weights[0] = weights[-1] = 0.5 / (n_steps - 1)
+        return alphas, weights
+    if rule == "riemann_middle":
+        return (torch.arange(n_steps, dtype=torch.float64) + 0.5) / n_steps, torch.full((n_steps,), 1.0 / n_steps,
+                                                                                      dtype=torch.float64)
+    raise ValueError(f"rule must be one of {IG_RULES}; got {rule!r}")
+
+
+def _baselines(X: torch.Tensor, baseline, n_baselines: int, random_state) -> torch.Tensor:
+    """Baselines of shape ``(N, B, 4, L)``."""
+    if isinstance(baseline, torch.Tensor):
+        if baseline.shape == X.shape:
+            return baseline[:, None]
+        if baseline.ndim == 4 and baseline.shape[0] == X.shape[0] and baseline.shape[2:] == X.shape[1:]:
+            return baseline
+        raise ValueError(f"a baseline tensor must have shape {tuple(X.shape)} or (N, B, 4, L); "
+                         f"got {tuple(baseline.shape)}")
+    if baseline == "zeros":
+        return torch.zeros_like(X)[:, None]
+    if baseline == "uniform":
+        return torch.full_like(X, 0.25)[:, None]
+    if baseline == "shuffle":
+        return dinucleotide_shuffle(X, n_baselines, random_state=random_state)
+    raise ValueError(f"baseline must be one of {BASELINES} or a tensor; got {baseline!r}")
+
+
+def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, baseline="zeros",
+                         n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 10,
+                         correct: bool = False, batch_size: int = 256, device="auto",
+                         random_state=None) -> Attribution:
+    """Integrated gradients (Sundararajan et al. 2017) along the straight path from a baseline.
+
+    ``values = (x - b) * mean over the path of the gradient``, averaged over baselines.
+
+    Parameters
+    ----------
+    model, X, target
+        As in :func:`saliency`.
+    baseline : {"zeros", "uniform", "shuffle"} or torch.Tensor
+        All-zero, all-0.25, ``n_baselines`` dinucleotide shuffles of each sequence, or given
+        baselines ``(N, 4, L)`` / ``(N, B, 4, L)``.
+    n_steps : int
+        Points on the path.
+    rule : {"gausslegendre", "riemann_trapezoid", "riemann_middle"}
+        Quadrature; ``"gausslegendre"`` is captum's default and converges fastest.
+    n_baselines : int
+        Shuffles per sequence for ``baseline="shuffle"``.
+    correct : bool
+        Correct the path-averaged gradient (:func:`correct_gradient`) before multiplying.
+    batch_size : int
+        Interpolated sequences per backward pass.
+    device : str or torch.device
+    random_state : int or None
+        Seed of the shuffles.
+
+    Returns
+    -------
+    Attribution
+        With ``completeness_gap``: how far ``sum(values)`` is from ``f(x) - f(baseline)``
+        (mean over baselines), relative; small when ``n_steps`` is large enough.
+    """
+    if n_steps < 2:
+        raise ValueError(f"n_steps must be >= 2; got {n_steps}")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    alphas, weights = _ig_rule(n_steps, rule)
+    alphas, weights = alphas.to(X.dtype), weights.to(X.dtype)
+    refs = _baselines(X, baseline, n_baselines, random_state)
+    n, n_refs = refs.shape[:2]
+    values = torch.zeros_like(X)
+    gaps = torch.zeros(n, dtype=torch.float64)
+    for i in range(n):
+        diff = X[i][None] - refs[i]  # (B, 4, L)
+        path = refs[i][None] + alphas[:, None, None, None] * diff[None]  # (S, B, 4, L)
+        grads = _gradients(model, path.reshape(-1, *X.shape[1:]), target, batch_size, device)
+        avg_grad = (grads.reshape(n_steps, n_refs, *X.shape[1:]) * weights[:, None, None, None]).sum(0)
+        if correct:
+            avg_grad = correct_gradient(avg_grad)
+        attributions = diff * avg_grad  # (B, 4, L)
+        values[i] = attributions.mean(0)
+        with torch.no_grad():
+            ends = model(torch.cat([X[i][None], refs[i]]).to(device))[:, target].double().cpu()
+        expected = ends[0] - ends[1:]
+        total = attributions.sum((1, 2)).double()
+        gaps[i] = ((total - expected).abs() / expected.abs().clamp_min(1e-12)).mean()
+    return Attribution(values, X, "integrated_gradients", target, gaps)

@@ -1,0 +1,257 @@
+"""In-silico mutagenesis (the review's Fig. 3a): every single-base substitution, and edits.
+
+:func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence. For models
+made of position-local layers (convolutions, pooling, element-wise layers; all zoo CNNs) it
+uses the fast incremental path of :mod:`._fast_ism`; for anything else (RNNs, attention, unknown
+layers) it runs batched forward passes of the edited sequences. Both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._common import check_target, prepare
+from ._fast_ism import FastISM, local_plan
+
+ISM_METHODS = ("auto", "fast", "naive")
+
+
+@dataclass(frozen=True)
+class ISMResult:
+    """Result of :func:`saturation_mutagenesis`.
+
+    Attributes
+    ----------
+    delta : torch.Tensor, shape (N, 4, L), or (N, T, 4, L) when ``target=None``
+        Prediction of the edited sequence minus the prediction of the original, for each
+        position and each substituted base; exactly 0 at the original base.
+    reference : torch.Tensor, shape (N,) or (N, T)
+        Prediction for the unedited sequences.
+    X : torch.Tensor, shape (N, 4, L)
+        The sequences.
+    path : {"fast", "naive"}
+        Which computation ran.
+    """
+
+    delta: torch.Tensor
+    reference: torch.Tensor
+    X: torch.Tensor
+    path: str
+
+    def centred(self) -> torch.Tensor:
+        """``delta`` minus its mean over the four bases at each position (same shape)."""
+        return self.delta - self.delta.mean(dim=-2, keepdim=True)
+
+    def attribution(self) -> torch.Tensor:
+        """The usual ISM attribution: the mean-centred map at the observed base, ``(N[, T], 4, L)``
+        (zero at the other bases), so that ``.sum(-2)`` gives one score per position."""
+        x = self.X if self.delta.ndim == 3 else self.X[:, None]
+        return self.centred() * x
+
+
+def supports_fast_ism(model: nn.Module) -> bool:
+    """Whether :func:`saturation_mutagenesis` can use the fast incremental path for ``model``."""
+    return local_plan(model) is not None
+
+
+@torch.no_grad()
+def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int = 1024,
+                           device="auto", method: str = "auto", progress: bool = False) -> ISMResult:
+    """Predict every single-base substitution of every sequence.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    target : int or None
+        Output index; ``None`` keeps all outputs.
+    batch_size : int
+        Edited sequences evaluated at once.
+    device : str or torch.device
+        ``"auto"`` picks CUDA when available.
+    method : {"auto", "fast", "naive"}
+        ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) and raises
+        otherwise; ``"auto"`` uses it when possible.
+    progress : bool
+        Show a progress bar over batches.
+
+    Returns
+    -------
+    ISMResult
+    """
+    if method not in ISM_METHODS:
+        raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs, allow_all=True)
+    plan = local_plan(model) if method != "naive" else None
+    if method == "fast" and plan is None:
+        raise ValueError(f"{type(model).__name__} has layers that are not position-local (e.g. an RNN or "
+                         "attention), so fast ISM does not apply; use method='naive' or 'auto'")
+    n, _, length = X.shape
+    Xd = X.to(device)
+    ref_base = Xd.argmax(1)  # (N, L)
+    # all edits: (sequence, position, base) with base != reference base
+    offsets = torch.arange(1, 4, device=device)
+    seq = torch.arange(n, device=device).repeat_interleave(3 * length)
+    pos = torch.arange(length, device=device).repeat_interleave(3).repeat(n)
+    base = (ref_base.repeat_interleave(3, dim=1) + offsets.repeat(length)[None]).remainder(4).flatten()
+
+    if plan is not None:
+        engine = FastISM(plan, Xd)
+        reference = engine.reference_output
+        evaluate = engine.edited_outputs
+    else:
+        reference = model(Xd)
+
+        def evaluate(s, p, b):
+            edited = Xd[s].clone()
+            rows = torch.arange(len(s), device=device)
+            edited[rows, :, p] = 0
+            edited[rows, b, p] = 1
+            return model(edited)
+
+    outputs = torch.empty(len(seq), n_outputs, device=device, dtype=reference.dtype)
+    starts = range(0, len(seq), batch_size)
+    for start in tqdm(starts, desc="ISM", disable=not progress, unit="batch"):
+        stop = start + batch_size
+        outputs[start:stop] = evaluate(seq[start:stop], pos[start:stop], base[start:stop])
+    delta = torch.zeros(n, n_outputs, 4, length, device=device, dtype=reference.dtype)
+    delta[seq, :, base, pos] = outputs - reference[seq]
+    if target is not None:
+        delta, reference = delta[:, target], reference[:, target]
+    return ISMResult(delta.float().cpu(), reference.float().cpu(), X, "fast" if plan is not None else "naive")
+
+
+@torch.no_grad()
+def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None = 0, *, batch_size: int = 256,
+                  device="auto") -> torch.Tensor:
+    """Prediction change of single substitutions.
+
+    Parameters
+    ----------
+    model, X
+        As in :func:`saturation_mutagenesis`.
+    edits : sequence of (int, int, str or int)
+        ``(sequence index, position, new base)``; the base as a letter or an index 0..3.
+    target : int or None
+
+    Returns
+    -------
+    torch.Tensor, shape (E,) or (E, T) for ``target=None``
+        Edited minus original prediction, in the order of ``edits``.
+    """
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs, allow_all=True)
+    edits = list(edits)
+    if not edits:
+        raise ValueError("edits is empty: give (sequence, position, base) triples")
+    seq, pos, base = [], [], []
+    for i, p, b in edits:
+        b = "ACGT".index(b.upper()) if isinstance(b, str) and b.upper() in "ACGT" and len(b) == 1 else b
+        if not (0 <= i < X.shape[0] and 0 <= p < X.shape[2] and isinstance(b, int) and 0 <= b < 4):
+            raise ValueError(f"edit {(i, p, b)} is out of range for X of shape {tuple(X.shape)} "
+                             "(bases: 'A', 'C', 'G', 'T' or 0..3)")
+        seq.append(i), pos.append(p), base.append(b)
+    seq, pos, base = map(torch.tensor, (seq, pos, base))
+    edited = X[seq].clone()
+    rows = torch.arange(len(seq))
+    edited[rows, :, pos] = 0
+    edited[rows, base, pos] = 1
+    delta = predict_outputs(model, edited, batch_size, device) - predict_outputs(model, X, batch_size, device)[seq]
+    return delta if target is None else delta[:, target]
+
+
+@dataclass(frozen=True)
+class OcclusionResult:
+    """Result of :func:`occlusion`.
+
+    Attributes
+    ----------
+    delta : torch.Tensor, shape (N, W)
+        Occluded minus original prediction for each of the ``W`` windows.
+    starts : torch.Tensor, shape (W,)
+        First position of each window.
+    per_position : torch.Tensor, shape (N, L)
+        Mean ``delta`` over the windows covering each position.
+    """
+
+    delta: torch.Tensor
+    starts: torch.Tensor
+    per_position: torch.Tensor
+
+
+OCCLUSION_FILLS = ("shuffle", "zeros", "uniform")
+
+
+def _fill(segment: torch.Tensor, fill: str, n_shuffles: int, random_state) -> torch.Tensor:
+    """Replacement for ``segment (N, 4, w)``: ``(N, K, 4, w)`` with K = n_shuffles or 1."""
+    from ..data.shuffle import dinucleotide_shuffle
+
+    if fill == "shuffle":
+        return dinucleotide_shuffle(segment, n_shuffles, random_state=random_state)
+    value = 0.0 if fill == "zeros" else 0.25
+    return torch.full_like(segment, value)[:, None]
+
+
+@torch.no_grad()
+def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, window: int = 10,
+              stride: int = 1, fill: str = "shuffle", n_shuffles: int = 5, batch_size: int = 512,
+              device="auto", random_state=None, progress: bool = False) -> OcclusionResult:
+    """Slide a window along each sequence, replace it, and record the prediction change.
+
+    Parameters
+    ----------
+    model, X, target
+        As in :func:`saturation_mutagenesis` (``target`` must select one output).
+    window, stride : int
+        Window width and step.
+    fill : {"shuffle", "zeros", "uniform"}
+        Dinucleotide shuffles of the window (averaged over ``n_shuffles``), all-zero columns,
+        or all-0.25 columns.
+    n_shuffles : int
+    batch_size : int
+    device : str or torch.device
+    random_state : int or None
+        Seed of the shuffles.
+    progress : bool
+
+    Returns
+    -------
+    OcclusionResult
+    """
+    if fill not in OCCLUSION_FILLS:
+        raise ValueError(f"fill must be one of {OCCLUSION_FILLS}; got {fill!r}")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    n, _, length = X.shape
+    if not 1 <= window <= length or stride < 1:
+        raise ValueError(f"need 1 <= window <= L ({length}) and stride >= 1; got window={window}, stride={stride}")
+    starts = torch.arange(0, length - window + 1, stride)
+    reference = predict_outputs(model, X, batch_size, device)[:, target]
+    delta = torch.zeros(n, len(starts))
+    generator = np.random.default_rng(random_state)
+    for w, s in enumerate(tqdm(starts.tolist(), desc="occlusion", disable=not progress, unit="window")):
+        replacement = _fill(X[:, :, s : s + window], fill, n_shuffles, generator)  # (N, K, 4, w)
+        k = replacement.shape[1]
+        variants = X[:, None].repeat(1, k, 1, 1)
+        variants[..., s : s + window] = replacement
+        out = predict_outputs(model, variants.reshape(n * k, 4, length), batch_size, device)[:, target]
+        delta[:, w] = out.reshape(n, k).mean(1) - reference
+    coverage = torch.zeros(length)
+    per_position = torch.zeros(n, length)
+    for w, s in enumerate(starts.tolist()):
+        per_position[:, s : s + window] += delta[:, w : w + 1]
+        coverage[s : s + window] += 1
+    return OcclusionResult(delta, starts, per_position / coverage.clamp_min(1))
+
+
+def predict_outputs(model: nn.Module, X: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    """Outputs ``(N, T)`` on the CPU of an already prepared (eval, on device) model."""
+    return torch.cat([model(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)])
