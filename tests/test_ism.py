@@ -120,7 +120,7 @@ def test_ism_errors():
 
     class Bad(nn.Module):
         def forward(self, x):
-            return x.sum(1)
+            return x.sum((1, 2))  # (N,), not (N, T)
 
     with pytest.raises(ValueError, match=r"must map \(N, 4, L\) to \(N, T\)"):
         saturation_mutagenesis(Bad(), X)

@@ -93,6 +93,15 @@ def test_grammar_labels_follow_the_rule(grammar):
     _check_instances_and_mask(grammar)
 
 
+def test_subset_with_motif_free_sequences_at_the_end(grammar):
+    empty = [i for i in range(len(grammar)) if not grammar.instances.for_sequence(i)]
+    assert empty, "cooperative_grammar has sequences without motifs"
+    rows = np.array([0, 1, empty[-1]])
+    sub = grammar.subset(rows)
+    assert sub.instances.for_sequence(2) == [] and sub.instances.for_sequence(0) == grammar.instances.for_sequence(0)
+    assert len(grammar.subset("test")) == 600
+
+
 def test_grammar_rule_geometry():
     rule = GRAMMAR_RULE
     lo, hi = rule.spacing

@@ -118,7 +118,8 @@ class PlantedInstances:
     def take(self, rows: np.ndarray) -> PlantedInstances:
         """The instances of the sequences ``rows``, renumbered 0..len(rows)-1."""
         rows = np.asarray(rows)
-        new_index = np.full(int(self.sequence.max(initial=-1)) + 1, -1)
+        size = max(int(self.sequence.max(initial=-1)), int(rows.max(initial=-1))) + 1
+        new_index = np.full(size, -1)
         new_index[rows] = np.arange(len(rows))
         keep = np.isin(self.sequence, rows)
         return PlantedInstances(new_index[self.sequence[keep]], self.motif[keep], self.start[keep],

@@ -3,11 +3,14 @@
 - :mod:`.ism`: saturation mutagenesis (fast incremental path for local-layer models), single
   edits, window occlusion
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
+- :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
 """
+
+from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
 
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
 from .ism import ISMResult, OcclusionResult, occlusion, predict_edits, saturation_mutagenesis, supports_fast_ism
 
-__all__ = ["Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
+__all__ = ["DeepLiftResult", "deep_lift_shap", "supports_deeplift", "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
            "ISMResult", "OcclusionResult", "occlusion", "predict_edits", "saturation_mutagenesis",
            "supports_fast_ism"]

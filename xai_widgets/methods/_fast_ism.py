@@ -68,19 +68,36 @@ class _Windows(NamedTuple):
 
 
 def _gather(reference: torch.Tensor, seq: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
-    """``reference[seq[e], :, start[e] : start[e] + width]`` for every edit e; ``(E, C, width)``."""
+    """``reference[seq[e], :, start[e] : start[e] + width]`` for every edit e; ``(E, C, width)``.
+
+    Consecutive edits that share a window (the three substitutions of a position) are gathered
+    once from the strided view and then copied as whole contiguous rows.
+    """
+    key = seq * reference.shape[2] + start
+    unique, inverse = torch.unique_consecutive(key, return_inverse=True)
     windows = reference.unfold(2, width, 1)  # (N, C, L - width + 1, width), a view
-    return windows[seq, :, start]
+    first = torch.div(unique, reference.shape[2], rounding_mode="floor")
+    return windows[first, :, unique - first * reference.shape[2]][inverse]
 
 
 def _overlay(base: torch.Tensor, base_start: torch.Tensor, win: _Windows) -> torch.Tensor:
-    """Write ``win`` into ``base`` (in place) where their spans overlap."""
-    e, width = win.values.shape[0], win.values.shape[2]
-    offset = (win.start - base_start)[:, None] + torch.arange(width, device=base.device)[None]
-    valid = (offset >= 0) & (offset < base.shape[2])
-    rows = torch.arange(e, device=base.device)[:, None].expand(e, width)[valid]
-    cols = torch.arange(width, device=base.device)[None].expand(e, width)[valid]
-    base.permute(0, 2, 1)[rows, offset[valid]] = win.values.permute(0, 2, 1)[rows, cols]
+    """Write ``win`` into ``base`` (in place) where their spans overlap.
+
+    Edits are grouped by their relative offset (one group for all interior edits, a few small
+    ones for windows clamped at the sequence ends), so each group is one slice assignment.
+    """
+    width, base_width = win.values.shape[2], base.shape[2]
+    offset = win.start - base_start
+    values, counts = torch.unique(offset, return_counts=True)
+    for value, count in zip(values.tolist(), counts.tolist()):
+        lo, hi = max(value, 0), min(value + width, base_width)
+        if lo >= hi:
+            continue
+        if count == len(offset):
+            base[:, :, lo:hi] = win.values[:, :, lo - value : hi - value]
+        else:
+            rows = torch.nonzero(offset == value).squeeze(1)
+            base[rows, :, lo:hi] = win.values[rows, :, lo - value : hi - value]
     return base
 
 
@@ -131,7 +148,7 @@ class FastISM:
                     full = layer(self._stitch(reference, seq, win))
                     continue
                 start = (win.start + p - d * (w - 1)).clamp(0, length_out - width_out)
-                region = _gather(self._padded_input(k, p), seq, start, width_out + d * (w - 1)).clone()
+                region = _gather(self._padded_input(k, p), seq, start, width_out + d * (w - 1))
                 region = _overlay(region, start - p, win)
                 win = _Windows(F.conv1d(region, layer.weight, layer.bias, dilation=d, groups=layer.groups), start)
             elif isinstance(layer, nn.MaxPool1d):
@@ -142,7 +159,7 @@ class FastISM:
                     full = layer(self._stitch(reference, seq, win))
                     continue
                 start = torch.div(win.start, size, rounding_mode="floor").clamp(0, length_out - width_out)
-                region = _overlay(_gather(reference, seq, start * size, width_out * size).clone(), start * size, win)
+                region = _overlay(_gather(reference, seq, start * size, width_out * size), start * size, win)
                 win = _Windows(F.max_pool1d(region, size), start)
             else:
                 win = _Windows(layer(win.values), win.start)

@@ -89,6 +89,10 @@ class LocalPlan(NamedTuple):
 class _LocalStackModel(_ZooModel):
     """A zoo model whose forward is its :class:`LocalPlan`: fast ISM applies to it."""
 
+    def __init__(self, **config):
+        super().__init__(**config)
+        self.global_pool = GlobalMaxPool()
+
     def local_plan(self) -> LocalPlan:
         raise NotImplementedError
 
@@ -97,7 +101,7 @@ class _LocalStackModel(_ZooModel):
         plan = self.local_plan()
         for layer in plan.layers:
             x = layer(x)
-        return plan.head(x.amax(dim=-1) if plan.global_max else x)
+        return plan.head(self.global_pool(x) if plan.global_max else x)
 
 
 class DeepBind(_LocalStackModel):
@@ -267,12 +271,17 @@ class ConvAttention(_ZooModel):
     ff_hidden : int
         Feed-forward width in each block.
     dropout : float
+    position_scale : float
+        Amplitude of the sinusoidal position encodings added to the conv features (small, so
+        that motif features dominate early training).
     """
 
     def __init__(self, n_targets: int, n_filters: int = 64, filter_width: int = 19, pool: int = 4,
-                 n_layers: int = 2, n_heads: int = 4, ff_hidden: int = 128, dropout: float = 0.1):
+                 n_layers: int = 2, n_heads: int = 4, ff_hidden: int = 128, dropout: float = 0.1,
+                 position_scale: float = 0.1):
         super().__init__(n_targets=n_targets, n_filters=n_filters, filter_width=filter_width, pool=pool,
-                         n_layers=n_layers, n_heads=n_heads, ff_hidden=ff_hidden, dropout=dropout)
+                         n_layers=n_layers, n_heads=n_heads, ff_hidden=ff_hidden, dropout=dropout,
+                         position_scale=position_scale)
         self.conv1 = nn.Conv1d(4, n_filters, filter_width, padding=filter_width // 2)
         self.act1 = nn.ReLU()
         self.pool1 = nn.MaxPool1d(pool)
@@ -286,7 +295,8 @@ class ConvAttention(_ZooModel):
         where ``L' = L // pool`` tokens and token ``j`` covers bases ``[j*pool, (j+1)*pool)``."""
         self._check_input(x)
         h = self.pool1(self.act1(self.conv1(x))).transpose(1, 2)
-        h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
+        h = h + self.config["position_scale"] * sinusoidal_positions(h.shape[1], h.shape[2], device=h.device,
+                                                                     dtype=h.dtype)
         maps = []
         for block in self.blocks:
             h, attention = block(h)
