@@ -48,8 +48,13 @@ class Attribution:
         return self.values * self.X
 
     def per_position(self) -> torch.Tensor:
-        """One score per position, ``(N, L)``: ``(values * X).sum(1)``."""
-        return self.on_observed().sum(1)
+        """One score per position, ``(N, L)``.
+
+        For saliency the gradient at the observed base (gradient x input); for contribution
+        methods (gradient x input, integrated gradients) the sum over the four bases, which for
+        a non-zero baseline includes the (negative) contributions of the baseline's bases.
+        """
+        return (self.on_observed() if self.method == "saliency" else self.values).sum(1)
 
 
 def correct_gradient(grad: torch.Tensor) -> torch.Tensor:
@@ -138,7 +143,7 @@ def _baselines(X: torch.Tensor, baseline, n_baselines: int, random_state) -> tor
 
 
 def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, baseline="zeros",
-                         n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 10,
+                         n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 20,
                          correct: bool = False, batch_size: int = 256, device="auto",
                          random_state=None) -> Attribution:
     """Integrated gradients (Sundararajan et al. 2017) along the straight path from a baseline.

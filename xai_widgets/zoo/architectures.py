@@ -184,6 +184,10 @@ class Basset(_LocalStackModel):
 class DanQ(_ZooModel):
     """DanQ-style CNN + bidirectional LSTM, max over time, dense head.
 
+    Unlike DanQ, the convolution is batch-normalised (as in Basset) and its global max joins
+    the LSTM summary in the dense head (a convolutional shortcut): without both, this small
+    model plateaued near AUROC 0.89 on ``motif_presence`` after an hour of CPU training.
+
     Parameters
     ----------
     n_targets : int
@@ -200,21 +204,22 @@ class DanQ(_ZooModel):
         super().__init__(n_targets=n_targets, n_filters=n_filters, filter_width=filter_width, pool=pool,
                          lstm_hidden=lstm_hidden, hidden=hidden, dropout=dropout)
         self.conv1 = nn.Conv1d(4, n_filters, filter_width, padding=filter_width // 2)
+        self.bn1 = nn.BatchNorm1d(n_filters)
         self.act1 = nn.ReLU()
         self.pool1 = nn.MaxPool1d(pool)
         self.drop1 = nn.Dropout(dropout)
         self.lstm = nn.LSTM(n_filters, lstm_hidden, batch_first=True, bidirectional=True)
         self.pool2 = GlobalMaxPool()
-        self.dense = nn.Linear(2 * lstm_hidden, hidden)
+        self.dense = nn.Linear(2 * lstm_hidden + n_filters, hidden)
         self.act2 = nn.ReLU()
         self.drop2 = nn.Dropout(dropout)
         self.output = nn.Linear(hidden, n_targets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
-        h = self.drop1(self.pool1(self.act1(self.conv1(x))))
-        h, _ = self.lstm(h.transpose(1, 2))
-        h = self.pool2(h.transpose(1, 2))
+        conv = self.pool1(self.act1(self.bn1(self.conv1(x))))
+        recurrent, _ = self.lstm(self.drop1(conv).transpose(1, 2))
+        h = torch.cat([self.pool2(recurrent.transpose(1, 2)), self.pool2(conv)], dim=1)
         return self.output(self.drop2(self.act2(self.dense(h))))
 
 
@@ -229,7 +234,7 @@ def sinusoidal_positions(length: int, dim: int, device=None, dtype=torch.float32
 
 
 class SelfAttentionBlock(nn.Module):
-    """Post-norm transformer block whose forward also returns the attention weights.
+    """Pre-norm transformer block whose forward also returns the attention weights.
 
     Returns
     -------
@@ -251,11 +256,11 @@ class SelfAttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor):
         n, length, dim = x.shape
-        q, k, v = self.qkv(x).view(n, length, 3, self.n_heads, dim // self.n_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(self.norm1(x)).view(n, length, 3, self.n_heads, dim // self.n_heads).permute(2, 0, 3, 1, 4)
         attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
         mixed = (self.dropout(attention) @ v).transpose(1, 2).reshape(n, length, dim)
-        x = self.norm1(x + self.dropout(self.proj(mixed)))
-        x = self.norm2(x + self.dropout(self.ff(x)))
+        x = x + self.dropout(self.proj(mixed))
+        x = x + self.dropout(self.ff(self.norm2(x)))
         return x, attention
 
 
@@ -283,6 +288,7 @@ class ConvAttention(_ZooModel):
                          n_layers=n_layers, n_heads=n_heads, ff_hidden=ff_hidden, dropout=dropout,
                          position_scale=position_scale)
         self.conv1 = nn.Conv1d(4, n_filters, filter_width, padding=filter_width // 2)
+        self.bn1 = nn.BatchNorm1d(n_filters)
         self.act1 = nn.ReLU()
         self.pool1 = nn.MaxPool1d(pool)
         self.blocks = nn.ModuleList(SelfAttentionBlock(n_filters, n_heads, ff_hidden, dropout)
@@ -294,7 +300,7 @@ class ConvAttention(_ZooModel):
         """Predictions ``(N, T)`` and a list (one per layer) of attention ``(N, H, L', L')``,
         where ``L' = L // pool`` tokens and token ``j`` covers bases ``[j*pool, (j+1)*pool)``."""
         self._check_input(x)
-        h = self.pool1(self.act1(self.conv1(x))).transpose(1, 2)
+        h = self.pool1(self.act1(self.bn1(self.conv1(x)))).transpose(1, 2)
         h = h + self.config["position_scale"] * sinusoidal_positions(h.shape[1], h.shape[2], device=h.device,
                                                                      dtype=h.dtype)
         maps = []
