@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NO_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test zoo clean
 
@@ -35,7 +36,7 @@ $(VENV)/.test: pyproject.toml $(VENV)/.torch
 	touch $@
 
 lab: $(VENV)/.lab
-	$(BIN)/jupyter lab --notebook-dir=tutorials $(LAB_ARGS) $(NO_DISPLAY)
+	$(BIN)/jupyter lab --notebook-dir=tutorials $(LAB_ARGS) $(NO_DISPLAY) $(AS_ROOT)
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest tests tutorials --nbval-lax --nbval-current-env \

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from xai_widgets.data import Motif, bundled_motifs, get_motif, jaspar_motif, read_meme, write_meme
+from xai_widgets.data import Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs, read_meme, write_meme
 from xai_widgets.data.tasks import ATTRIBUTION_CORE, GRAMMAR_MOTIFS, MOTIF_PRESENCE_TFS, N_ATTRIBUTION_OTHERS
 
 
@@ -30,6 +30,14 @@ def test_get_motif_by_name_id_and_jaspar_fallback():
     assert ctcf_like.name == "FOXA1" and ctcf_like.width >= 6
     with pytest.raises(KeyError, match="no motif named"):
         get_motif("NOT_A_TF")
+
+
+def test_jaspar_collection():
+    motifs = jaspar_motifs()
+    assert len(motifs) > 500
+    names = {m.name for m in motifs}
+    assert {"CEBPB", "CTCF", "SP1"} <= names
+    assert all(m.meta["tax_group"] == "vertebrates" and m.meta["collection"] == "CORE" for m in motifs[:20])
 
 
 def test_meme_round_trip(tmp_path):

@@ -4,7 +4,6 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,12 +45,18 @@ def test_ci_runs_the_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+def _toml_list(text: str, key: str) -> str:
+    """The body of ``key = [ ... ]`` in pyproject.toml (tomllib is Python >= 3.11 only)."""
+    return re.search(rf"^{key} = \[(.*?)^\]", text, flags=re.S | re.M).group(1)
+
+
 def test_test_only_tools_are_not_runtime_dependencies():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    runtime = " ".join(project["dependencies"])
+    text = (ROOT / "pyproject.toml").read_text()
+    runtime = _toml_list(text, "dependencies")
     for tool in ("pytest", "nbval", "hypothesis", "playwright", "captum", "tangermeme"):
         assert tool not in runtime
-    assert any(d.startswith("pytest") for d in project["optional-dependencies"]["test"])
+    assert '"pytest' in _toml_list(text, "test")
+    assert "pyjaspar==" in runtime  # a pinned JASPAR release
 
 
 def test_jaspar_attribution_ships_with_the_motifs():
@@ -59,3 +64,34 @@ def test_jaspar_attribution_ships_with_the_motifs():
 
     text = resources.files("xai_widgets.data").joinpath("motifs", "ATTRIBUTION.md").read_text()
     assert "CC BY 4.0" in text and "JASPAR" in text
+
+
+def test_make_lab_serves_the_tutorials_and_prints_its_url():
+    """The README's first command starts JupyterLab on the tutorials and prints the URL + token."""
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS=--ip=127.0.0.1 --port={port}"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    url, seen = None, []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and url is None:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            match = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=\w+", line)
+            url = match.group(0) if match else None
+        assert url, "no URL with a token in the output of make lab:\n" + "".join(seen[-20:])
+        import urllib.request
+
+        page = urllib.request.urlopen(url.replace("/lab?", "/api/contents?"), timeout=10).read().decode()
+        assert "01_sequences_and_models.ipynb" in page
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)

@@ -61,6 +61,13 @@ def test_model_maps_batches_to_targets(name):
         assert out.shape == (3, n_targets) and out.device.type == "cpu" and torch.isfinite(out).all()
 
 
+def test_list_models_by_task():
+    assert zoo.list_models("cooperative_grammar") == ["basset_relu_cooperative_grammar"]
+    assert set(zoo.list_models("attribution_benchmark")) == {"basset_exp_attribution_benchmark",
+                                                            "basset_relu_attribution_benchmark"}
+    assert zoo.list_models("no_such_task") == []
+
+
 def test_card_contents():
     card = zoo.model_card("basset_exp_motif_presence")
     for key in ("task", "architecture", "config", "training", "metrics", "floor", "environment"):
