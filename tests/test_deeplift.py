@@ -43,3 +43,15 @@ def test_reference_shape_errors():
     X = random_one_hot(2, 100)
     with pytest.raises(ValueError, match=r"references must have shape"):
         deep_lift_shap(model, X, references=torch.zeros(2, 4, 100))
+
+
+def test_capabilities_say_what_applies_and_why_not():
+    from xai_widgets.methods import capabilities
+
+    cnn = capabilities(zoo.load("basset_exp_motif_presence", device="cpu"))
+    assert set(cnn.values()) == {"yes"}
+    rnn = capabilities(zoo.load("danq_motif_presence", device="cpu"))
+    assert rnn["fast_ism"].startswith("no:") and "LSTM" in rnn["deep_lift_shap"]
+    assert rnn["saturation_mutagenesis"] == "yes" and rnn["integrated_gradients"] == "yes"
+    attention = capabilities(zoo.load("attention_motif_presence", device="cpu"))
+    assert attention["deep_lift_shap"].startswith("no:")

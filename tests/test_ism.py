@@ -170,3 +170,47 @@ def test_occlusion_fills_and_errors():
         occlusion(model, X, fill="noise")
     with pytest.raises(ValueError, match="window"):
         occlusion(model, X, window=61)
+
+
+def test_motif_knockout_of_planted_sites_matches_the_truth():
+    """Knocking out a planted CEBPB site lowers the CEBPB output; a non-CEBPB site barely moves it."""
+    from xai_widgets.data import get_motif, motif_presence
+    from xai_widgets.methods import motif_knockout
+
+    task = motif_presence(n=300, random_state=12)
+    model = zoo.load("basset_exp_motif_presence", device="cpu")
+    t = task.target_names.index("CEBPB")
+    result = motif_knockout(model, task.X, task.instances, target=t, random_state=0, device="cpu")
+    assert len(result.sites) == len(task.instances) and result.delta.shape == (len(task.instances),)
+    is_cebpb = torch.tensor([m == "CEBPB" for m in task.instances.motif])
+    with torch.no_grad():
+        logit = model(task.X)[:, t][torch.as_tensor(task.instances.sequence)]
+    change = torch.sigmoid(logit + result.delta) - torch.sigmoid(logit)  # in probability
+    assert change[is_cebpb].mean() < -0.8
+    assert change[~is_cebpb].abs().mean() < 0.05
+    scanned = motif_knockout(model, task.X[:20], motif=get_motif("CEBPB"), target=t, random_state=0, device="cpu")
+    assert all(0 <= s < 20 for s, _, _ in scanned.sites)
+
+
+def test_scan_finds_planted_consensus_on_both_strands():
+    from xai_widgets.data import get_motif, reverse_complement, scan
+
+    motif = get_motif("CEBPB")
+    background = "T" * 30
+    X = one_hot([background[:5] + motif.consensus + background[:15],
+                 background[:12] + reverse_complement(motif.consensus) + background[:8]])
+    hits = scan(X, motif, threshold=0.95)
+    assert hits == [(0, 5, 15, 1), (1, 12, 22, -1)] or hits == [(0, 5, 15, 1), (1, 12, 22, 1)]
+    with pytest.raises(ValueError, match="threshold"):
+        scan(X, motif, threshold=0)
+
+
+def test_motif_knockout_errors():
+    from xai_widgets.methods import motif_knockout
+
+    model = zoo.load("deepbind_motif_presence", device="cpu")
+    X = random_one_hot(1, 50)
+    with pytest.raises(ValueError, match="either sites"):
+        motif_knockout(model, X)
+    with pytest.raises(ValueError, match="outside"):
+        motif_knockout(model, X, [(0, 45, 60)])

@@ -9,7 +9,7 @@ Public API: :func:`one_hot`, :func:`decode`, :func:`reverse_complement`,
 
 from .encoding import ALPHABET, check_one_hot, decode, one_hot, one_hot_batches, reverse_complement
 from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs,
-                     read_meme, write_meme)
+                     read_meme, scan, write_meme)
 from .shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle
 from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
                     cooperative_grammar, make_task, motif_presence)
@@ -17,7 +17,7 @@ from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, Syntheti
 __all__ = [
     "ALPHABET", "check_one_hot", "decode", "one_hot", "one_hot_batches", "reverse_complement",
     "JASPAR_RELEASE", "Motif", "bundled_motifs", "get_motif", "jaspar_motif", "jaspar_motifs",
-    "read_meme", "write_meme", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
+    "read_meme", "scan", "write_meme", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
     "GRAMMAR_RULE", "TASKS", "GrammarRule", "PlantedInstances", "SyntheticTask",
     "attribution_benchmark", "cooperative_grammar", "make_task", "motif_presence",
 ]

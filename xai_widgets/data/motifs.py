@@ -260,3 +260,39 @@ def jaspar_motifs(release: str = JASPAR_RELEASE, tax_group: str = "vertebrates",
 def planted_mask_columns(motif: Motif, min_bits: float = MASK_MIN_BITS) -> np.ndarray:
     """Boolean ``(W,)``: which columns of ``motif`` count as ground truth when planted."""
     return motif.information_content() > min_bits
+
+
+def scan(X, motif: Motif, threshold: float = 0.8) -> list[tuple[int, int, int, int]]:
+    """Find sites of ``motif`` in one-hot sequences by log-odds PWM score, on both strands.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, 4, L)
+    motif : Motif
+    threshold : float
+        Keep windows scoring at least this fraction of the best possible score.
+
+    Returns
+    -------
+    list of (sequence, start, end, strand)
+        Overlapping hits on the same sequence are reduced to the best one, left to right.
+    """
+    import torch
+
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    pwm = torch.as_tensor(motif.log_odds(), dtype=X.dtype)
+    best = float(pwm.max(0).values.sum())
+    if X.shape[-1] < motif.width:
+        return []
+    forward = torch.nn.functional.conv1d(X, pwm[None])[:, 0]
+    reverse = torch.nn.functional.conv1d(X, pwm.flip(0, 1)[None])[:, 0]
+    score, strand = torch.stack([forward, reverse]).max(0)
+    hits = []
+    for n, start in torch.nonzero(score >= threshold * best).tolist():
+        if hits and hits[-1][0] == n and start < hits[-1][2]:
+            if score[n, start] > score[n, hits[-1][1]]:
+                hits[-1] = (n, start, start + motif.width, 1 - 2 * int(strand[n, start]))
+            continue
+        hits.append((n, start, start + motif.width, 1 - 2 * int(strand[n, start])))
+    return hits

@@ -1,16 +1,22 @@
 """Interpretation methods: plain functions over ``(model, X)``, one module per family.
 
 - :mod:`.ism`: saturation mutagenesis (fast incremental path for local-layer models), single
-  edits, window occlusion
+  edits, window occlusion, motif knock-out
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
 - :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
+- :func:`capabilities`: which of these apply to a given model, and why not
 """
 
+from .capabilities import capabilities
 from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
-
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
-from .ism import ISMResult, OcclusionResult, occlusion, predict_edits, saturation_mutagenesis, supports_fast_ism
+from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
+                  saturation_mutagenesis, supports_fast_ism)
 
-__all__ = ["DeepLiftResult", "deep_lift_shap", "supports_deeplift", "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
-           "ISMResult", "OcclusionResult", "occlusion", "predict_edits", "saturation_mutagenesis",
-           "supports_fast_ism"]
+__all__ = [
+    "capabilities",
+    "DeepLiftResult", "deep_lift_shap", "supports_deeplift",
+    "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
+    "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
+    "saturation_mutagenesis", "supports_fast_ism",
+]

@@ -183,22 +183,27 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
     target = check_target(target, n_outputs)
     alphas, weights = _ig_rule(n_steps, rule)
     alphas, weights = alphas.to(X.dtype), weights.to(X.dtype)
-    refs = _baselines(X, baseline, n_baselines, random_state)
+    refs = _baselines(X, baseline, n_baselines, random_state)  # (N, B, 4, L)
     n, n_refs = refs.shape[:2]
-    values = torch.zeros_like(X)
-    gaps = torch.zeros(n, dtype=torch.float64)
-    for i in range(n):
-        diff = X[i][None] - refs[i]  # (B, 4, L)
-        path = refs[i][None] + alphas[:, None, None, None] * diff[None]  # (S, B, 4, L)
-        grads = _gradients(model, path.reshape(-1, *X.shape[1:]), target, batch_size, device)
-        avg_grad = (grads.reshape(n_steps, n_refs, *X.shape[1:]) * weights[:, None, None, None]).sum(0)
-        if correct:
-            avg_grad = correct_gradient(avg_grad)
-        attributions = diff * avg_grad  # (B, 4, L)
-        values[i] = attributions.mean(0)
-        with torch.no_grad():
-            ends = model(torch.cat([X[i][None], refs[i]]).to(device))[:, target].double().cpu()
-        expected = ends[0] - ends[1:]
-        total = attributions.sum((1, 2)).double()
-        gaps[i] = ((total - expected).abs() / expected.abs().clamp_min(1e-12)).mean()
+    diff = X[:, None] - refs
+    # every (sequence, baseline, step) point of every path, evaluated in flat batches
+    avg_grad = torch.zeros(n * n_refs, *X.shape[1:], dtype=X.dtype)
+    n_points = n * n_refs * n_steps
+    for start in range(0, n_points, batch_size):
+        point = torch.arange(start, min(start + batch_size, n_points))
+        pair, step = point // n_steps, point % n_steps
+        path = refs.flatten(0, 1)[pair] + alphas[step, None, None] * diff.flatten(0, 1)[pair]
+        grads = _gradients(model, path, target, len(point), device)
+        avg_grad.index_add_(0, pair, grads * weights[step, None, None])
+    avg_grad = avg_grad.view(n, n_refs, *X.shape[1:])
+    if correct:
+        avg_grad = avg_grad - avg_grad.mean(dim=2, keepdim=True)
+    attributions = diff * avg_grad  # (N, B, 4, L)
+    values = attributions.mean(1)
+    with torch.no_grad():
+        ends = torch.cat([model(chunk.to(device))[:, target].double().cpu()
+                          for chunk in torch.cat([X, refs.flatten(0, 1)]).split(batch_size)])
+    expected = ends[:n, None] - ends[n:].view(n, n_refs)
+    total = attributions.sum((2, 3)).double()
+    gaps = ((total - expected).abs() / expected.abs().clamp_min(1e-12)).mean(1)
     return Attribution(values, X, "integrated_gradients", target, gaps)
