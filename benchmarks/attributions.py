@@ -14,27 +14,17 @@ import argparse
 import copy
 import os
 import platform
-import statistics
-import time
 import warnings
 
 import torch
 from torch import nn
 
+from _timing import median_ms
+
 from xai_widgets import zoo
 from xai_widgets.data import dinucleotide_shuffle
 from xai_widgets.methods import deep_lift_shap, integrated_gradients, saliency
 from xai_widgets.zoo.architectures import Exp
-
-
-def median_ms(fn, repeats: int) -> tuple[float, torch.Tensor]:
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000, result
 
 
 def main() -> None:

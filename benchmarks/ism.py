@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 import warnings
 
 import torch
+
+from _timing import median_ms
 
 from xai_widgets import zoo
 from xai_widgets.methods import saturation_mutagenesis
@@ -27,26 +27,12 @@ from xai_widgets.methods import saturation_mutagenesis
 MODELS = ("basset_exp_motif_presence", "danq_motif_presence")
 
 
-def timed(fn, repeats: int, budget_s: float):
-    """Median wall time (ms) of ``fn`` after one warm-up; fewer repeats when a run is slow."""
-    start = time.perf_counter()
-    result = fn()
-    first = time.perf_counter() - start
-    times = [first]
-    if first < budget_s:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000, result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--budget", type=float, default=20.0, help="no repeats for runs slower than this (s)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     args = parser.parse_args()
     from tangermeme.saturation_mutagenesis import saturation_mutagenesis as tm_ism
 
@@ -58,18 +44,18 @@ def main() -> None:
     print(f"{'model':28s} {'L':>5s} {'N':>3s} {'ours ms':>10s} {'tm fast ms':>11s} {'tm slow ms':>11s} "
           f"{'speed-up':>9s} {'max diff':>9s}")
     results = []
-    for name in MODELS:
+    for name in args.models:
         model = zoo.load(name, device="cpu")
         for length in lengths:
             for n in sizes:
                 g = torch.Generator().manual_seed(length + n)
                 X = torch.nn.functional.one_hot(torch.randint(0, 4, (n, length), generator=g), 4)
                 X = X.permute(0, 2, 1).float()
-                ours_ms, ours = timed(lambda: saturation_mutagenesis(model, X, target=None, device="cpu"),
+                ours_ms, ours = median_ms(lambda: saturation_mutagenesis(model, X, target=None, device="cpu"),
                                       args.repeats, args.budget)
-                fast_ms, theirs = timed(lambda: tm_ism(model, X, hypothetical=True, fast=True, device="cpu",
+                fast_ms, theirs = median_ms(lambda: tm_ism(model, X, hypothetical=True, fast=True, device="cpu",
                                                        batch_size=1024), args.repeats, args.budget)
-                slow_ms, _ = timed(lambda: tm_ism(model, X, hypothetical=True, fast=False, device="cpu",
+                slow_ms, _ = median_ms(lambda: tm_ism(model, X, hypothetical=True, fast=False, device="cpu",
                                                   batch_size=1024), args.repeats, args.budget)
                 diff = float((ours.centred().mean(1) - theirs).abs().max())
                 speedup = fast_ms / ours_ms

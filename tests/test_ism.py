@@ -43,7 +43,7 @@ def test_ism_equals_edit_by_edit_prediction(architecture, config):
     length = 200 if architecture == "explainn" else 96
     X = random_one_hot(2, length)
     result = saturation_mutagenesis(model, X, target=1, device="cpu", batch_size=300)
-    assert result.path == ("fast" if architecture in ("deepbind", "basset", "explainn") else "naive")
+    assert result.path == ("naive" if architecture == "attention" else "fast")
     expected = _naive_ism(model, X, 1)
     assert result.delta.shape == (2, 4, length)
     torch.testing.assert_close(result.delta, expected, atol=1e-4, rtol=0)
@@ -113,10 +113,10 @@ def test_ism_errors():
         saturation_mutagenesis(model, X[0])
     with pytest.raises(ValueError, match="not one-hot"):
         saturation_mutagenesis(model, X * 2)
-    lstm_model = build("danq", n_targets=2)
-    assert not supports_fast_ism(lstm_model)
+    attention_model = build("attention", n_targets=2)
+    assert not supports_fast_ism(attention_model)
     with pytest.raises(ValueError, match="fast ISM does not apply"):
-        saturation_mutagenesis(lstm_model, X, method="fast")
+        saturation_mutagenesis(attention_model, X, method="fast")
 
     class Bad(nn.Module):
         def forward(self, x):

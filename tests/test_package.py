@@ -88,9 +88,18 @@ def test_make_lab_serves_the_tutorials_and_prints_its_url():
             match = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=\w+", line)
             url = match.group(0) if match else None
         assert url, "no URL with a token in the output of make lab:\n" + "".join(seen[-20:])
+        import urllib.error
         import urllib.request
 
-        page = urllib.request.urlopen(url.replace("/lab?", "/api/contents?"), timeout=10).read().decode()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+        for attempt in range(20):  # the URL can be printed a moment before the socket accepts
+            try:
+                page = opener.open(url.replace("/lab?", "/api/contents?"), timeout=10).read().decode()
+                break
+            except urllib.error.URLError:
+                if attempt == 19 or proc.poll() is not None:
+                    raise
+                time.sleep(0.5)
         assert "01_sequences_and_models.ipynb" in page
     finally:
         os.killpg(proc.pid, 15)

@@ -20,7 +20,7 @@ def capabilities(model: nn.Module) -> dict[str, str]:
     Examples
     --------
     >>> from xai_widgets import zoo
-    >>> capabilities(zoo.load("danq_motif_presence"))["fast_ism"]   # doctest: +SKIP
+    >>> capabilities(zoo.load("attention_motif_presence"))["fast_ism"]   # doctest: +SKIP
     'no: not made of position-local layers (e.g. an RNN or attention); ISM runs plain forward passes'
     """
     yes = "yes"

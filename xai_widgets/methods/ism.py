@@ -1,9 +1,10 @@
 """In-silico mutagenesis (the review's Fig. 3a): every single-base substitution, and edits.
 
 :func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence. For models
-made of position-local layers (convolutions, pooling, element-wise layers; all zoo CNNs) it
-uses the fast incremental path of :mod:`._fast_ism`; for anything else (RNNs, attention, unknown
-layers) it runs batched forward passes of the edited sequences. Both give the same numbers.
+that start with position-local layers (convolutions, pooling, element-wise layers: the zoo
+CNNs, and DanQ's convolution before its LSTM) it uses the fast incremental path of
+:mod:`._fast_ism` for that part; for anything else (attention, unknown layers) it runs batched
+forward passes of the edited sequences. Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._core import predict
 from ._common import check_target, prepare
 from ._fast_ism import FastISM, local_plan
 
@@ -164,7 +166,7 @@ def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None =
     rows = torch.arange(len(seq))
     edited[rows, :, pos] = 0
     edited[rows, base, pos] = 1
-    delta = predict_outputs(model, edited, batch_size, device) - predict_outputs(model, X, batch_size, device)[seq]
+    delta = predict(model, edited, batch_size, device) - predict(model, X, batch_size, device)[seq]
     return delta if target is None else delta[:, target]
 
 
@@ -234,7 +236,7 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
     if not 1 <= window <= length or stride < 1:
         raise ValueError(f"need 1 <= window <= L ({length}) and stride >= 1; got window={window}, stride={stride}")
     starts = torch.arange(0, length - window + 1, stride)
-    reference = predict_outputs(model, X, batch_size, device)[:, target]
+    reference = predict(model, X, batch_size, device)[:, target]
     delta = torch.zeros(n, len(starts))
     generator = np.random.default_rng(random_state)
     for w, s in enumerate(tqdm(starts.tolist(), desc="occlusion", disable=not progress, unit="window")):
@@ -242,7 +244,7 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
         k = replacement.shape[1]
         variants = X[:, None].repeat(1, k, 1, 1)
         variants[..., s : s + window] = replacement
-        out = predict_outputs(model, variants.reshape(n * k, 4, length), batch_size, device)[:, target]
+        out = predict(model, variants.reshape(n * k, 4, length), batch_size, device)[:, target]
         delta[:, w] = out.reshape(n, k).mean(1) - reference
     coverage = torch.zeros(length)
     per_position = torch.zeros(n, length)
@@ -250,11 +252,6 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
         per_position[:, s : s + window] += delta[:, w : w + 1]
         coverage[s : s + window] += 1
     return OcclusionResult(delta, starts, per_position / coverage.clamp_min(1))
-
-
-def predict_outputs(model: nn.Module, X: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    """Outputs ``(N, T)`` on the CPU of an already prepared (eval, on device) model."""
-    return torch.cat([model(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)])
 
 
 @dataclass(frozen=True)
@@ -317,7 +314,7 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, sites=None, target: int | 
             raise ValueError(f"site {(n, start, end)} lies outside X of shape {tuple(X.shape)}")
     if not sites:
         return KnockoutResult([], torch.zeros(0))
-    reference = predict_outputs(model, X, batch_size, device)[:, target]
+    reference = predict(model, X, batch_size, device)[:, target]
     generator = np.random.default_rng(random_state)
     variants = []
     for n, start, end in sites:
@@ -326,6 +323,6 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, sites=None, target: int | 
         variant[:, :, start:end] = replacement
         variants.append(variant)
     k = variants[0].shape[0]
-    out = predict_outputs(model, torch.cat(variants), batch_size, device)[:, target].view(len(sites), k)
+    out = predict(model, torch.cat(variants), batch_size, device)[:, target].view(len(sites), k)
     delta = out.mean(1) - reference[torch.tensor([s[0] for s in sites])]
     return KnockoutResult(sites, delta)
