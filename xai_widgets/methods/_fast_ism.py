@@ -118,11 +118,8 @@ class FastISM:
             self.prefix_max = torch.cat([neg, torch.cummax(h, dim=2).values], dim=2)  # max of [:j]
             suffix = torch.flip(torch.cummax(torch.flip(h, [2]), dim=2).values, [2])
             self.suffix_max = torch.cat([suffix, neg], dim=2)  # max of [j:]
-        self.reference_output = self._head(h.amax(-1) if plan.global_max else h)
+        self.reference_output = self.plan.head(h.amax(-1) if plan.global_max else h)
         self._padded = {}
-
-    def _head(self, h: torch.Tensor) -> torch.Tensor:
-        return self.plan.head(h)
 
     def _padded_input(self, k: int, pad: int) -> torch.Tensor:
         if k not in self._padded:
@@ -164,13 +161,13 @@ class FastISM:
             else:
                 win = _Windows(layer(win.values), win.start)
         if full is not None:
-            return self._head(full.amax(-1) if self.plan.global_max else full)
+            return self.plan.head(full.amax(-1) if self.plan.global_max else full)
         if self.plan.global_max:
             width = win.values.shape[2]
             outside = torch.maximum(self.prefix_max[seq, :, win.start],
                                     self.suffix_max[seq, :, win.start + width])
-            return self._head(torch.maximum(win.values.amax(-1), outside))
-        return self._head(self._stitch(self.final, seq, win))
+            return self.plan.head(torch.maximum(win.values.amax(-1), outside))
+        return self.plan.head(self._stitch(self.final, seq, win))
 
     @staticmethod
     def _stitch(reference: torch.Tensor, seq: torch.Tensor, win: _Windows) -> torch.Tensor:

@@ -58,8 +58,8 @@ class Attribution:
 
 
 def correct_gradient(grad: torch.Tensor) -> torch.Tensor:
-    """Subtract the per-position mean over the 4 bases (Majdandzic et al. 2023); ``(N, 4, L)``."""
-    return grad - grad.mean(dim=1, keepdim=True)
+    """Subtract the per-position mean over the 4 bases (Majdandzic et al. 2023); ``(..., 4, L)``."""
+    return grad - grad.mean(dim=-2, keepdim=True)
 
 
 def _gradients(model: nn.Module, X: torch.Tensor, target: int, batch_size: int, device) -> torch.Tensor:
@@ -197,7 +197,7 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
         avg_grad.index_add_(0, pair, grads * weights[step, None, None])
     avg_grad = avg_grad.view(n, n_refs, *X.shape[1:])
     if correct:
-        avg_grad = avg_grad - avg_grad.mean(dim=2, keepdim=True)
+        avg_grad = correct_gradient(avg_grad)
     attributions = diff * avg_grad  # (N, B, 4, L)
     values = attributions.mean(1)
     with torch.no_grad():

@@ -17,6 +17,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import predict
+from ..data.motifs import scan
+from ..data.shuffle import dinucleotide_shuffle
+from ..data.tasks import PlantedInstances
 from ._common import check_target, prepare
 from ._fast_ism import FastISM, local_plan
 
@@ -194,8 +197,6 @@ OCCLUSION_FILLS = ("shuffle", "zeros", "uniform")
 
 def _fill(segment: torch.Tensor, fill: str, n_shuffles: int, random_state) -> torch.Tensor:
     """Replacement for ``segment (N, 4, w)``: ``(N, K, 4, w)`` with K = n_shuffles or 1."""
-    from ..data.shuffle import dinucleotide_shuffle
-
     if fill == "shuffle":
         return dinucleotide_shuffle(segment, n_shuffles, random_state=random_state)
     value = 0.0 if fill == "zeros" else 0.25
@@ -295,9 +296,6 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, sites=None, target: int | 
     -------
     KnockoutResult
     """
-    from ..data.motifs import scan
-    from ..data.tasks import PlantedInstances
-
     if fill not in OCCLUSION_FILLS:
         raise ValueError(f"fill must be one of {OCCLUSION_FILLS}; got {fill!r}")
     if (sites is None) == (motif is None):

@@ -211,7 +211,6 @@ class DanQ(_LocalStackModel):
         self.pool1 = nn.MaxPool1d(pool)
         self.drop1 = nn.Dropout(dropout)
         self.lstm = nn.LSTM(n_filters, lstm_hidden, batch_first=True, bidirectional=True)
-        self.pool2 = GlobalMaxPool()
         self.dense = nn.Linear(2 * lstm_hidden + n_filters, hidden)
         self.act2 = nn.ReLU()
         self.drop2 = nn.Dropout(dropout)
@@ -219,7 +218,7 @@ class DanQ(_LocalStackModel):
 
     def _recurrent_head(self, conv: torch.Tensor) -> torch.Tensor:
         recurrent, _ = self.lstm(self.drop1(conv).transpose(1, 2))
-        h = torch.cat([self.pool2(recurrent.transpose(1, 2)), self.pool2(conv)], dim=1)
+        h = torch.cat([self.global_pool(recurrent.transpose(1, 2)), self.global_pool(conv)], dim=1)
         return self.output(self.drop2(self.act2(self.dense(h))))
 
     def local_plan(self) -> LocalPlan:
