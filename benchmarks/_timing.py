@@ -22,3 +22,16 @@ def median_ms(fn, repeats: int, budget_s: float = float("inf")):
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000, result
+
+
+def compare_ms(ours, peer, repeats: int):
+    """Medians in ms of ``ours()`` and ``peer()`` timed alternately (so drift hits both alike),
+    after one warm-up call each; returns ``(ours_ms, ours_result, peer_ms, peer_result)``."""
+    results = [ours(), peer()]
+    times = ([], [])
+    for _ in range(repeats):
+        for i, fn in enumerate((ours, peer)):
+            start = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1000, results[0], statistics.median(times[1]) * 1000, results[1]

@@ -19,7 +19,7 @@ import warnings
 import torch
 from torch import nn
 
-from _timing import median_ms
+from _timing import compare_ms
 
 from xai_widgets import zoo
 from xai_widgets.data import dinucleotide_shuffle
@@ -46,20 +46,22 @@ def main() -> None:
     twin.global_pool = nn.Sequential(nn.MaxPool1d(args.length // 16), nn.Flatten())
 
     rows = []
-    ours, a = median_ms(lambda: saliency(model, X, target=0, device="cpu").values, args.repeats)
-    peer, b = median_ms(lambda: captum_attr.Saliency(model).attribute(X.clone().requires_grad_(), target=0,
-                                                                       abs=False), args.repeats)
+    ours, a, peer, b = compare_ms(
+        lambda: saliency(model, X, target=0, device="cpu").values,
+        lambda: captum_attr.Saliency(model).attribute(X.clone().requires_grad_(), target=0, abs=False),
+        args.repeats * 5)  # short calls: more repeats
     rows.append(("saliency", "captum", ours, peer, float((a - b).abs().max())))
-    ours, a = median_ms(lambda: integrated_gradients(model, X, target=0, n_steps=50, device="cpu").values,
-                        args.repeats)
-    peer, b = median_ms(lambda: captum_attr.IntegratedGradients(model).attribute(
-        X, baselines=0.0, target=0, n_steps=50, internal_batch_size=256), args.repeats)
+    ours, a, peer, b = compare_ms(
+        lambda: integrated_gradients(model, X, target=0, n_steps=50, device="cpu").values,
+        lambda: captum_attr.IntegratedGradients(model).attribute(X, baselines=0.0, target=0, n_steps=50,
+                                                                 internal_batch_size=256),
+        args.repeats)
     rows.append(("integrated_gradients", "captum", ours, peer, float((a - b).abs().max())))
-    ours, a = median_ms(lambda: deep_lift_shap(model, X, target=0, references=refs, device="cpu",
-                                               batch_size=128).hypothetical, args.repeats)
-    peer, b = median_ms(lambda: tangermeme_dls(twin, X, target=0, references=refs, hypothetical=True,
-                                               additional_nonlinear_ops={Exp: _nonlinear}, device="cpu",
-                                               batch_size=128), args.repeats)
+    ours, a, peer, b = compare_ms(
+        lambda: deep_lift_shap(model, X, target=0, references=refs, device="cpu", batch_size=128).hypothetical,
+        lambda: tangermeme_dls(twin, X, target=0, references=refs, hypothetical=True,
+                               additional_nonlinear_ops={Exp: _nonlinear}, device="cpu", batch_size=128),
+        args.repeats)
     rows.append(("deep_lift_shap", "tangermeme", ours, peer, float((a - b).abs().max())))
 
     print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "

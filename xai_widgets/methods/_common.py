@@ -9,12 +9,15 @@ from .._core import resolve_device
 from ..data.encoding import check_one_hot
 
 
-def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int):
+def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int, probe: bool = True):
     """Validate ``X`` and ``batch_size``, move the model to ``device`` in eval mode.
+
+    With ``probe=False`` no forward pass is made (the caller checks its own first output with
+    :func:`check_output`) and the number of outputs is returned as None.
 
     Returns
     -------
-    (torch.device, int)
+    (torch.device, int or None)
         The device and the model's number of outputs ``T`` (from one forward pass).
     """
     if not isinstance(model, nn.Module):
@@ -24,12 +27,19 @@ def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int):
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     device = resolve_device(device)
     model.eval().to(device)
+    if not probe:
+        return device, None
     with torch.no_grad():
         out = model(X[:1].to(device))
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 1:
+    return device, check_output(out, 1)
+
+
+def check_output(out, n_sequences: int) -> int:
+    """Check that a model output is ``(n_sequences, T)``; return ``T``."""
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != n_sequences:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"the model must map (N, 4, L) to (N, T); for one sequence it returned {shape}")
-    return device, out.shape[1]
+        raise ValueError(f"the model must map (N, 4, L) to (N, T); for {n_sequences} sequence(s) it returned {shape}")
+    return out.shape[1]
 
 
 def check_target(target, n_outputs: int, allow_all: bool = False):

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..data.shuffle import dinucleotide_shuffle
-from ._common import check_target, prepare
+from ._common import check_output, check_target, prepare
 
 BASELINES = ("zeros", "uniform", "shuffle")
 IG_RULES = ("gausslegendre", "riemann_trapezoid", "riemann_middle")
@@ -62,16 +62,21 @@ def correct_gradient(grad: torch.Tensor) -> torch.Tensor:
     return grad - grad.mean(dim=-2, keepdim=True)
 
 
-def _gradients(model: nn.Module, X: torch.Tensor, target: int, batch_size: int, device) -> torch.Tensor:
-    """d output[:, target] / d X, batched; ``(N, 4, L)`` on the CPU."""
+def _gradients(model: nn.Module, X: torch.Tensor, target, batch_size: int, device) -> tuple[torch.Tensor, int]:
+    """d output[:, target] / d X, batched; ``(N, 4, L)`` on the CPU, and the checked target.
+
+    ``target`` is checked against the first batch's output (no separate probe pass).
+    """
     grads = []
     for start in range(0, X.shape[0], batch_size):
-        x = X[start : start + batch_size].to(device).requires_grad_(True)
+        x = X[start : start + batch_size].to(device).clone().requires_grad_(True)  # a fresh leaf (a view is slower)
         with torch.enable_grad():
-            out = model(x)[:, target]
-            (grad,) = torch.autograd.grad(out.sum(), x)
+            out = model(x)
+            if start == 0:
+                target = check_target(target, check_output(out, x.shape[0]))
+            (grad,) = torch.autograd.grad(out[:, target].sum(), x)
         grads.append(grad.detach().cpu())
-    return torch.cat(grads)
+    return (grads[0] if len(grads) == 1 else torch.cat(grads)), target
 
 
 def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
@@ -95,9 +100,8 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
     Attribution
         ``values`` is the (corrected) gradient, signed; take ``abs()`` for the classic map.
     """
-    device, n_outputs = prepare(model, X, device, batch_size)
-    target = check_target(target, n_outputs)
-    grad = _gradients(model, X, target, batch_size, device)
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    grad, target = _gradients(model, X, target, batch_size, device)
     return Attribution(correct_gradient(grad) if correct else grad, X, "saliency", target)
 
 
@@ -193,7 +197,7 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
         point = torch.arange(start, min(start + batch_size, n_points))
         pair, step = point // n_steps, point % n_steps
         path = refs.flatten(0, 1)[pair] + alphas[step, None, None] * diff.flatten(0, 1)[pair]
-        grads = _gradients(model, path, target, len(point), device)
+        grads, _ = _gradients(model, path, target, len(point), device)
         avg_grad.index_add_(0, pair, grads * weights[step, None, None])
     avg_grad = avg_grad.view(n, n_refs, *X.shape[1:])
     if correct:
