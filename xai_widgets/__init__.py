@@ -5,6 +5,9 @@ Subpackages load on first access, so ``import xai_widgets`` stays fast:
 - :mod:`xai_widgets.data`: one-hot encoding, motifs (JASPAR), synthetic tasks with ground truth
 - :mod:`xai_widgets.zoo`: small trained models (``list_models()``, ``load(name)``) and training
 - :mod:`xai_widgets.metrics`: AUROC and friends used by the tests and benchmarks
+- :mod:`xai_widgets.methods`: ISM, gradients, DeepLIFT/SHAP, ... as functions over ``(model, X)``
+- :mod:`xai_widgets.plots`: Bokeh logos, heatmaps and tracks, usable without widgets
+- :mod:`xai_widgets.widgets`: ipywidgets such as ``NucleotideFlipper``
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("data", "zoo", "metrics", "methods")
+_SUBMODULES = ("data", "zoo", "metrics", "methods", "plots", "widgets")
 __all__ = ["__version__", "resolve_device", *_SUBMODULES]
 
 

@@ -1,0 +1,62 @@
+"""Colours, array coercion and notebook set-up shared by the plot builders."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BASES = "ACGT"
+BASE_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
+#: Blue (negative) to white to red (positive), for signed maps.
+DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
+
+_notebook_ready = False
+
+
+def as_map(values, name: str = "values") -> np.ndarray:
+    """A ``(4, L)`` float array from a tensor or array of shape ``(4, L)`` or ``(1, 4, L)``."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 2 or values.shape[0] != 4:
+        raise ValueError(f"{name} must have shape (4, L) or (1, 4, L) (rows A, C, G, T); got {values.shape}. "
+                         "Pick one sequence with values[i].")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return values
+
+
+def as_track(values, name: str = "scores") -> np.ndarray:
+    """A ``(L,)`` float array from a tensor or array of shape ``(L,)`` or ``(1, L)``."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 2 and values.shape[0] == 1:
+        values = values[0]
+    if values.ndim != 1:
+        raise ValueError(f"{name} must have shape (L,) or (1, L); got {values.shape}")
+    return values
+
+
+def setup_notebook() -> None:
+    """Load BokehJS into the notebook from the installed package (INLINE), once.
+
+    Without this, figures and ``BokehModel`` widgets render nothing; with Bokeh's default CDN
+    resources they render nothing offline.
+    """
+    global _notebook_ready
+    if not _notebook_ready:
+        from bokeh.io import output_notebook
+        from bokeh.resources import INLINE
+
+        output_notebook(INLINE, hide_banner=True)
+        _notebook_ready = True
+
+
+def show(obj) -> None:
+    """Show a Bokeh figure or layout in the notebook (resources INLINE)."""
+    from bokeh.io import show as bokeh_show
+
+    setup_notebook()
+    bokeh_show(obj)

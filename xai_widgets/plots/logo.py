@@ -1,0 +1,141 @@
+"""Sequence logos drawn with Bokeh: one ``multi_polygons`` renderer, one row per drawn letter."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import BASE_COLORS, BASES, as_map
+from ._glyphs import letter_polygons
+
+LETTER_WIDTH = 0.9
+
+
+def stack_bottoms(values: np.ndarray) -> np.ndarray:
+    """Where each letter's baseline sits when positive values stack up and negative ones down.
+
+    At each position the positive values stack upward from 0 with the largest on top; the
+    negative values stack downward from 0 with the most negative at the bottom.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (4, L)
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, L)
+        The y of each letter's baseline (its top for negative letters, which are drawn
+        upside down as in logomaker).
+    """
+    bottoms = np.zeros_like(values)
+    for sign in (1.0, -1.0):
+        part = np.clip(sign * values, 0, None)  # magnitudes on this side of zero
+        order = np.argsort(part, axis=0, kind="stable")  # smallest magnitude nearest zero
+        ranked = np.take_along_axis(part, order, axis=0)
+        below = np.cumsum(ranked, axis=0) - ranked
+        side = np.empty_like(values)
+        np.put_along_axis(side, order, below, axis=0)
+        bottoms = np.where(sign * values > 0, sign * side, bottoms)
+    return bottoms
+
+
+def logo_data(values, start: int = 0) -> dict:
+    """Columns of a ``ColumnDataSource`` for :func:`logo_figure`.
+
+    Parameters
+    ----------
+    values : torch.Tensor or numpy.ndarray, shape (4, L) or (1, 4, L)
+        Heights per base (rows A, C, G, T), e.g. an attribution map. Zeros are not drawn.
+    start : int
+        Coordinate of the first position.
+
+    Returns
+    -------
+    dict
+        ``xs``, ``ys`` (nested polygon coordinates), ``position``, ``base``, ``value``,
+        ``color``: one row per non-zero (position, base), ordered by base then position.
+    """
+    values = as_map(values)
+    bottoms = stack_bottoms(values)
+    glyphs = letter_polygons()
+    columns = {key: [] for key in ("xs", "ys", "position", "base", "value", "color")}
+    for b, base in enumerate(BASES):
+        positions = np.flatnonzero(values[b])
+        if not len(positions):
+            continue
+        height, bottom = values[b, positions, None], bottoms[b, positions, None]
+        left = (positions + start - LETTER_WIDTH / 2)[:, None]
+        rings_x, rings_y = [], []  # per polygon, per ring: (rows, points) arrays
+        for polygon in glyphs[base]:
+            rings_x.append([np.round(left + LETTER_WIDTH * gx, 3).tolist() for gx, _ in polygon])
+            rings_y.append([np.round(bottom + height * gy, 4).tolist() for _, gy in polygon])
+        for row in range(len(positions)):
+            columns["xs"].append([[ring[row] for ring in polygon] for polygon in rings_x])
+            columns["ys"].append([[ring[row] for ring in polygon] for polygon in rings_y])
+        columns["position"].extend((positions + start).tolist())
+        columns["base"].extend([base] * len(positions))
+        columns["value"].extend(values[b, positions].tolist())
+        columns["color"].extend([BASE_COLORS[base]] * len(positions))
+    return columns
+
+
+def logo_figure(values=None, *, start: int = 0, source=None, title: str | None = None, width: int = 900,
+                height: int = 180, x_range=None, y_label: str = "attribution", name: str = "logo"):
+    """A sequence logo as a Bokeh figure, with hover (position, base, value).
+
+    Parameters
+    ----------
+    values : torch.Tensor or numpy.ndarray, shape (4, L), optional
+        Letter heights; may be omitted when ``source`` already holds :func:`logo_data` columns.
+    start : int
+        Coordinate of the first position.
+    source : bokeh.models.ColumnDataSource, optional
+        Draw from this source (a widget updates it later); filled from ``values`` if given.
+    title, width, height, y_label, name
+        Figure title, size in pixels, y-axis label, and Bokeh model name.
+    x_range : bokeh.models.Range, optional
+        Share it with other figures so that panning one pans all.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+    """
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.plotting import figure
+
+    if source is None:
+        source = ColumnDataSource(name=f"{name}_source")
+    if values is not None:
+        source.data = logo_data(values, start)
+    ranges = {} if x_range is None else {"x_range": x_range}
+    fig = figure(width=width, height=height, title=title, name=name, tools="xpan,xwheel_zoom,box_zoom,reset,save",
+                 active_scroll="xwheel_zoom", **ranges)
+    letters = fig.multi_polygons(xs="xs", ys="ys", fill_color="color", line_color=None, source=source)
+    fig.add_tools(HoverTool(renderers=[letters], tooltips=[("position", "@position"), ("base", "@base"),
+                                                            ("value", "@value{0.0000}")]))
+    fig.yaxis.axis_label = y_label
+    fig.xgrid.visible = False
+    fig.toolbar.logo = None
+    return fig
+
+
+def logo_dataframe(values, start: int = 0):
+    """The map as a pandas DataFrame in logomaker's layout: one row per position, columns A C G T.
+
+    Parameters
+    ----------
+    values : torch.Tensor or numpy.ndarray, shape (4, L) or (1, 4, L)
+    start : int
+        Index of the first position.
+    """
+    import pandas as pd
+
+    values = as_map(values)
+    index = pd.RangeIndex(start, start + values.shape[1], name="pos")
+    return pd.DataFrame(values.T, index=index, columns=list(BASES))
+
+
+def show_logo(values, **kwargs) -> None:
+    """Show :func:`logo_figure` of ``values`` in the notebook; keyword arguments go to it."""
+    from ._common import show
+
+    show(logo_figure(values, **kwargs))

@@ -1,0 +1,11 @@
+"""ipywidgets compositions over :mod:`xai_widgets.methods` and :mod:`xai_widgets.plots`.
+
+Widgets hold state (the edited sequence, its history, the current attribution) as public
+attributes and only map clicks and traitlets to method calls and data-source updates.
+
+- :class:`NucleotideFlipper`: edit a sequence base by base and watch prediction and attribution
+"""
+
+from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
+
+__all__ = ["ATTRIBUTION_METHODS", "FlipperState", "NucleotideFlipper"]
