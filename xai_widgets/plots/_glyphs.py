@@ -36,9 +36,18 @@ def letter_polygons() -> dict[str, list[list[tuple[np.ndarray, np.ndarray]]]]:
     g_band = _arc_band(45, 360, (0.5, 0.5), (0.29, 0.3))
     t_outline = (np.array([0.0, 1.0, 1.0, 0.6, 0.6, 0.4, 0.4, 0.0]),
                  np.array([1.0, 1.0, 0.82, 0.82, 0.0, 0.0, 0.82, 0.82]))
-    return {
+    letters = {
         "A": [[a_outline, a_hole]],
         "C": [[c_band]],
         "G": [[g_band], [_box(0.52, 1.0, 0.4, 0.56)]],
         "T": [[t_outline]],
     }
+    return {base: _fill_unit_box(polygons) for base, polygons in letters.items()}
+
+
+def _fill_unit_box(polygons):
+    """Rescale a letter so that its outline touches all four sides of the unit box."""
+    xs = np.concatenate([gx for polygon in polygons for gx, _ in polygon])
+    ys = np.concatenate([gy for polygon in polygons for _, gy in polygon])
+    return [[((gx - xs.min()) / np.ptp(xs), (gy - ys.min()) / np.ptp(ys)) for gx, gy in polygon]
+            for polygon in polygons]

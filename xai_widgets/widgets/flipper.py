@@ -14,7 +14,7 @@ from torch import nn
 
 from .._core import predict, resolve_device
 from ..data.encoding import decode
-from ..data.shuffle import dinucleotide_shuffle
+from ..data.shuffle import dinucleotide_shuffle, shuffle
 from ..methods import (capabilities, deep_lift_shap, gradient_x_input, integrated_gradients, saliency,
                        saturation_mutagenesis)
 from ..plots import (add_instance_boxes, heatmap_data, history_data, history_figure, instance_data,
@@ -224,10 +224,10 @@ class NucleotideFlipper(ipw.VBox):
         length = self.X.shape[2]
         if not 0 <= position < length:
             raise ValueError(f"position {position} is outside the sequence (0..{length - 1})")
-        index = BASES.index(base.upper()) if isinstance(base, str) else int(base)
-        if not 0 <= index < 4:
+        index = BASES.find(base.upper()) if isinstance(base, str) and len(base) == 1 else base
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < 4:
             raise ValueError(f"base must be one of A, C, G, T or 0..3; got {base!r}")
-        old = int(self.X[0, :, position].argmax())
+        index, old = int(index), int(self.X[0, :, position].argmax())
         if old == index:
             return
         X = self.X.clone()
@@ -240,13 +240,23 @@ class NucleotideFlipper(ipw.VBox):
         self.edit(position, (int(self.X[0, :, position].argmax()) + 1) % 4)
 
     def knock_out(self, start: int, end: int) -> None:
-        """Replace ``[start, end)`` by a dinucleotide shuffle of itself (a new one each time)."""
+        """Replace ``[start, end)`` by a shuffle of itself that differs from it.
+
+        Tries 20 dinucleotide shuffles, then (short spans often have no other dinucleotide
+        order) 20 mononucleotide shuffles, and for a homopolymer uniformly random bases; each
+        call draws anew.
+        """
         start, end = self._check_span(start, end)
         segment = self.X[:, :, start:end]
-        shuffled = dinucleotide_shuffle(segment, 1, random_state=self.random_state + self._n_knockouts)[:, 0]
+        seed = self.random_state + self._n_knockouts
         self._n_knockouts += 1
+        bases = torch.randint(0, 4, (end - start,), generator=torch.Generator().manual_seed(seed))
+        candidates = torch.cat([dinucleotide_shuffle(segment, 20, random_state=seed)[0],
+                                shuffle(segment, 20, random_state=seed)[0],
+                                torch.nn.functional.one_hot(bases, 4).T.float()[None]])
+        differs = (candidates != segment).any(dim=(1, 2))
         X = self.X.clone()
-        X[:, :, start:end] = shuffled
+        X[0, :, start:end] = candidates[int(differs.nonzero()[0])] if differs.any() else candidates[-1]
         self._push(X, f"knock-out {start}-{end}")
 
     def restore(self, start: int, end: int) -> None:
