@@ -18,7 +18,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 NO_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test zoo clean
+.PHONY: lab test browser zoo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,16 @@ $(VENV)/.test: pyproject.toml $(VENV)/.torch
 lab: $(VENV)/.lab
 	$(BIN)/jupyter lab --notebook-dir=tutorials $(LAB_ARGS) $(NO_DISPLAY) $(AS_ROOT)
 
-test: $(VENV)/.test
+# Debian's Chromium and chromedriver for the browser tests and figure export: installed with
+# apt-get where we can (root); elsewhere those tests skip with a message (and fail under CI=true).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing and not root; browser tests will skip" \
+		"(apt-get install chromium chromium-driver)"; fi
+
+test: $(VENV)/.test browser
 	$(BIN)/python -m pytest tests tutorials --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tutorials/sanitize.cfg $(PYTEST_ARGS)
 

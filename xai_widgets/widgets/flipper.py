@@ -12,10 +12,10 @@ import torch
 import traitlets
 from torch import nn
 
-from .._core import predict, resolve_device
+from .._core import resolve_device
 from ..data.encoding import decode
 from ..data.shuffle import dinucleotide_shuffle, shuffle
-from ..methods import (capabilities, deep_lift_shap, gradient_x_input, integrated_gradients, saliency,
+from ..methods import (ISMResult, capabilities, deep_lift_shap, gradient_x_input, integrated_gradients, saliency,
                        saturation_mutagenesis)
 from ..plots import (add_instance_boxes, heatmap_data, history_data, history_figure, instance_data,
                      ism_heatmap_figure, logo_data, logo_figure, readout_html, sequence_figure, symmetric_limit)
@@ -122,10 +122,10 @@ class NucleotideFlipper(ipw.VBox):
         self.random_state = random_state
         self.original = as_sequence(sequence)
         self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
-        first = predict(model, self.original, device=self.device)[0]
+        self._cache: OrderedDict = OrderedDict()
+        first = self._ism_all_targets(self.original).reference[0]
         self._states = [FlipperState(self.original, "start", first)]
         self._cursor = 0
-        self._cache: OrderedDict = OrderedDict()
         self._n_knockouts = 0
         self.timings: dict[str, float] = {}
         self.ism = None
@@ -311,33 +311,39 @@ class NucleotideFlipper(ipw.VBox):
         return int(start), int(end)
 
     def _push(self, X: torch.Tensor, label: str) -> None:
-        predictions = predict(self.model, X, device=self.device)[0]
+        predictions = self._ism_all_targets(X).reference[0]
         self._states = self._states[: self._cursor + 1] + [FlipperState(X, label, predictions)]
         self._cursor += 1
         self._refresh()
 
-    def _compute(self, X: torch.Tensor):
-        """ISM result and the logo's map ``(4, L)`` for ``X`` (cached per sequence, target, method)."""
-        key = (X.numpy().tobytes(), self.target, self.method)
+    def _cached(self, key, compute):
+        """Memoise ``compute()`` under ``key`` (the 64 most recent results)."""
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        common = {"device": self.device}
-        ism = saturation_mutagenesis(self.model, X, self.target, batch_size=self.batch_size, **common)
-        options = self.method_options.get(self.method, {})
-        if self.method == "ism":
-            values = ism.attribution()[0]
-        elif self.method == "saliency":
-            values = saliency(self.model, X, self.target, **common, **options).values[0]
-        elif self.method == "gradient_x_input":
-            values = gradient_x_input(self.model, X, self.target, **common, **options).values[0]
-        elif self.method == "integrated_gradients":
-            values = integrated_gradients(self.model, X, self.target, **common, **options).values[0]
-        else:
-            values = deep_lift_shap(self.model, X, self.target, **common, **options).values[0]
-        self._cache[key] = (ism, values)
-        if len(self._cache) > 32:
+        value = self._cache[key] = compute()
+        if len(self._cache) > 64:
             self._cache.popitem(last=False)
+        return value
+
+    def _ism_all_targets(self, X: torch.Tensor):
+        """ISM of ``X`` for every output at once (the fast path evaluates all outputs anyway);
+        its ``reference`` is the prediction of every output."""
+        return self._cached(("ism", X.numpy().tobytes()), lambda: saturation_mutagenesis(
+            self.model, X, None, batch_size=self.batch_size, device=self.device))
+
+    def _compute(self, X: torch.Tensor):
+        """ISM result for the current target and the logo's map ``(4, L)`` for ``X``."""
+        every = self._ism_all_targets(X)
+        t = self.target
+        ism = ISMResult(every.delta[:, t], every.reference[:, t], X, every.path)
+        if self.method == "ism":
+            return ism, ism.attribution()[0]
+        function = {"saliency": saliency, "gradient_x_input": gradient_x_input,
+                    "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}[self.method]
+        options = self.method_options.get(self.method, {})
+        values = self._cached((self.method, t, X.numpy().tobytes()), lambda: function(
+            self.model, X, t, device=self.device, **options).values[0])
         return ism, values
 
     def _refresh(self) -> None:
