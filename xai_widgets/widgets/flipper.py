@@ -110,7 +110,7 @@ class NucleotideFlipper(ipw.VBox):
     def __init__(self, model: nn.Module, sequence, *, target: int | None = None, method: str = "ism",
                  instances=(), target_names=None, window: int = 100, method_options: dict | None = None,
                  batch_size: int = 1024, device="auto", random_state: int = 0, width: int = 900):
-        from bokeh.events import Tap
+        from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column
         from bokeh.models import ColumnDataSource, Range1d
 
@@ -141,7 +141,7 @@ class NucleotideFlipper(ipw.VBox):
         length = self.original.shape[2]
 
         # Bokeh: sources, figures on one shared x range, tap callbacks
-        self.sources = {name: ColumnDataSource(name=f"flipper_{name}")
+        self.sources = {name: ColumnDataSource(name=f"flipper_{name}_source")
                         for name in ("sequence", "logo", "heatmap", "instances", "history")}
         self.sources["instances"].data = instance_data(instances)
         shown = min(window, length)
@@ -157,8 +157,10 @@ class NucleotideFlipper(ipw.VBox):
         for name in ("sequence", "logo", "heatmap"):
             add_instance_boxes(self.figures[name], self.sources["instances"])
         self._color_mapper = self.figures["heatmap"].select_one({"name": "flipper_heatmap_colors"})
-        self.figures["sequence"].on_event(Tap, self.on_sequence_tap)
-        self.figures["heatmap"].on_event(Tap, self.on_heatmap_tap)
+        # BokehJS reports a second tap within 300 ms as a DoubleTap (and no Tap): both are clicks
+        for event in (Tap, DoubleTap):
+            self.figures["sequence"].on_event(event, self.on_sequence_tap)
+            self.figures["heatmap"].on_event(event, self.on_heatmap_tap)
 
         # ipywidgets controls
         self.target_dropdown = ipw.Dropdown(options=options, value=target, description="target",
