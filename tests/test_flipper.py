@@ -50,7 +50,7 @@ def assert_sources_match(flipper, model):
     np.testing.assert_allclose(flipper.sources["heatmap"].data["value"], heatmap_data(ism.delta[0])["value"],
                                atol=1e-5)
     assert flipper.sources["sequence"].data["base"] == logo_data(X)["base"]
-    assert flipper.sources["sequence"].data["position"] == logo_data(X)["position"]
+    assert list(flipper.sources["sequence"].data["position"]) == list(logo_data(X)["position"])
     expected = float(predict(model, X)[0, flipper.target])
     assert flipper.prediction == pytest.approx(expected, abs=1e-5)
     assert f"{expected:.4f}" in flipper.readout.value

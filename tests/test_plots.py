@@ -13,12 +13,6 @@ from xai_widgets.plots.logo import LETTER_WIDTH
 from .helpers import random_one_hot
 
 
-def _extent(nested):
-    """Min and max over every ring of every polygon of one multi_polygons row."""
-    flat = np.concatenate([np.asarray(ring) for polygon in nested for ring in polygon])
-    return flat.min(), flat.max()
-
-
 def test_stack_bottoms_orders_letters_away_from_zero():
     values = np.array([[1.0, -1.0], [2.0, -2.0], [-1.0, 0.5], [0.5, -0.5]])
     bottoms = plots.stack_bottoms(values)
@@ -28,23 +22,26 @@ def test_stack_bottoms_orders_letters_away_from_zero():
     np.testing.assert_allclose(bottoms[:, 1], [-0.5, -1.5, 0.0, 0.0])
 
 
-def test_logo_data_rows_span_their_stacked_heights():
+def test_logo_data_has_one_row_per_nonzero_letter_with_its_stack():
     values = torch.randn(4, 30, generator=torch.Generator().manual_seed(0))
     values[2, 5] = 0.0
     data = plots.logo_data(values, start=100)
-    assert len(data["xs"]) == int((values != 0).sum()) == 4 * 30 - 1
+    assert len(data["position"]) == int((values != 0).sum()) == 4 * 30 - 1
     bottoms = plots.stack_bottoms(values.numpy())
-    for xs, ys, pos, base, value, color in zip(*(data[k] for k in ("xs", "ys", "position", "base", "value",
-                                                                   "color"))):
+    for pos, base, value, bottom in zip(*(data[k] for k in ("position", "base", "value", "bottom"))):
         b = "ACGT".index(base)
         assert value == pytest.approx(float(values[b, pos - 100]))
-        assert color == plots.BASE_COLORS[base]
-        lo, hi = _extent(ys)
-        expected = sorted([bottoms[b, pos - 100], bottoms[b, pos - 100] + value])
-        assert lo == pytest.approx(expected[0], abs=2e-4) and hi == pytest.approx(expected[1], abs=2e-4)
-        lo, hi = _extent(xs)
-        assert lo == pytest.approx(pos - LETTER_WIDTH / 2, abs=1e-3)
-        assert hi == pytest.approx(pos + LETTER_WIDTH / 2, abs=1e-3)
+        assert bottom == pytest.approx(bottoms[b, pos - 100], abs=1e-6)
+
+
+def test_logo_outlines_are_computed_in_the_browser_from_the_shared_glyphs():
+    from xai_widgets.plots._glyphs import letter_polygons
+
+    fig = plots.logo_figure(torch.randn(4, 10), name="demo")
+    xs = fig.select_one({"name": "demo_xs"})
+    assert xs.args["width"] == LETTER_WIDTH and xs.args["axis"] == 0
+    assert set(xs.args["glyphs"]) == set("ACGT")
+    np.testing.assert_allclose(xs.args["glyphs"]["A"][0][1][0], letter_polygons()["A"][0][1][0], atol=1e-4)
 
 
 def test_every_letter_is_a_filled_outline_in_the_unit_box():

@@ -39,7 +39,7 @@ def stack_bottoms(values: np.ndarray) -> np.ndarray:
 
 
 def logo_data(values, start: int = 0) -> dict:
-    """Columns of a ``ColumnDataSource`` for :func:`logo_figure`.
+    """Columns of a ``ColumnDataSource`` for :func:`logo_figure`: one row per drawn letter.
 
     Parameters
     ----------
@@ -51,31 +51,51 @@ def logo_data(values, start: int = 0) -> dict:
     Returns
     -------
     dict
-        ``xs``, ``ys`` (nested polygon coordinates), ``position``, ``base``, ``value``,
-        ``color``: one row per non-zero (position, base), ordered by base then position.
+        ``position``, ``base``, ``value`` (signed height) and ``bottom`` (baseline, from
+        :func:`stack_bottoms`) per non-zero (position, base), ordered by position then base
+        (so for a one-hot sequence row i is position i).
+        The letter outlines are computed from these in the browser (see :func:`logo_figure`),
+        so an update sends four short columns, not thousands of polygon vertices.
     """
     values = as_map(values)
     bottoms = stack_bottoms(values)
-    glyphs = letter_polygons()
-    columns = {key: [] for key in ("xs", "ys", "position", "base", "value", "color")}
-    for b, base in enumerate(BASES):
-        positions = np.flatnonzero(values[b])
-        if not len(positions):
-            continue
-        height, bottom = values[b, positions, None], bottoms[b, positions, None]
-        left = (positions + start - LETTER_WIDTH / 2)[:, None]
-        rings_x, rings_y = [], []  # per polygon, per ring: (rows, points) arrays
-        for polygon in glyphs[base]:
-            rings_x.append([np.round(left + LETTER_WIDTH * gx, 3).tolist() for gx, _ in polygon])
-            rings_y.append([np.round(bottom + height * gy, 4).tolist() for _, gy in polygon])
-        for row in range(len(positions)):
-            columns["xs"].append([[ring[row] for ring in polygon] for polygon in rings_x])
-            columns["ys"].append([[ring[row] for ring in polygon] for polygon in rings_y])
-        columns["position"].extend((positions + start).tolist())
-        columns["base"].extend([base] * len(positions))
-        columns["value"].extend(values[b, positions].tolist())
-        columns["color"].extend([BASE_COLORS[base]] * len(positions))
-    return columns
+    positions, base_index = np.nonzero(values.T)
+    return {"position": positions + start, "base": np.array(list(BASES))[base_index].tolist(),
+            "value": values[base_index, positions], "bottom": bottoms[base_index, positions]}
+
+
+#: Letter outlines from the data columns, evaluated by BokehJS: ``this`` is the data source;
+#: ``glyphs`` maps a base to its polygons (rings of [x, y] arrays in the unit box) and ``axis``
+#: picks x (0) or y (1).
+_OUTLINE_JS = """
+const {position, base, bottom, value} = this.data;
+const out = new Array(position.length);
+for (let i = 0; i < position.length; i++) {
+  const offset = axis == 0 ? position[i] - width / 2 : bottom[i];
+  const scale = axis == 0 ? width : value[i];
+  out[i] = glyphs[base[i]].map((polygon) => polygon.map((ring) => ring[axis].map((g) => offset + scale * g)));
+}
+return out;
+"""
+
+
+def letter_outlines(name: str = "logo"):
+    """The ``xs`` and ``ys`` expressions of a logo's ``multi_polygons`` (named ``{name}_xs``/``_ys``)."""
+    from bokeh.models import CustomJSExpr
+
+    glyphs = {base: [[[np.round(gx, 4).tolist(), np.round(gy, 4).tolist()] for gx, gy in polygon]
+                     for polygon in polygons] for base, polygons in letter_polygons().items()}
+    return tuple(CustomJSExpr(args={"glyphs": glyphs, "width": LETTER_WIDTH, "axis": axis}, code=_OUTLINE_JS,
+                              name=f"{name}_{label}") for axis, label in ((0, "xs"), (1, "ys")))
+
+
+def draw_letters(fig, source, name: str):
+    """Add the letters of ``source`` (:func:`logo_data` columns) to ``fig``; returns the renderer."""
+    from bokeh.transform import factor_cmap
+
+    xs, ys = letter_outlines(name)
+    return fig.multi_polygons(xs={"expr": xs}, ys={"expr": ys}, source=source, line_color=None,
+                              fill_color=factor_cmap("base", [BASE_COLORS[b] for b in BASES], list(BASES)))
 
 
 def logo_figure(values=None, *, start: int = 0, source=None, title: str | None = None, width: int = 900,
@@ -109,7 +129,7 @@ def logo_figure(values=None, *, start: int = 0, source=None, title: str | None =
     ranges = {} if x_range is None else {"x_range": x_range}
     fig = figure(width=width, height=height, title=title, name=name, tools="xpan,xwheel_zoom,box_zoom,reset,save",
                  active_scroll="xwheel_zoom", **ranges)
-    letters = fig.multi_polygons(xs="xs", ys="ys", fill_color="color", line_color=None, source=source)
+    letters = draw_letters(fig, source, name)
     fig.add_tools(HoverTool(renderers=[letters], tooltips=[("position", "@position"), ("base", "@base"),
                                                             ("value", "@value{0.0000}")]))
     fig.yaxis.axis_label = y_label

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import BASE_COLORS, BASES, DIVERGING, as_map, as_track
+from ._common import BASES, DIVERGING, as_map, as_track
 
 _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 
 
-def _track(name: str, width: int, height: int, x_range, title=None, tools: str = _TOOLS):
+def _track(name: str, width: int, height: int, x_range, title=None, tools: str = _TOOLS, tap: bool = False):
+    """A figure for a position track; ``tap`` adds a tap tool that reports clicks without
+    selecting (so nothing fades), for widgets that handle ``bokeh.events.Tap``."""
+    from bokeh.models import TapTool
     from bokeh.plotting import figure
 
     ranges = {} if x_range is None else {"x_range": x_range}
@@ -20,6 +23,8 @@ def _track(name: str, width: int, height: int, x_range, title=None, tools: str =
                  active_scroll="xwheel_zoom" if "xwheel_zoom" in tools else None, **ranges)
     fig.toolbar.logo = None
     fig.xgrid.visible = False
+    if tap:
+        fig.add_tools(TapTool(behavior="inspect"))
     return fig
 
 
@@ -27,8 +32,10 @@ def sequence_figure(source, *, width: int = 900, height: int = 60, x_range=None,
     """The sequence as letters of height 1 (draw from ``logo_data(X)``); letters scale with zoom."""
     from bokeh.models import HoverTool
 
-    fig = _track(name, width, height, x_range, tools=_TOOLS + ",tap")
-    letters = fig.multi_polygons(xs="xs", ys="ys", fill_color="color", line_color=None, source=source)
+    from .logo import draw_letters
+
+    fig = _track(name, width, height, x_range, tap=True)
+    letters = draw_letters(fig, source, name)
     fig.add_tools(HoverTool(renderers=[letters], tooltips=[("position", "@position"), ("base", "@base")]))
     fig.y_range.start, fig.y_range.end = -0.1, 1.1
     fig.yaxis.visible = False
@@ -65,7 +72,7 @@ def ism_heatmap_figure(source, *, width: int = 900, height: int = 130, x_range=N
     """
     from bokeh.models import HoverTool, LinearColorMapper
 
-    fig = _track(name, width, height, x_range, title=title, tools=_TOOLS + ",tap")
+    fig = _track(name, width, height, x_range, title=title, tap=True)
     limit = symmetric_limit(source.data.get("value", [0]))
     mapper = LinearColorMapper(palette=list(DIVERGING), low=-limit, high=limit, name=f"{name}_colors")
     cells = fig.rect(x="position", y="y", width=1, height=1, source=source, line_color=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import ipywidgets as ipw
@@ -12,14 +13,14 @@ import torch
 import traitlets
 from torch import nn
 
-from .._core import resolve_device
+from .._core import predict, resolve_device
 from ..data.encoding import decode
 from ..data.shuffle import dinucleotide_shuffle, shuffle
 from ..methods import (ISMResult, capabilities, deep_lift_shap, gradient_x_input, integrated_gradients, saliency,
                        saturation_mutagenesis)
 from ..plots import (add_instance_boxes, heatmap_data, history_data, history_figure, instance_data,
                      ism_heatmap_figure, logo_data, logo_figure, readout_html, sequence_figure, symmetric_limit)
-from ._common import as_sequence, bokeh_widget, target_options
+from ._common import as_sequence, bokeh_widget, target_options, update_source
 
 BASES = "ACGT"
 
@@ -123,7 +124,7 @@ class NucleotideFlipper(ipw.VBox):
         self.original = as_sequence(sequence)
         self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
         self._cache: OrderedDict = OrderedDict()
-        first = self._ism_all_targets(self.original).reference[0]
+        first = predict(model, self.original, device=self.device)[0]
         self._states = [FlipperState(self.original, "start", first)]
         self._cursor = 0
         self._n_knockouts = 0
@@ -185,6 +186,7 @@ class NucleotideFlipper(ipw.VBox):
         traitlets.link((self.method_dropdown, "value"), (self, "method"))
         self.observe(lambda _: self._refresh(), names=["target", "method"])
 
+        self.plot = None
         with self.hold_trait_notifications():
             self.target, self.method = target, method
         self._refresh()
@@ -313,7 +315,7 @@ class NucleotideFlipper(ipw.VBox):
         return int(start), int(end)
 
     def _push(self, X: torch.Tensor, label: str) -> None:
-        predictions = self._ism_all_targets(X).reference[0]
+        predictions = predict(self.model, X, device=self.device)[0]
         self._states = self._states[: self._cursor + 1] + [FlipperState(X, label, predictions)]
         self._cursor += 1
         self._refresh()
@@ -349,19 +351,29 @@ class NucleotideFlipper(ipw.VBox):
         return ism, values
 
     def _refresh(self) -> None:
-        """Recompute for the current state and assign every data source once."""
+        """Show the current state in two messages: first the sequence, history and prediction
+        (one forward pass, already done), then the ISM heatmap and attribution logo."""
         if self.method not in self.available_methods:
             self._check_method(self.method)
         started = time.perf_counter()
         X = self.X
+        with self._batched():
+            update_source(self.sources["sequence"], logo_data(X))
+            predictions = [float(s.predictions[self.target]) for s in self._states]
+            update_source(self.sources["history"], history_data(predictions, [s.label for s in self._states],
+                                                                self._cursor))
+            self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
+        shown = time.perf_counter()
         self.ism, self.attribution = self._compute(X)
         computed = time.perf_counter()
-        limit = symmetric_limit(self.ism.delta[0].numpy())
-        self._color_mapper.update(low=-limit, high=limit)
-        self.sources["sequence"].data = logo_data(X)
-        self.sources["logo"].data = logo_data(self.attribution)
-        self.sources["heatmap"].data = heatmap_data(self.ism.delta[0])
-        predictions = [float(s.predictions[self.target]) for s in self._states]
-        self.sources["history"].data = history_data(predictions, [s.label for s in self._states], self._cursor)
-        self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
-        self.timings = {"compute_ms": (computed - started) * 1000, "draw_ms": (time.perf_counter() - computed) * 1000}
+        with self._batched():
+            limit = symmetric_limit(self.ism.delta[0].numpy())
+            self._color_mapper.update(low=-limit, high=limit)
+            update_source(self.sources["logo"], logo_data(self.attribution))
+            update_source(self.sources["heatmap"], heatmap_data(self.ism.delta[0]))
+        done = time.perf_counter()
+        self.timings = {"sequence_ms": (shown - started) * 1000, "compute_ms": (computed - shown) * 1000,
+                        "maps_ms": (done - computed) * 1000}
+
+    def _batched(self):
+        return self.plot.batched() if self.plot is not None else nullcontext()
