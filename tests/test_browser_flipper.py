@@ -38,6 +38,34 @@ def browser_sequence(page) -> str:
     return "".join(base for _, base in sorted(zip(positions, bases)))
 
 
+def browser_outlines(page, expression: str, source: str) -> list:
+    """Evaluate a letter-outline expression on its source in the page (what BokehJS draws)."""
+    return page.evaluate("""([name, sourceName]) => {
+        for (const doc of Bokeh.documents) {
+            const expr = doc.get_model_by_name(name), source = doc.get_model_by_name(sourceName);
+            if (expr && source) return Array.from(expr.v_compute(source), (row) => row.map((polygon) =>
+                polygon.map((ring) => Array.from(ring))));
+        }
+        return null;
+    }""", [expression, source])
+
+
+def assert_letters_drawn_where_the_data_says(page):
+    """Every letter of the logo spans position +- 0.45 and bottom .. bottom + value."""
+    columns = {key: xl.bokeh_source_data(page, "flipper_logo_source", key) for key in ("position", "bottom", "value")}
+    xs = browser_outlines(page, "flipper_logo_xs", "flipper_logo_source")
+    ys = browser_outlines(page, "flipper_logo_ys", "flipper_logo_source")
+    assert len(xs) == len(ys) == len(columns["position"]) > 0
+    for row, (x_rings, y_rings) in enumerate(zip(xs, ys)):
+        x = [v for polygon in x_rings for ring in polygon for v in ring]
+        y = [v for polygon in y_rings for ring in polygon for v in ring]
+        position, bottom, value = (columns[key][row] for key in ("position", "bottom", "value"))
+        assert min(x) == pytest.approx(position - 0.45, abs=1e-3) and max(x) == pytest.approx(position + 0.45, abs=1e-3)
+        low, high = sorted((bottom, bottom + value))
+        assert min(y) == pytest.approx(low, abs=1e-3 * max(1.0, abs(value)))
+        assert max(y) == pytest.approx(high, abs=1e-3 * max(1.0, abs(value)))
+
+
 @pytest.mark.browser
 def test_clicks_edit_the_sequence_and_update_the_readout(lab, page):
     model = zoo.load("basset_exp_motif_presence", device="cpu")
@@ -49,6 +77,7 @@ def test_clicks_edit_the_sequence_and_update_the_readout(lab, page):
             xl.wait_for_bokeh_plot(page, name)
         xl.wait_for_text(page, ".xw-readout", lambda text: expected_readout(model, sequence) in text)
         assert browser_sequence(page) == sequence
+        assert_letters_drawn_where_the_data_says(page)
         xl.screenshot(page, "flipper_start")
 
         # a heatmap cell: "what if position 12 were that base?"
