@@ -87,7 +87,8 @@ class NucleotideFlipper(ipw.VBox):
     target_names : list of str, optional
         Labels for the target dropdown (a zoo model's card provides them).
     window : int
-        Positions visible at first for long sequences; zoom with the mouse wheel.
+        Positions visible at first (centred on the first instance, if any); zoom with the
+        mouse wheel, pan by dragging.
     method_options : dict, optional
         Keyword arguments per method, e.g. ``{"integrated_gradients": {"n_steps": 32}}``.
     batch_size : int
@@ -144,9 +145,13 @@ class NucleotideFlipper(ipw.VBox):
         # Bokeh: sources, figures on one shared x range, tap callbacks
         self.sources = {name: ColumnDataSource(name=f"flipper_{name}_source")
                         for name in ("sequence", "logo", "heatmap", "instances", "history")}
+        instances = list(instances)
         self.sources["instances"].data = instance_data(instances)
         shown = min(window, length)
-        x_range = Range1d(-0.5, shown - 0.5, bounds=(-0.5, length - 0.5))
+        first_site = next(iter(instances), None)
+        left = 0 if first_site is None else (first_site[1] + first_site[2] - shown) // 2  # centred on it
+        left = max(0, min(left, length - shown))
+        x_range = Range1d(left - 0.5, left + shown - 0.5, bounds=(-0.5, length - 0.5))
         self.figures = {
             "sequence": sequence_figure(self.sources["sequence"], width=width, x_range=x_range,
                                         name="flipper_sequence"),
@@ -171,8 +176,7 @@ class NucleotideFlipper(ipw.VBox):
         self.readout = ipw.HTML().add_class("xw-readout")
         self.buttons = {name: ipw.Button(description=name, layout=ipw.Layout(width="80px"))
                         for name in ("undo", "redo", "reset")}
-        first_span = next(iter(instances), None)
-        span = (first_span[1], first_span[2]) if first_span else (0, min(10, length))
+        span = (first_site[1], first_site[2]) if first_site else (0, min(10, length))
         self.span_slider = ipw.IntRangeSlider(value=span, min=0, max=length, description="span",
                                               layout=ipw.Layout(width="420px"))
         self.buttons["knock out"] = ipw.Button(description="knock out", tooltip="shuffle the span (dinucleotides)")
