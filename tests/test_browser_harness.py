@@ -19,7 +19,7 @@ NOTEBOOKS = {NOTEBOOK: xl.BARE_BOKEH_CELLS}
 
 @pytest.mark.browser
 def test_bokeh_taps_reach_kernel_and_come_back(lab, page):
-    try:
+    with xl.reporting(page, lab, "bare_bokeh"):
         xl.open_notebook(page, lab, NOTEBOOK)
         xl.run_all_cells(page)
         xl.wait_for_bokeh_plot(page, "pad")
@@ -43,13 +43,6 @@ def test_bokeh_taps_reach_kernel_and_come_back(lab, page):
         for (x, y), bx, by in zip(points, xs[1:], ys[1:]):
             assert abs(bx - x) < 0.3 and abs(by - y) < 0.3
         xl.screenshot(page, "bare_bokeh_after")
-    except Exception:
-        xl.screenshot(page, "bare_bokeh_failure")
-        print(f"JupyterLab log {lab.log_path}:\n{lab.log_tail()}")
-        raise
-    # No console noise is ignored: JupyterLab 4.6 + jupyter_bokeh 4.1 log none here.
-    assert page.page_errors == []
-    assert page.console_errors == []
 
 
 def test_unavailable_reason_names_the_fix(monkeypatch, tmp_path):

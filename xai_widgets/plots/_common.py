@@ -12,11 +12,15 @@ DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "
 _notebook_ready = False
 
 
-def as_map(values, name: str = "values") -> np.ndarray:
-    """A ``(4, L)`` float array from a tensor or array of shape ``(4, L)`` or ``(1, 4, L)``."""
+def _as_float_array(values) -> np.ndarray:
     if hasattr(values, "detach"):
         values = values.detach().cpu().numpy()
-    values = np.asarray(values, dtype=float)
+    return np.asarray(values, dtype=float)
+
+
+def as_map(values, name: str = "values") -> np.ndarray:
+    """A ``(4, L)`` float array from a tensor or array of shape ``(4, L)`` or ``(1, 4, L)``."""
+    values = _as_float_array(values)
     if values.ndim == 3 and values.shape[0] == 1:
         values = values[0]
     if values.ndim != 2 or values.shape[0] != 4:
@@ -29,9 +33,7 @@ def as_map(values, name: str = "values") -> np.ndarray:
 
 def as_track(values, name: str = "scores") -> np.ndarray:
     """A ``(L,)`` float array from a tensor or array of shape ``(L,)`` or ``(1, L)``."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    values = np.asarray(values, dtype=float)
+    values = _as_float_array(values)
     if values.ndim == 2 and values.shape[0] == 1:
         values = values[0]
     if values.ndim != 1:

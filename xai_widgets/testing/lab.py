@@ -980,3 +980,17 @@ def on_tap(event):
 p.on_event(bokeh.events.Tap, on_tap)
 ipywidgets.VBox([readout, jupyter_bokeh.BokehModel(p)])""",
 ]
+
+
+@contextlib.contextmanager
+def reporting(page: Any, lab: LabServer, name: str) -> Iterator[None]:
+    """Run a browser check: on failure keep a screenshot ``{name}_failure`` and print the
+    JupyterLab log; on success assert that the page logged no error to its console."""
+    try:
+        yield
+    except Exception:
+        screenshot(page, f"{name}_failure")
+        print(f"JupyterLab log {lab.log_path}:\n{lab.log_tail()}")
+        raise
+    assert page.page_errors == [], page.page_errors
+    assert page.console_errors == [], page.console_errors
