@@ -15,9 +15,19 @@ from ._common import BASE_COLORS, setup_notebook, show
 from .export import save_png, save_svg
 from .logo import logo_data, logo_dataframe, logo_figure, show_logo, stack_bottoms
 from .panel import attribution_panel, show_attribution
-from .tracks import (add_instance_boxes, attribution_track_figure, heatmap_data, history_data, history_figure,
-                     instance_data, ism_heatmap_figure, readout_html, sequence_figure,
-                     symmetric_limit, track_data)
+from .tracks import (
+                     add_instance_boxes,
+                     attribution_track_figure,
+                     heatmap_data,
+                     history_data,
+                     history_figure,
+                     instance_data,
+                     ism_heatmap_figure,
+                     readout_html,
+                     sequence_figure,
+                     symmetric_limit,
+                     track_data,
+)
 
 __all__ = [
     "BASE_COLORS", "setup_notebook", "show", "save_png", "save_svg",

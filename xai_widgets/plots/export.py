@@ -48,7 +48,6 @@ def save_png(fig, path, *, scale: float = 1.0) -> Path:
 def save_svg(fig, path) -> Path:
     """Render ``fig`` to an SVG file (its canvases switch to the SVG backend); returns the path."""
     from bokeh.io import export_svg
-
     from bokeh.models import Plot
 
     for plot in fig.select({"type": Plot}):

@@ -77,8 +77,8 @@ def bokeh_widget(layout):
 
 @lru_cache(maxsize=None)
 def _batched_bokeh_model_class():
-    from jupyter_bokeh import BokehModel
     from bokeh.protocol import Protocol
+    from jupyter_bokeh import BokehModel
 
     class BatchedBokehModel(BokehModel):
         """A ``jupyter_bokeh.BokehModel`` that can send many document changes as one message.

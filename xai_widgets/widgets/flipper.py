@@ -16,10 +16,28 @@ from torch import nn
 from .._core import predict, resolve_device
 from ..data.encoding import decode
 from ..data.shuffle import dinucleotide_shuffle, shuffle
-from ..methods import (ISMResult, capabilities, deep_lift_shap, gradient_x_input, integrated_gradients, saliency,
-                       saturation_mutagenesis)
-from ..plots import (add_instance_boxes, heatmap_data, history_data, history_figure, instance_data,
-                     ism_heatmap_figure, logo_data, logo_figure, readout_html, sequence_figure, symmetric_limit)
+from ..methods import (
+    ISMResult,
+    capabilities,
+    deep_lift_shap,
+    gradient_x_input,
+    integrated_gradients,
+    saliency,
+    saturation_mutagenesis,
+)
+from ..plots import (
+    add_instance_boxes,
+    heatmap_data,
+    history_data,
+    history_figure,
+    instance_data,
+    ism_heatmap_figure,
+    logo_data,
+    logo_figure,
+    readout_html,
+    sequence_figure,
+    symmetric_limit,
+)
 from ._common import as_sequence, bokeh_widget, target_options, update_source
 
 BASES = "ACGT"
