@@ -27,12 +27,18 @@ $(VENV)/.torch: | $(BIN)/python
 	$(PIP) install $(TORCH_PIP_ARGS) "$(TORCH)"
 	touch $@
 
+# memelite's Tomtom is numba code that compiles on first call (about a minute on 2 cores);
+# compile it once here, cached on disk, so that no class waits for it.
+WARM_UP := $(BIN)/python -c "from xai_widgets.methods.filters import warm_up; warm_up()"
+
 $(VENV)/.lab: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e ".[lab]"
+	$(WARM_UP)
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e ".[test]"
+	$(WARM_UP)
 	touch $@
 
 lab: $(VENV)/.lab

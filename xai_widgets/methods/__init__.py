@@ -4,11 +4,16 @@
   edits, window occlusion, motif knock-out
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
 - :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
+- :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
+  transparent-model units
 - :func:`capabilities`: which of these apply to a given model, and why not
 """
 
 from .capabilities import capabilities
 from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
+from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
+                      filter_importance, filters_from_activations, filters_from_weights, first_layer,
+                      planted_e_values, planted_motif_recovery, redundant_filters, tomtom_matches, unit_summaries)
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
@@ -16,6 +21,9 @@ from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, oc
 __all__ = [
     "capabilities",
     "DeepLiftResult", "deep_lift_shap", "supports_deeplift",
+    "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
+    "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
+    "planted_motif_recovery", "redundant_filters", "tomtom_matches", "unit_summaries",
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",

@@ -1,0 +1,583 @@
+"""Model-based interpretation (the review's Fig. 2): first-layer filters as motifs, their
+annotation against JASPAR with Tomtom, and filter ablation.
+
+- :func:`filters_from_weights`: PPMs from the weights (a softmax per position; scale caveat).
+- :func:`filters_from_activations`: PPMs from the aligned subsequences that activate each filter
+  above a fraction of its maximum over a data set (Kelley et al. 2016; Koo & Eddy 2019).
+- :func:`tomtom_matches`: Tomtom (memelite) p-values, E-values (p x number of targets) and
+  q-values (Benjamini-Hochberg per query) against JASPAR 2024 CORE vertebrates or any motifs.
+- :func:`ablate_filters`, :func:`filter_importance`, :func:`redundant_filters`: zero or
+  mean-replace filters' activations and measure the change in predictions and AUROC.
+- :func:`unit_summaries`: an ExplaiNN-style model's units read directly.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data.motifs import Motif, jaspar_motifs
+from ..metrics import auroc, pearson
+from ._common import prepare
+
+ABLATION_MODES = ("zero", "mean")
+
+
+def first_layer(model: nn.Module) -> nn.Conv1d:
+    """The convolution that reads the one-hot input (``model.first_conv`` or the first
+    ``Conv1d`` with 4 input channels)."""
+    conv = getattr(model, "first_conv", None)
+    if conv is None:
+        conv = next((m for m in model.modules() if isinstance(m, nn.Conv1d) and m.in_channels == 4), None)
+    if conv is None:
+        raise ValueError(f"{type(model).__name__} has no Conv1d reading the 4 input channels: no filters to read")
+    if conv.stride[0] != 1 or conv.dilation[0] != 1 or conv.groups != 1:
+        raise ValueError("filter motifs need a first convolution with stride 1, dilation 1 and groups 1")
+    return conv
+
+
+def _activation_module(model: nn.Module) -> tuple[nn.Module, bool]:
+    """The module whose output is the first layer's activation, and whether ReLU must follow.
+
+    Zoo models name it ``act1`` (after the first convolution and its batch norm); for other
+    models the first convolution's output is used, rectified.
+    """
+    act = getattr(model, "act1", None)
+    return (act, False) if isinstance(act, nn.Module) else (first_layer(model), True)
+
+
+def filters_from_weights(model: nn.Module, beta: float = 1.0) -> list[Motif]:
+    """Each first-layer filter as a PPM: ``softmax(beta * W)`` over the bases at each position.
+
+    Caveat (Novakovsky et al. 2022, Fig. 2): a filter's weights have no absolute scale (a batch
+    norm or the next layer can absorb any factor), so ``beta`` sets the motif's information
+    content arbitrarily; compare shapes, not IC. :func:`filters_from_activations` avoids this.
+
+    Returns
+    -------
+    list of Motif
+        ``filter_<i>``, shape (4, W) each, ``n_sites = 0``.
+    """
+    weights = first_layer(model).weight.detach().cpu().double()
+    ppms = torch.softmax(beta * weights, dim=1).numpy()
+    return [Motif(f"filter_{i}", ppm) for i, ppm in enumerate(ppms)]
+
+
+def _activations(model, X, batch_size, device):
+    """Yield ``(start, activations (B, F, L'))`` of the first layer for batches of ``X``."""
+    module, rectify = _activation_module(model)
+    captured = {}
+    handle = module.register_forward_hook(lambda _m, _i, out: captured.__setitem__("out", out))
+    try:
+        with torch.no_grad():
+            for start in range(0, X.shape[0], batch_size):
+                model(X[start : start + batch_size].to(device))
+                out = captured["out"]
+                yield start, (out.clamp_min(0) if rectify else out).float()
+    finally:
+        handle.remove()
+
+
+def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: float = 0.5, top_k: int = 10,
+                             pseudocount: float = 0.1, batch_size: int = 256, device="auto",
+                             progress: bool = True) -> list[Motif]:
+    """PPMs from the subsequences that activate each first-layer filter.
+
+    A window counts when the filter's activation there exceeds ``threshold`` times the
+    filter's maximum over ``X``; the windows (one filter width, aligned by the convolution)
+    are counted base by base.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L)
+        The sequences to scan (e.g. a held-out split).
+    threshold : float
+        Fraction of the maximum activation, in (0, 1]; 0.5 is the usual choice.
+    top_k : int
+        How many of the most activating sites to keep in ``meta["top_sites"]``.
+    pseudocount : float
+        Added to every count before normalising.
+    batch_size, device, progress
+
+    Returns
+    -------
+    list of Motif
+        ``filter_<i>`` with ``n_sites`` windows; ``meta`` holds ``max_activation`` and
+        ``top_sites``: ``[(sequence, start, activation), ...]`` with ``start`` the window's
+        first input position (may be negative or run past the end where the convolution pads).
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    conv = first_layer(model)
+    if isinstance(conv.padding, str):
+        raise ValueError("filters_from_activations needs integer padding on the first convolution")
+    width, pad = conv.kernel_size[0], conv.padding[0]
+    n_filters = conv.out_channels
+    maximum = torch.full((n_filters,), -torch.inf)
+    top_value = torch.full((n_filters, top_k), -torch.inf)
+    top_index = torch.zeros((n_filters, top_k), dtype=torch.long)
+    bar = tqdm(total=2 * X.shape[0], desc="filter activations", unit="seq", disable=not progress)
+    n_out = None
+    for start, act in _activations(model, X, batch_size, device):
+        act = act.cpu()
+        n_out = act.shape[2]
+        maximum = torch.maximum(maximum, act.amax(dim=(0, 2)))
+        flat = act.permute(1, 0, 2).reshape(n_filters, -1)  # (F, B * L')
+        k = min(top_k, flat.shape[1])
+        values, index = flat.topk(k, dim=1)
+        merged_v = torch.cat([top_value, values], 1)
+        merged_i = torch.cat([top_index, index + start * n_out], 1)
+        top_value, order = merged_v.topk(top_k, dim=1)
+        top_index = merged_i.gather(1, order)
+        bar.update(act.shape[0])
+    counts = torch.zeros(n_filters, 4, width, dtype=torch.float64)
+    n_sites = torch.zeros(n_filters, dtype=torch.long)
+    cutoff = threshold * maximum.clamp_min(1e-12)
+    for start, act in _activations(model, X, batch_size, device):
+        x = X[start : start + act.shape[0]]
+        windows = nn.functional.pad(x, (pad, pad)).unfold(2, width, 1)  # (B, 4, L', W), aligned with act
+        hits = (act.cpu() > cutoff[None, :, None]).to(windows.dtype)  # (B, F, L')
+        counts += torch.einsum("bfj,bcjw->fcw", hits, windows).double()
+        n_sites += hits.sum(dim=(0, 2)).long()
+        bar.update(act.shape[0])
+    bar.close()
+    motifs = []
+    for f in range(n_filters):
+        sites = [(int(i) // n_out, int(i) % n_out - pad, float(v)) for v, i in zip(top_value[f], top_index[f])
+                 if torch.isfinite(v)]
+        motif = Motif.from_counts(f"filter_{f}", counts[f].numpy() + pseudocount)
+        motifs.append(Motif(motif.name, motif.probabilities, n_sites=int(n_sites[f]),
+                            meta={"max_activation": float(maximum[f]), "top_sites": sites}))
+    return motifs
+
+
+@dataclass(frozen=True)
+class MotifMatch:
+    """One Tomtom match of a query motif against a target.
+
+    Attributes
+    ----------
+    query : str
+    target : str
+        Target name (e.g. ``"CEBPB"``).
+    target_id : str
+        Target matrix id (e.g. ``"MA0466.4"``).
+    p_value, e_value, q_value : float
+        Tomtom p-value; E = p x number of targets; q = Benjamini-Hochberg over this query's
+        p-values against all targets.
+    offset : int
+        memelite's offset of the alignment.
+    strand : {"+", "-"}
+        ``"-"``: the query matches the target's reverse complement.
+    """
+
+    query: str
+    target: str
+    target_id: str
+    p_value: float
+    e_value: float
+    q_value: float
+    offset: int
+    strand: str
+
+
+def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """q-values of the p-values along the last axis."""
+    n = p.shape[-1]
+    order = np.argsort(p, axis=-1)
+    ranked = np.take_along_axis(p, order, -1) * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[..., ::-1], axis=-1)[..., ::-1].clip(max=1.0)
+    out = np.empty_like(q)
+    np.put_along_axis(out, order, q, -1)
+    return out
+
+
+def _as_motifs(motifs, kind: str) -> list[Motif]:
+    motifs = list(motifs.values()) if isinstance(motifs, dict) else list(motifs)
+    if not motifs:
+        raise ValueError(f"no {kind} motifs given")
+    return [m if isinstance(m, Motif) else Motif(f"{kind}_{i}", np.asarray(m)) for i, m in enumerate(motifs)]
+
+
+def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float | None = None) -> list[list[MotifMatch]]:
+    """Compare motifs with Tomtom (memelite's implementation) and keep each query's best matches.
+
+    Parameters
+    ----------
+    queries : list of Motif or array (4, W), or dict of Motif
+        E.g. the output of :func:`filters_from_activations`.
+    targets : list or dict of Motif, optional
+        Default: all JASPAR 2024 CORE vertebrate matrices (879, shipped with pyjaspar: offline).
+    n_best : int
+        Matches kept per query, best p-value first.
+    max_e_value : float, optional
+        Drop matches with a larger E-value.
+
+    Returns
+    -------
+    list of list of MotifMatch
+        One list per query.
+
+    Notes
+    -----
+    The first call compiles memelite's numba code (about a minute on 2 cores; cached on disk
+    afterwards): :func:`warm_up` does it ahead of time, as ``make`` and ``binder/postBuild`` do.
+    """
+    from memelite import tomtom
+
+    queries = _as_motifs(queries, "query")
+    targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
+    p_values, _scores, offsets, _overlaps, strands = tomtom([q.probabilities for q in queries],
+                                                            [t.probabilities for t in targets])
+    q_values = _benjamini_hochberg(p_values)
+    results = []
+    for i, query in enumerate(queries):
+        best = np.argsort(p_values[i], kind="stable")[:n_best]
+        matches = [MotifMatch(query.name, targets[j].name, targets[j].matrix_id, float(p_values[i, j]),
+                              float(p_values[i, j] * len(targets)), float(q_values[i, j]), int(offsets[i, j]),
+                              "-" if strands[i, j] else "+") for j in best]
+        results.append([m for m in matches if max_e_value is None or m.e_value <= max_e_value])
+    return results
+
+
+def warm_up() -> None:
+    """Compile memelite's Tomtom (numba, cached on disk) so that the first real call is fast."""
+    rng = np.random.default_rng(0)
+    motifs = [Motif(f"m{i}", rng.dirichlet(np.ones(4), size=8).T) for i in range(30)]
+    tomtom_matches(motifs[:2], motifs)
+
+
+@contextmanager
+def _ablated(model: nn.Module, filters, replacement: torch.Tensor | None):
+    """Within the block, the first layer's activations of ``filters`` are zero (or replaced)."""
+    module, _ = _activation_module(model)
+    index = torch.as_tensor(list(filters), dtype=torch.long)
+
+    def hook(_module, _inputs, out):
+        out = out.clone()
+        out[:, index] = 0.0 if replacement is None else replacement[index].to(out)[None, :, None]
+        return out
+
+    handle = module.register_forward_hook(hook) if len(index) else None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
+def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256, device="auto") -> torch.Tensor:
+    """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``."""
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    total, count = 0.0, 0
+    for _, act in _activations(model, X, batch_size, device):
+        total = total + act.sum(dim=(0, 2)).cpu()
+        count += act.shape[0] * act.shape[2]
+    return total / count
+
+
+@dataclass(frozen=True)
+class AblationResult:
+    """Predictions with some first-layer filters ablated.
+
+    Attributes
+    ----------
+    filters : tuple of int
+    mode : {"zero", "mean"}
+    predictions : torch.Tensor, shape (N, T)
+        With the filters ablated.
+    reference : torch.Tensor, shape (N, T)
+        Of the intact model.
+    """
+
+    filters: tuple
+    mode: str
+    predictions: torch.Tensor
+    reference: torch.Tensor
+
+    @property
+    def delta(self) -> torch.Tensor:
+        """``predictions - reference``, ``(N, T)``."""
+        return self.predictions - self.reference
+
+
+def _check_filters(model: nn.Module, filters) -> tuple:
+    n = first_layer(model).out_channels
+    filters = tuple(int(f) for f in ([filters] if isinstance(filters, (int, np.integer)) else filters))
+    bad = [f for f in filters if not 0 <= f < n]
+    if bad:
+        raise ValueError(f"filter indices {bad} are out of range: the first layer has {n} filters")
+    return filters
+
+
+def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "zero", means=None,
+                   batch_size: int = 256, device="auto") -> AblationResult:
+    """Predict with first-layer filters silenced: their activations set to 0 or to their mean.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L)
+    filters : int or iterable of int
+    mode : {"zero", "mean"}
+        ``"mean"`` replaces by the filter's mean activation (``means``, or computed over ``X``),
+        which removes the filter's information but not its average input to the next layer.
+    means : torch.Tensor, shape (F,), optional
+    batch_size, device
+
+    Returns
+    -------
+    AblationResult
+    """
+    if mode not in ABLATION_MODES:
+        raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
+    filters = _check_filters(model, filters)
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    from .._core import predict
+
+    if mode == "mean" and means is None:
+        means = mean_activations(model, X, batch_size=batch_size, device=device)
+    reference = predict(model, X, batch_size, device)
+    with _ablated(model, filters, means if mode == "mean" else None):
+        predictions = predict(model, X, batch_size, device)
+    return AblationResult(filters, mode, predictions, reference)
+
+
+def _score(predictions: torch.Tensor, y: torch.Tensor, metric: str) -> float:
+    """Mean over outputs of AUROC (classification) or Pearson r (regression)."""
+    function = auroc if metric == "auroc" else pearson
+    values = [function(predictions[:, t], y[:, t]) for t in range(y.shape[1])]
+    return float(np.nanmean(values))
+
+
+@dataclass(frozen=True)
+class FilterImportance:
+    """The effect of ablating each first-layer filter alone.
+
+    Attributes
+    ----------
+    reference_score : float
+        Metric of the intact model (mean over outputs).
+    scores : numpy.ndarray, shape (F,)
+        Metric with filter ``f`` ablated.
+    prediction_change : numpy.ndarray, shape (F,)
+        Mean absolute change of the predictions.
+    metric : {"auroc", "pearson"}
+    mode : {"zero", "mean"}
+    """
+
+    reference_score: float
+    scores: np.ndarray
+    prediction_change: np.ndarray
+    metric: str
+    mode: str
+
+    @property
+    def drop(self) -> np.ndarray:
+        """``reference_score - scores``: how much each filter is needed, ``(F,)``."""
+        return self.reference_score - self.scores
+
+    @property
+    def order(self) -> np.ndarray:
+        """Filter indices from the most to the least important (by ``drop``, then prediction change)."""
+        return np.lexsort((-self.prediction_change, -self.drop))
+
+
+def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc",
+                      mode: str = "zero", batch_size: int = 256, device="auto",
+                      progress: bool = True) -> FilterImportance:
+    """Ablate every first-layer filter in turn and measure the metric on ``(X, y)``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L)
+        Held-out sequences.
+    y : torch.Tensor, shape (N, T)
+        Their labels (binary for ``"auroc"``, values for ``"pearson"``).
+    metric : {"auroc", "pearson"}
+    mode : {"zero", "mean"}
+    batch_size, device, progress
+
+    Returns
+    -------
+    FilterImportance
+    """
+    from .._core import predict
+
+    if metric not in ("auroc", "pearson"):
+        raise ValueError(f"metric must be 'auroc' or 'pearson'; got {metric!r}")
+    if mode not in ABLATION_MODES:
+        raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
+    y = torch.as_tensor(y).reshape(len(X), -1)
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    means = mean_activations(model, X, batch_size=batch_size, device=device) if mode == "mean" else None
+    reference = predict(model, X, batch_size, device)
+    n_filters = first_layer(model).out_channels
+    scores, change = np.zeros(n_filters), np.zeros(n_filters)
+    for f in tqdm(range(n_filters), desc="ablating filters", disable=not progress):
+        with _ablated(model, [f], means):
+            predictions = predict(model, X, batch_size, device)
+        scores[f] = _score(predictions, y, metric)
+        change[f] = float((predictions - reference).abs().mean())
+    return FilterImportance(_score(reference, y, metric), scores, change, metric, mode)
+
+
+@dataclass(frozen=True)
+class RedundantPair:
+    """Two filters with similar motifs that can stand in for each other.
+
+    Attributes
+    ----------
+    filters : tuple of int
+    similarity_p : float
+        Tomtom p-value of one filter's motif against the other's.
+    single_drops : tuple of float
+        Metric drop when each is ablated alone.
+    joint_drop : float
+        Metric drop when both are ablated.
+    """
+
+    filters: tuple
+    similarity_p: float
+    single_drops: tuple
+    joint_drop: float
+
+
+def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs, importance: FilterImportance, *,
+                      max_p: float = 1e-3, min_joint_drop: float = 0.005, factor: float = 2.0,
+                      batch_size: int = 256, device="auto") -> list[RedundantPair]:
+    """Pairs of filters whose motifs match each other (Tomtom ``p < max_p``) and whose joint
+    ablation costs more than ``factor`` times either single ablation (and at least
+    ``min_joint_drop``): each covers for the other.
+
+    Parameters
+    ----------
+    model, X, y
+        As in :func:`filter_importance`.
+    motifs : list of Motif
+        The filters' motifs (e.g. from :func:`filters_from_activations`), one per filter.
+    importance : FilterImportance
+        Single-filter results on the same data.
+
+    Returns
+    -------
+    list of RedundantPair
+        Sorted by joint drop, largest first.
+    """
+    from memelite import tomtom
+
+    from .._core import predict
+
+    motifs = list(motifs)
+    # filters against filters, with JASPAR's columns added to Tomtom's background
+    background = [m.probabilities for m in jaspar_motifs()]
+    p_values = tomtom([m.probabilities for m in motifs], [m.probabilities for m in motifs] + background)[0]
+    p_values = p_values[:, : len(motifs)]
+    y = torch.as_tensor(y).reshape(len(X), -1)
+    pairs = []
+    for i, j in zip(*np.nonzero(np.triu(p_values < max_p, k=1))):
+        with _ablated(model, [i, j], None if importance.mode == "zero" else
+                      mean_activations(model, X, batch_size=batch_size, device=device)):
+            joint = importance.reference_score - _score(predict(model, X, batch_size, device), y, importance.metric)
+        singles = (float(importance.drop[i]), float(importance.drop[j]))
+        if joint >= min_joint_drop and joint > factor * max(max(singles), 0.0):
+            pairs.append(RedundantPair((int(i), int(j)), float(p_values[i, j]), singles, float(joint)))
+    return sorted(pairs, key=lambda pair: -pair.joint_drop)
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """One unit of an ExplaiNN-style model, read directly.
+
+    Attributes
+    ----------
+    unit : int
+    motif : Motif
+        The unit's filter as a motif (from activations when data were given, else weights).
+    matches : list of MotifMatch
+        Best JASPAR matches.
+    output_weights : numpy.ndarray, shape (T,)
+        The unit's weight in each output (the model is linear in the unit outputs).
+    """
+
+    unit: int
+    motif: Motif
+    matches: list
+    output_weights: np.ndarray
+
+
+def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, targets=None, n_best: int = 1,
+                   batch_size: int = 256, device="auto", progress: bool = True) -> list[UnitSummary]:
+    """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Needs ``unit_outputs`` and a final ``output`` Linear (zoo ``explainn``).
+    X : torch.Tensor, shape (N, 4, L), optional
+        Sequences for activation-based motifs; without them the weights are used.
+    targets : list of Motif, optional
+        Tomtom targets (default JASPAR 2024 CORE vertebrates).
+    """
+    if not hasattr(model, "unit_outputs") or not isinstance(getattr(model, "output", None), nn.Linear):
+        raise ValueError(f"{type(model).__name__} is not an ExplaiNN-style model (needs unit_outputs and a "
+                         "linear output layer)")
+    motifs = (filters_from_weights(model) if X is None else
+              filters_from_activations(model, X, batch_size=batch_size, device=device, progress=progress))
+    matches = tomtom_matches(motifs, targets, n_best=n_best)
+    weights = model.output.weight.detach().cpu().numpy().T  # (units, T)
+    return [UnitSummary(u, motifs[u], matches[u], weights[u]) for u in range(len(motifs))]
+
+
+def planted_e_values(motifs, planted, targets=None) -> dict:
+    """Tomtom E-value of every filter motif against each planted motif's own matrix.
+
+    Parameters
+    ----------
+    motifs : list of Motif
+        Filter motifs (e.g. :func:`filters_from_activations`).
+    planted : dict of str to Motif
+        The planted motifs (``task.motifs``), each with a ``matrix_id`` present in ``targets``.
+    targets : list of Motif, optional
+        The database searched (default: JASPAR 2024 CORE vertebrates); E = p x its size.
+
+    Returns
+    -------
+    dict
+        ``{name: numpy.ndarray (F,)}``.
+    """
+    from memelite import tomtom
+
+    targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
+    ids = [t.matrix_id for t in targets]
+    missing = [name for name, m in planted.items() if m.matrix_id not in ids]
+    if missing:
+        raise ValueError(f"planted motifs {missing} are not among the targets (matched by matrix_id)")
+    p_values = tomtom([m.probabilities for m in _as_motifs(motifs, "query")], [t.probabilities for t in targets])[0]
+    return {name: p_values[:, ids.index(m.matrix_id)] * len(targets) for name, m in planted.items()}
+
+
+def planted_motif_recovery(motifs, planted, targets=None, *, max_e_value: float = 0.1) -> dict:
+    """Which planted motifs some filter recovers: Tomtom E < ``max_e_value`` against the planted
+    motif's own matrix among all targets (the criterion of Koo & Eddy 2019).
+
+    Returns
+    -------
+    dict
+        ``{name: (filter index, E-value)}`` for the best filter of each planted motif, or
+        ``{name: None}`` when no filter reaches ``max_e_value``. Arguments as in
+        :func:`planted_e_values`.
+    """
+    result = {}
+    for name, e_values in planted_e_values(motifs, planted, targets).items():
+        best = int(e_values.argmin())
+        result[name] = (best, float(e_values[best])) if e_values[best] < max_e_value else None
+    return result
