@@ -4,11 +4,14 @@
   edits, window occlusion, motif knock-out
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
 - :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
+- :mod:`.attention`: attention maps per layer and head, per-position importance, agreement with ISM
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
 - :func:`capabilities`: which of these apply to a given model, and why not
 """
 
+from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
+                        ism_importance)
 from .capabilities import capabilities
 from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
@@ -19,6 +22,8 @@ from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, oc
                   saturation_mutagenesis, supports_fast_ism)
 
 __all__ = [
+    "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
+    "ism_importance",
     "capabilities",
     "DeepLiftResult", "deep_lift_shap", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",

@@ -4,8 +4,12 @@ Widgets hold state (the edited sequence, its history, the current attribution) a
 attributes and only map clicks and traitlets to method calls and data-source updates.
 
 - :class:`NucleotideFlipper`: edit a sequence base by base and watch prediction and attribution
+- :class:`FilterGallery`: first-layer filters as logos with JASPAR matches; click to ablate
+- :class:`AttentionOverlay`: attention of a query position over the sequence, beside ISM
 """
 
+from .attention import AttentionOverlay
 from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
+from .gallery import FilterGallery
 
-__all__ = ["ATTRIBUTION_METHODS", "FlipperState", "NucleotideFlipper"]
+__all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "NucleotideFlipper"]

@@ -1,0 +1,154 @@
+"""Attention over a sequence: a heat strip (one cell per input position), a marker for the query
+token, and a panel that stacks the sequence, the strip and an ISM importance track.
+
+Scores come from :func:`xai_widgets.methods.attention.attention_importance`; the builders only
+turn them into ``ColumnDataSource`` columns.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._common import as_map, as_track
+from .logo import logo_data
+from .tracks import (
+    _track,
+    add_instance_boxes,
+    attribution_track_figure,
+    instance_data,
+    sequence_figure,
+    symmetric_limit,
+    track_data,
+)
+
+
+def _palette() -> tuple:
+    from bokeh.palettes import Oranges256
+
+    return tuple(reversed(Oranges256))  # light (no attention) to dark
+
+
+def heat_strip_data(values, start: int = 0) -> dict:
+    """Columns for :func:`heat_strip_figure`: ``position`` and ``value``, one row per position.
+
+    Parameters
+    ----------
+    values : torch.Tensor or numpy.ndarray, shape (L,) or (1, L)
+        A score per input position, e.g. ``attention_importance(maps)[i]``.
+    start : int
+        Coordinate of the first position.
+    """
+    values = as_track(values, "values")
+    if not np.isfinite(values).all():
+        raise ValueError("values contains NaN or infinite values")
+    return {"position": np.arange(start, start + len(values)), "value": values}
+
+
+def heat_strip_figure(source, *, width: int = 900, height: int = 60, x_range=None, name: str = "strip",
+                      title: str | None = None):
+    """One cell per position coloured by its value, light (0) to dark (the maximum); hover and tap.
+
+    The colour mapper is ``fig.select_one({"name": f"{name}_colors"})``; set its ``high`` to
+    :func:`~xai_widgets.plots.tracks.symmetric_limit` of the values when they change.
+    """
+    from bokeh.models import HoverTool, LinearColorMapper
+
+    fig = _track(name, width, height, x_range, title=title, tap=True)
+    mapper = LinearColorMapper(palette=list(_palette()), low=0.0,
+                               high=symmetric_limit(source.data.get("value", [0])), name=f"{name}_colors")
+    cells = fig.rect(x="position", y=0.5, width=1, height=1, source=source, line_color=None,
+                     fill_color={"field": "value", "transform": mapper})
+    fig.add_tools(HoverTool(renderers=[cells], tooltips=[("position", "@position"), ("attention", "@value{0.0000}")]))
+    fig.y_range.start, fig.y_range.end = 0, 1
+    fig.yaxis.visible = False
+    fig.ygrid.visible = False
+    return fig
+
+
+def query_data(position: int | None, stride: int = 1, start: int = 0) -> dict:
+    """Columns for :func:`add_query_marker`: the span ``left``/``right`` of the token that
+    contains input ``position`` (tokens of ``stride`` positions); no rows for None."""
+    if position is None:
+        return {"left": [], "right": [], "position": []}
+    first = position // stride * stride
+    return {"left": [start + first - 0.5], "right": [start + first + stride - 0.5], "position": [start + position]}
+
+
+def add_query_marker(fig, source, color: str = "#111111") -> None:
+    """Outline the query token (from :func:`query_data`) across the full height of ``fig``."""
+    fig.vstrip(x0="left", x1="right", source=source, fill_color=color, fill_alpha=0.08, line_color=color,
+               line_width=2, level="overlay")
+
+
+class AttentionPanel(NamedTuple):
+    """What :func:`attention_panel` builds: the layout, and its figures and sources by role.
+
+    ``figures``: ``sequence``, ``strip``, ``ism``. ``sources``: those three plus ``instances``
+    and ``query``. Figures are named ``{name}_{role}``, sources ``{name}_{role}_source``.
+    """
+
+    layout: object
+    figures: dict
+    sources: dict
+
+
+def attention_panel(X, attention, ism=None, instances=(), *, query: int | None = None, stride: int = 1,
+                    start: int = 0, width: int = 900, name: str = "attention",
+                    title: str = "attention") -> AttentionPanel:
+    """The sequence, an attention heat strip and an ISM importance track on one x range.
+
+    Parameters
+    ----------
+    X : torch.Tensor or numpy.ndarray, shape (4, L) or (1, 4, L)
+        The one-hot sequence.
+    attention : torch.Tensor or numpy.ndarray, shape (L,)
+        Attention per position (:func:`~xai_widgets.methods.attention.attention_importance`).
+    ism : torch.Tensor or numpy.ndarray, shape (L,), optional
+        ISM importance per position; without it the ISM figure is built but hidden.
+    instances : iterable, optional
+        Motif instances to shade (see :func:`~xai_widgets.plots.tracks.instance_data`).
+    query : int, optional
+        Input position of the query whose token is outlined.
+    stride : int
+        Input positions per attention token (``AttentionMaps.stride``).
+    start : int
+        Coordinate of the first position.
+    width : int
+        Pixels.
+    name : str
+        Prefix of the figure and source names.
+    title : str
+        Title of the heat strip.
+
+    Returns
+    -------
+    AttentionPanel
+        ``show(panel.layout)`` displays it.
+    """
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, Range1d
+
+    length = as_map(X, "X").shape[1]
+    attention = as_track(attention, "attention")
+    if len(attention) != length:
+        raise ValueError(f"attention has {len(attention)} positions but X has {length}")
+    columns = {"sequence": logo_data(X, start), "strip": heat_strip_data(attention, start),
+               "ism": track_data(np.zeros(length) if ism is None else ism, start),
+               "instances": instance_data(instances, start), "query": query_data(query, stride, start)}
+    sources = {role: ColumnDataSource(data, name=f"{name}_{role}_source") for role, data in columns.items()}
+    x_range = Range1d(start - 0.5, start + length - 0.5, bounds=(start - 0.5, start + length - 0.5))
+    figures = {
+        "sequence": sequence_figure(sources["sequence"], width=width, x_range=x_range, name=f"{name}_sequence"),
+        "strip": heat_strip_figure(sources["strip"], width=width, x_range=x_range, name=f"{name}_strip",
+                                   title=title),
+        "ism": attribution_track_figure(sources["ism"], width=width, x_range=x_range, name=f"{name}_ism",
+                                        y_label="|ISM|"),
+    }
+    figures["ism"].visible = ism is not None
+    for role in ("sequence", "ism"):
+        add_instance_boxes(figures[role], sources["instances"])
+    for role in ("sequence", "strip"):
+        add_query_marker(figures[role], sources["query"])
+    return AttentionPanel(column(*figures.values()), figures, sources)
