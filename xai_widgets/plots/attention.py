@@ -151,4 +151,6 @@ def attention_panel(X, attention, ism=None, instances=(), *, query: int | None =
         add_instance_boxes(figures[role], sources["instances"])
     for role in ("sequence", "strip"):
         add_query_marker(figures[role], sources["query"])
-    return AttentionPanel(column(*figures.values()), figures, sources)
+    # the heat strip sits above the sequence it describes, the ISM track below
+    layout = column(figures["strip"], figures["sequence"], figures["ism"])
+    return AttentionPanel(layout, figures, sources)
