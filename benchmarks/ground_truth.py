@@ -9,13 +9,19 @@ models: test sequences carrying exactly one TF, the attribution for that TF's ou
 mask of its own instance(s). Methods that do not apply to a model (see
 ``methods.capabilities``) are reported as n/a.
 
-Model-based rows (``--only filters`` runs just these): first-layer filter motifs from activations
+Model-based rows (``--only model-based`` runs just these and the attention row): first-layer filter motifs from activations
 (3000 test sequences, threshold 0.5) of the exponential and ReLU Basset-style models on
 ``motif_presence``, the planted motifs some filter matches (Tomtom E < 0.1 against the motif's
 own JASPAR 2024 matrix among all 879 CORE vertebrate matrices), and the ablation rank (2000 test
 sequences, mean AUROC drop) of the most important filter matching each planted motif.
 
-The last lines are ``RESULT`` lines (``RESULT filters model=<model> matched=<k>/12``).
+Attention row: the attention model on 1000 ``motif_presence`` test sequences with a planted
+instance, per-sequence AUROC of ``attention_importance`` (attention received, mean over queries,
+heads and layers, spread over each token's receptive field) against the planted mask, and of an
+untrained model of the same configuration.
+
+The last lines are ``RESULT`` lines (``RESULT filters model=<model> matched=<k>/12``,
+``RESULT attention auroc=<value>``).
 """
 
 from __future__ import annotations
@@ -79,13 +85,34 @@ def filter_rows() -> list[str]:
     return results
 
 
+def attention_rows() -> list[str]:
+    """Attention-derived importance against the planted mask, trained vs untrained."""
+    from xai_widgets.data import motif_presence
+    from xai_widgets.methods import attention_importance, attention_maps
+    from xai_widgets.zoo.architectures import build
+
+    test = motif_presence(random_state=0).subset("test")
+    rows = torch.nonzero(test.mask.any(1)).flatten()[:1000]
+    X, mask = test.X[rows], test.mask[rows]
+    model = zoo.load("attention_motif_presence", device="cpu")
+    torch.manual_seed(0)
+    untrained = build("attention", **model.card["config"]).eval()
+    scores = {}
+    for label, m in (("trained", model), ("untrained", untrained)):
+        importance = attention_importance(attention_maps(m, X, device="cpu"))
+        scores[label] = float(per_sequence_auroc(importance, mask).nanmean())
+    print(f"attention_motif_presence: attention importance vs planted mask, per-sequence AUROC "
+          f"{scores['trained']:.3f} (untrained {scores['untrained']:.3f}) over {len(rows)} sequences")
+    return [f"RESULT attention auroc={scores['trained']:.4f}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--only", choices=["attributions", "filters"], default=None)
+    parser.add_argument("--only", choices=["attributions", "model-based"], default=None)
     args = parser.parse_args()
-    model_rows = [] if args.only == "attributions" else filter_rows()
-    if args.only == "filters":
+    model_rows = [] if args.only == "attributions" else filter_rows() + attention_rows()
+    if args.only == "model-based":
         print("\n".join(model_rows))
         return
     names = zoo.list_models("attribution_benchmark") + zoo.list_models("motif_presence")

@@ -167,3 +167,17 @@ def test_filters_recover_the_planted_motifs(held_out, name, at_least, at_most):
             if found is not None:
                 assert rank[e_values[tf] < 0.1].min() < len(motifs) // 2, tf
 
+
+
+def test_a_model_built_from_jaspar_motifs_reads_directly(held_out):
+    """The transparent zoo model: units 0-11 are the planted JASPAR motifs (frozen); each matches
+    its own matrix, and for most outputs its own motif's unit is the most predictive fixed unit."""
+    task, test = held_out
+    model = zoo.load("explainn_jaspar_motif_presence", device="cpu")
+    units = unit_summaries(model, test.X[:2000], test.y[:2000], progress=False)
+    e_values = planted_e_values([unit.motif for unit in units], task.motifs)
+    for u, name in enumerate(task.motifs):
+        assert e_values[name][u] < 0.1, (u, name, e_values[name][u])
+    aurocs = np.stack([unit.contribution_auroc for unit in units[:12]])  # (fixed units, outputs)
+    own = aurocs.argmax(0) == np.arange(12)
+    assert own.sum() >= 10, aurocs.argmax(0)

@@ -506,16 +506,20 @@ class UnitSummary:
         Best JASPAR matches.
     output_weights : numpy.ndarray, shape (T,)
         The unit's weight in each output (the model is linear in the unit outputs).
+    contribution_auroc : numpy.ndarray or None, shape (T,)
+        With labels: AUROC of the unit's contribution (unit output x weight) to each output
+        against that output's labels; 0.5 means the unit says nothing about it.
     """
 
     unit: int
     motif: Motif
     matches: list
     output_weights: np.ndarray
+    contribution_auroc: np.ndarray | None = None
 
 
-def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, targets=None, n_best: int = 1,
-                   batch_size: int = 256, device="auto", progress: bool = True) -> list[UnitSummary]:
+def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Tensor | None = None, *, targets=None,
+                   n_best: int = 1, batch_size: int = 256, device="auto", progress: bool = True) -> list[UnitSummary]:
     """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
 
     Parameters
@@ -524,6 +528,8 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, targets=N
         Needs ``unit_outputs`` and a final ``output`` Linear (zoo ``explainn``).
     X : torch.Tensor, shape (N, 4, L), optional
         Sequences for activation-based motifs; without them the weights are used.
+    y : torch.Tensor, shape (N, T), optional
+        Binary labels of ``X``: adds each unit's ``contribution_auroc``.
     targets : list of Motif, optional
         Tomtom targets (default JASPAR 2024 CORE vertebrates).
     """
@@ -534,7 +540,16 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, targets=N
               filters_from_activations(model, X, batch_size=batch_size, device=device, progress=progress))
     matches = tomtom_matches(motifs, targets, n_best=n_best)
     weights = model.output.weight.detach().cpu().numpy().T  # (units, T)
-    return [UnitSummary(u, motifs[u], matches[u], weights[u]) for u in range(len(motifs))]
+    aurocs = [None] * len(motifs)
+    if X is not None and y is not None:
+        device, _ = prepare(model, X, device, batch_size, probe=False)
+        with torch.no_grad():
+            outputs = torch.cat([model.unit_outputs(X[i : i + batch_size].to(device)).cpu()
+                                 for i in range(0, len(X), batch_size)]).numpy()  # (N, units)
+        y = torch.as_tensor(y).reshape(len(X), -1)
+        aurocs = [np.array([auroc(outputs[:, u] * weights[u, t], y[:, t]) for t in range(y.shape[1])])
+                  for u in range(len(motifs))]
+    return [UnitSummary(u, motifs[u], matches[u], weights[u], aurocs[u]) for u in range(len(motifs))]
 
 
 def planted_e_values(motifs, planted, targets=None) -> dict:

@@ -28,6 +28,8 @@ class ZooSpec:
     """How one zoo model is made and what it must reach.
 
     ``floor`` is ``(metric, value)``: the held-out test metric the shipped weights must meet.
+    ``init_motifs="task"`` sets the first units' filters to the task's planted JASPAR motifs and
+    freezes them (transparent models; ExplaiNN only).
     """
 
     name: str
@@ -38,6 +40,7 @@ class ZooSpec:
     training: dict = field(default_factory=dict)
     floor: tuple = ("auroc", 0.95)
     description: str = ""
+    init_motifs: str | None = None
 
     def training_settings(self) -> dict:
         return {**DEFAULT_TRAINING, **self.training}
@@ -68,6 +71,11 @@ ZOO_SPECS: dict[str, ZooSpec] = {s.name: s for s in [
     ZooSpec("basset_relu_cooperative_grammar", "basset", "cooperative_grammar", {"activation": "relu", "filters": [64, 64, 96]},
             floor=("pearson", 0.8),
             description="Basset-style CNN regressing the cooperative-grammar activity."),
+    ZooSpec("explainn_jaspar_motif_presence", "explainn", "motif_presence", {"n_units": 16}, init_motifs="task",
+            training={"lr": 1e-3},
+            floor=("auroc", 0.9),
+            description="ExplaiNN whose first 12 units are the 12 planted JASPAR motifs (log-odds, frozen) plus 4 "
+                        "free units, on motif presence: a transparent model built from known motifs."),
 ]}
 
 
@@ -95,6 +103,10 @@ def train_from_spec(spec: ZooSpec, progress: bool = True, device="cpu", **overri
     torch.set_num_threads(TRAINING_THREADS)
     torch.manual_seed(settings["random_state"])
     model = build(spec.architecture, n_targets=task.y.shape[1], **spec.config)
+    if spec.init_motifs == "task":
+        model.init_filters_from_motifs(task.motifs, freeze=True)
+    elif spec.init_motifs is not None:
+        raise ValueError(f"init_motifs must be None or 'task'; got {spec.init_motifs!r}")
     try:
         result = train(model, task, progress=progress, device=device, **settings)
     finally:
