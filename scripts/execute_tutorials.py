@@ -1,6 +1,6 @@
 """Execute tutorial notebooks in place, keeping only the outputs nbval checks.
 
-    python scripts/execute_tutorials.py tutorials/02_editing_sequences.ipynb [...]
+    python scripts/execute_tutorials.py tutorials/04_ism_and_the_flipper.ipynb [...]
 
 Cells marked ``# NBVAL_CHECK_OUTPUT`` keep their outputs (nbval compares against them); every
 other output and the saved widget state are dropped, so notebooks stay small (a widget output

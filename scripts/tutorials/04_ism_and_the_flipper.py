@@ -1,10 +1,10 @@
-"""Write tutorials/02_editing_sequences.ipynb (then run scripts/execute_tutorials.py on it)."""
+"""Write tutorials/04_ism_and_the_flipper.ipynb (then run scripts/execute_tutorials.py on it)."""
 
 import nbformat as nbf
 
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
 cells = [
-    md("""# 02 · Editing a sequence: in-silico mutagenesis and the NucleotideFlipper
+    md("""# 04 · Editing a sequence: in-silico mutagenesis and the NucleotideFlipper
 
 **Time:** about 20 minutes. **Needs:** tutorial 01.
 
@@ -109,4 +109,4 @@ flipper.method = "ism\""""),
 ]
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nbf.write(nb, "tutorials/02_editing_sequences.ipynb")
+nbf.write(nb, "tutorials/04_ism_and_the_flipper.ipynb")
