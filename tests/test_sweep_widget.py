@@ -1,0 +1,81 @@
+"""SpacingSweep through its public state and the tap callback, against methods.gia directly."""
+
+import numpy as np
+import pytest
+import torch
+from bokeh.events import Tap
+
+from xai_widgets import zoo
+from xai_widgets.methods import saturation_mutagenesis
+from xai_widgets.methods.gia import backgrounds, spacing_sweep
+from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
+
+
+@pytest.fixture(scope="module")
+def model():
+    return zoo.load("basset_relu_cooperative_grammar", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def sweep(model):
+    widget = SpacingSweep(model, spacings=(-15, 15), n_backgrounds=40, device="cpu", run=False)
+    widget.run(wait=True)
+    return widget
+
+
+def test_the_curve_is_the_sweep_computed_directly(sweep, model):
+    assert sweep.status == "done"
+    bgs = backgrounds(40, 200, random_state=0)
+    direct = spacing_sweep(model, bgs, resolve_motif("Spi1"), resolve_motif("Irf1"), spacings=range(-15, 16),
+                           orientations=("+-",), device="cpu", random_state=0)
+    np.testing.assert_allclose(sweep.sources["sweep"].data["effect_+-"], direct.effect[0].numpy(), atol=1e-5)
+    assert list(sweep.sources["sweep"].data["spacing"]) == list(range(-15, 16))
+
+
+def test_the_peak_is_the_planted_grammar(sweep):
+    orientation, spacing = sweep.peak
+    assert orientation in ("++", "--") and 4 <= spacing <= 12
+    assert f"{orientation} at {spacing}" in sweep.readout.value
+
+
+def test_a_click_shows_an_example_with_both_motifs(sweep, model):
+    sweep.on_sweep_tap(Tap(sweep.figures["sweep"], x=8.3, y=0.0))
+    example = sweep.example
+    assert example["spacing"] == 8
+    (name_a, start_a, end_a, _), (name_b, start_b, end_b, _) = example["sites"]
+    assert (name_a, name_b) == ("Spi1", "Irf1")
+    gap = start_b - end_a if example["orientation"][0] == "+" else start_a - end_b
+    assert gap == 8
+    ism = saturation_mutagenesis(model, example["X"], 0, device="cpu")
+    values = ism.attribution()[0].numpy()
+    positions, bases = sweep.sources["example"].data["position"], sweep.sources["example"].data["base"]
+    np.testing.assert_allclose(sweep.sources["example"].data["value"],
+                               [values["ACGT".index(b), p] for p, b in zip(positions, bases)], atol=1e-6)
+    assert list(sweep.sources["sites"].data["motif"]) == ["Spi1", "Irf1"]
+
+
+def test_cancel_keeps_the_widget_usable(model):
+    widget = SpacingSweep(model, spacings=(-5, 5), n_backgrounds=20, device="cpu", run=False)
+    widget.cancel()  # nothing running: harmless
+    widget._cancel.set()
+    thread_settings = widget._settings()
+    widget._sweep(*thread_settings)  # a cancelled run draws nothing
+    assert widget.status == "cancelled" and widget.result is None
+    assert not widget.run_button.disabled and widget.cancel_button.disabled
+    widget.run(wait=True)
+    assert widget.status == "done" and widget.result is not None
+
+
+def test_bad_settings_are_refused(model):
+    widget = SpacingSweep(model, device="cpu", run=False)
+    widget.motif_a_box.value = "NOT_A_MOTIF_NAME"
+    with pytest.raises(ValueError, match="unknown motif"):
+        widget.run()
+    widget.motif_a_box.value = "Spi1"
+    for box in widget.orientation_boxes.values():
+        box.value = False
+    with pytest.raises(ValueError, match="orientation"):
+        widget.run()
+    with pytest.raises(ValueError, match="length"):
+        SpacingSweep(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(1)), run=False)
+    assert repr(widget) == "SpacingSweep(model=Basset, A='Spi1', B='Irf1', status='idle')"
