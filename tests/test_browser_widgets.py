@@ -9,7 +9,8 @@ import pytest
 
 from xai_widgets import zoo
 from xai_widgets.data import motif_presence
-from xai_widgets.methods import ablate_filters, attention_importance, attention_maps
+from xai_widgets.data import cooperative_grammar
+from xai_widgets.methods import ablate_filters, attention_importance, attention_maps, mutated_importance
 from xai_widgets.methods.filters import _score
 from xai_widgets.testing import lab as xl
 
@@ -21,6 +22,18 @@ NOTEBOOKS = {
         "from xai_widgets.data import motif_presence\nfrom xai_widgets.widgets import FilterGallery",
         f"data = {GALLERY_DATA}\nmodel = zoo.load('basset_exp_motif_presence', device='cpu')\n"
         "gallery = FilterGallery(model, data, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\ngallery",
+    ],
+    "sweep.ipynb": [
+        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\nfrom xai_widgets.widgets import SpacingSweep",
+        "model = zoo.load('basset_relu_cooperative_grammar', device='cpu')\n"
+        "sweep = SpacingSweep(model, spacings=(-15, 15), n_backgrounds=40, device='cpu', run=False)\nsweep",
+    ],
+    "interaction.ipynb": [
+        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
+        "from xai_widgets.data import cooperative_grammar\nfrom xai_widgets.widgets import InteractionMap",
+        "task = cooperative_grammar(n=50, random_state=3)\nmodel = zoo.load('basset_relu_cooperative_grammar', "
+        "device='cpu')\nimap = InteractionMap(model, task.X[:1], instances=task.instances.for_sequence(0), n_null=2, "
+        "device='cpu', progress=False)\nimap",
     ],
     "attention.ipynb": [
         "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
@@ -75,3 +88,49 @@ def test_attention_query_click_updates_the_overlay(lab, page):
         np.testing.assert_allclose(shown, expected, atol=1e-5)
         assert f"at {int(expected.argmax())}" in xl.wait_for_text(page, ".xw-attention-readout", lambda t: True)
         xl.screenshot(page, "attention_after_click")
+
+
+@pytest.mark.browser
+def test_sweep_runs_from_the_button_and_shows_an_example(lab, page):
+    with xl.reporting(page, lab, "sweep"):
+        xl.open_notebook(page, lab, "sweep.ipynb")
+        xl.run_all_cells(page, timeout=240)
+        xl.wait_for_bokeh_plot(page, "sweep")
+        page.locator(".xw-sweep button.jupyter-button", has_text="run").first.click()
+        text = xl.wait_for_text(page, ".xw-sweep-readout", lambda t: "peak" in t, timeout=120)
+        orientation, spacing = text.split("peak ")[1].split(" bp")[0].split(" at ")
+        assert orientation in ("++", "--") and 4 <= int(spacing) <= 12  # the planted grammar
+        effects = xl.bokeh_source_data(page, "sweep_curve_source", f"effect_{orientation}")
+        assert len(effects) == 31
+        xl.click_bokeh(page, "sweep", int(spacing), max(e for e in effects if e == e))
+        xl.wait_for_bokeh_plot(page, "sweep_example")
+        motifs = []
+        for _ in range(50):  # the example arrives with the next message
+            motifs = xl.bokeh_source_data(page, "sweep_sites_source", "motif")
+            if motifs:
+                break
+            page.wait_for_timeout(200)
+        assert motifs == ["Spi1", "Irf1"]
+        xl.screenshot(page, "sweep_after_click")
+
+
+@pytest.mark.browser
+def test_interaction_map_cell_click_shows_before_and_after(lab, page):
+    model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
+    task = cooperative_grammar(n=50, random_state=3)
+    sites = task.instances.for_sequence(0)
+    after = mutated_importance(model, task.X[:1], sites[1], device="cpu", random_state=0)
+    _, start, end, _ = sites[2]
+    with xl.reporting(page, lab, "interaction"):
+        xl.open_notebook(page, lab, "interaction.ipynb")
+        xl.run_all_cells(page, timeout=240)
+        xl.wait_for_bokeh_plot(page, "interaction_heatmap")
+        n = len(sites)
+        labels = [f"{name}:{s}-{e}" for name, s, e, _ in sites]
+        # categorical axes: click the centre of cell (source 1, target 2) through its pixel position
+        xl.click_bokeh(page, "interaction_heatmap", 2.5, n - 1 - 1 + 0.5)
+        xl.wait_for_text(page, ".xw-interaction-readout",
+                         lambda t: labels[1] in t and labels[2] in t and f"{float(after[start:end].sum()):.4f}" in t)
+        shown = np.asarray(xl.bokeh_source_data(page, "interaction_after_source", "value"), dtype=float)
+        np.testing.assert_allclose(shown, after.numpy(), atol=1e-5)
+        xl.screenshot(page, "interaction_after_click")

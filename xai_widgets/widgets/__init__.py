@@ -6,10 +6,15 @@ attributes and only map clicks and traitlets to method calls and data-source upd
 - :class:`NucleotideFlipper`: edit a sequence base by base and watch prediction and attribution
 - :class:`FilterGallery`: first-layer filters as logos with JASPAR matches; click to ablate
 - :class:`AttentionOverlay`: attention of a query position over the sequence, beside ISM
+- :class:`SpacingSweep`: two motifs at every spacing and orientation, effect with confidence bands
+- :class:`InteractionMap`: DFIM or pairwise-ISM heatmap linked to the sequence logo
 """
 
 from .attention import AttentionOverlay
 from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
 from .gallery import FilterGallery
+from .interaction import InteractionMap
+from .sweep import SpacingSweep
 
-__all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "NucleotideFlipper"]
+__all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "InteractionMap",
+           "NucleotideFlipper", "SpacingSweep"]
