@@ -5,6 +5,9 @@
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
 - :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
 - :mod:`.attention`: attention maps per layer and head, per-position importance, agreement with ISM
+- :mod:`.gia`: global importance analysis, motif-spacing sweeps
+- :mod:`.interactions`: pairwise ISM, Deep Feature Interaction Maps
+- :mod:`.maximize`: maximal activation of an output or a hidden channel
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
 - :func:`capabilities`: which of these apply to a given model, and why not
@@ -17,9 +20,14 @@ from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
                       planted_e_values, planted_motif_recovery, redundant_filters, tomtom_matches, unit_summaries)
+from .gia import (GIAResult, MotifEffects, SpacingSweepResult, backgrounds, global_importance, insert_motif,
+                  insert_motifs, motif_effects, spacing_sweep)
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
+from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated_importance, pairwise_ism,
+                           planted_pair_rank)
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
+from .maximize import MaximizationResult, maximize_activation
 
 __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
@@ -29,6 +37,10 @@ __all__ = [
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
     "planted_motif_recovery", "redundant_filters", "tomtom_matches", "unit_summaries",
+    "GIAResult", "MotifEffects", "SpacingSweepResult", "backgrounds", "global_importance", "insert_motif",
+    "insert_motifs", "motif_effects", "spacing_sweep",
+    "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",
+    "MaximizationResult", "maximize_activation",
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",

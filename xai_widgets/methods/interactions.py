@@ -1,0 +1,773 @@
+"""Feature interactions (the review's Fig. 4): pairwise ISM and Deep Feature Interaction Maps.
+
+:func:`pairwise_ism` edits every pair of positions in a short window to every pair of bases and
+compares the observed effect of each double mutant with the sum of the two single mutants'
+effects (the additive expectation); the difference is the epistasis. Its cost is quadratic in
+the window (``9 W (W - 1) / 2`` double mutants), so it is meant for windows of tens of bases.
+
+:func:`dfim` implements Deep Feature Interaction Maps (Greenside, Shimko, Fordyce & Kundaje,
+Bioinformatics 2018): the interaction score of a *source* feature on a *target* feature is the
+change in the target's importance when the source is mutated, everything else kept. Its cost is
+linear in the number of source features (one importance map per mutated copy), and a null
+distribution from dinucleotide-shuffled copies of the sequence tells how large a score has to
+be to mean something. :func:`mutated_importance` gives one source's "after" importance track
+(the same copies as in :func:`dfim`), and :func:`planted_pair_rank` checks DFIM against the
+ground truth of :func:`~xai_widgets.data.cooperative_grammar`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .._core import predict
+from ..data.shuffle import dinucleotide_shuffle
+from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
+from ._common import check_target, prepare
+from .gradients import saliency
+from ._fast_ism import FastISM, local_plan
+from .ism import saturation_mutagenesis
+
+IMPORTANCES = ("ism", "saliency")
+AGGREGATES = ("sum", "max")
+MUTATIONS = ("random", "shuffle")
+
+
+def _check_single(X: torch.Tensor, function: str) -> None:
+    if not isinstance(X, torch.Tensor) or X.ndim != 3 or X.shape[0] != 1:
+        shape = tuple(X.shape) if isinstance(X, torch.Tensor) else type(X).__name__
+        raise ValueError(f"{function} explains one sequence: X must have shape (1, 4, L); got {shape} "
+                         "(pass X[i:i+1] to pick sequence i)")
+
+
+# ---------------------------------------------------------------------------------------------
+# pairwise ISM
+
+
+@dataclass(frozen=True)
+class PairwiseISMResult:
+    """Result of :func:`pairwise_ism` on one sequence and a window of ``W`` positions.
+
+    Indices ``[i, a, j, b]`` mean: base ``a`` at window position ``i`` together with base ``b``
+    at window position ``j`` (window position ``i`` is sequence position ``start + i``).
+
+    Attributes
+    ----------
+    singles : torch.Tensor, shape (W, 4)
+        Single-substitution effects (edited minus original prediction); 0 at the original base.
+    joint : torch.Tensor, shape (W, 4, W, 4)
+        Observed effect of each double mutant, symmetric (``joint[i, a, j, b] == joint[j, b, i, a]``).
+        Where ``a`` (or ``b``) is the original base the "double" mutant is the single mutant of
+        the other position, so ``joint`` equals that single effect. Two bases at one position do
+        not form a sequence: for ``i == j`` (any ``a``, ``b``), ``joint`` is *defined* as the
+        additive expectation, so that a position never interacts with itself.
+    additive : torch.Tensor, shape (W, 4, W, 4)
+        ``singles[i, a] + singles[j, b]``: what the double mutant would do without interaction.
+    epistasis : torch.Tensor, shape (W, 4, W, 4)
+        ``joint - additive``. Exactly 0 where ``i == j`` and where either base is the original
+        one; positive when the pair of edits does more (raises the prediction more) than the
+        sum of its parts.
+    per_position : torch.Tensor, shape (W, W)
+        ``max |epistasis|`` over the base pairs of each pair of positions (0 on the diagonal).
+    reference : float
+        Prediction of the unedited sequence.
+    positions : torch.Tensor of int, shape (W,)
+        Sequence positions of the window, ``start .. end - 1``.
+    X : torch.Tensor, shape (1, 4, L)
+    target : int
+    """
+
+    singles: torch.Tensor
+    joint: torch.Tensor
+    additive: torch.Tensor
+    epistasis: torch.Tensor
+    per_position: torch.Tensor
+    reference: float
+    positions: torch.Tensor
+    X: torch.Tensor
+    target: int
+
+    def top_pairs(self, k: int = 10) -> list[tuple[int, str, int, str, float]]:
+        """The ``k`` strongest interactions by ``|epistasis|``, each pair of edits listed once.
+
+        Returns
+        -------
+        list of (int, str, int, str, float)
+            ``(position, base, position, base, epistasis)`` with sequence positions, left
+            position first.
+        """
+        width = len(self.positions)
+        upper = torch.triu(torch.ones(width, width, dtype=torch.bool), diagonal=1)
+        values = self.epistasis.permute(0, 2, 1, 3) * upper[:, :, None, None]  # (W, W, 4, 4)
+        order = values.abs().flatten().argsort(descending=True)[:k]
+        out = []
+        for flat in order.tolist():
+            i, j, a, b = np.unravel_index(flat, values.shape)
+            value = float(values[i, j, a, b])
+            if value == 0.0:
+                break
+            out.append((int(self.positions[i]), "ACGT"[a], int(self.positions[j]), "ACGT"[b], value))
+        return out
+
+
+@torch.no_grad()
+def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, target: int | None = 0,
+                 batch_size: int = 512, device="auto", max_window: int = 40,
+                 progress: bool = True) -> PairwiseISMResult:
+    """Every pair of single-base substitutions within ``[start, end)`` of one sequence.
+
+    The single effects come from :func:`~xai_widgets.methods.saturation_mutagenesis` (its fast
+    path where the model allows); each of the ``9 W (W - 1) / 2`` double mutants (``W = end -
+    start``; three alternative bases at each of two distinct positions) is predicted in batched
+    forward passes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (1, 4, L)
+        One one-hot sequence.
+    start, end : int
+        Half-open window ``[start, end)``, ``0 <= start < end <= L``.
+    target : int or None
+        Output index (None only for single-output models).
+    batch_size : int
+        Double mutants evaluated at once.
+    device : str or torch.device
+        ``"auto"`` picks CUDA when available.
+    max_window : int
+        Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
+        still runs).
+    progress : bool
+        Show a progress bar over batches of double mutants.
+
+    Returns
+    -------
+    PairwiseISMResult
+    """
+    _check_single(X, "pairwise_ism")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    length = X.shape[2]
+    if isinstance(start, bool) or isinstance(end, bool) or not (0 <= int(start) < int(end) <= length):
+        raise ValueError(f"need 0 <= start < end <= L ({length}); got start={start}, end={end}")
+    start, end = int(start), int(end)
+    width = end - start
+    n_pairs = 9 * width * (width - 1) // 2
+    if width > max_window:
+        warnings.warn(f"pairwise_ism over a window of {width} positions predicts {n_pairs:,} double mutants "
+                      f"(9 W (W - 1) / 2 grows with the square of the window; {max_window} positions would be "
+                      f"{9 * max_window * (max_window - 1) // 2:,}). Narrow [start, end) to the region of "
+                      f"interest, or pass max_window={width} to silence this warning.",
+                      UserWarning, stacklevel=3)  # 3: the caller, past torch.no_grad's wrapper
+    ism = saturation_mutagenesis(model, X, target, batch_size=max(batch_size, 3 * length), device=device)
+    reference = predict(model, X, 1, device)[0, target]  # the double mutants' reference, the same way
+    singles = ism.delta[0, :, start:end].T.contiguous()  # (W, 4)
+    ref_base = X[0, :, start:end].argmax(0)  # (W,)
+
+    # every double mutant: window positions i < j, alternative bases a at i and b at j
+    i_idx, j_idx = torch.triu_indices(width, width, offset=1)
+    offsets = torch.arange(1, 4)
+    pi = i_idx.repeat_interleave(9)
+    pj = j_idx.repeat_interleave(9)
+    a = (ref_base[pi] + offsets.repeat_interleave(3).repeat(len(i_idx))).remainder(4)
+    b = (ref_base[pj] + offsets.repeat(3 * len(i_idx))).remainder(4)
+    observed = torch.empty(n_pairs)
+    batches = range(0, n_pairs, batch_size)
+    for lo in tqdm(batches, desc="pairwise ISM", disable=not progress, unit="batch"):
+        hi = min(lo + batch_size, n_pairs)
+        rows = torch.arange(hi - lo)
+        edited = X.repeat(hi - lo, 1, 1)
+        edited[rows, :, start + pi[lo:hi]] = 0
+        edited[rows, a[lo:hi], start + pi[lo:hi]] = 1
+        edited[rows, :, start + pj[lo:hi]] = 0
+        edited[rows, b[lo:hi], start + pj[lo:hi]] = 1
+        observed[lo:hi] = predict(model, edited, hi - lo, device)[:, target] - reference
+
+    additive = singles[:, :, None, None] + singles[None, None]  # (W, 4, W, 4)
+    joint = additive.clone()  # original-base rows/columns and i == j: exactly additive
+    joint[pi, a, pj, b] = observed
+    joint[pj, b, pi, a] = observed
+    epistasis = joint - additive
+    per_position = epistasis.abs().amax(dim=(1, 3))
+    return PairwiseISMResult(singles, joint, additive, epistasis, per_position, float(reference),
+                             torch.arange(start, end), X, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# DFIM
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A span of one sequence used as a DFIM source or target.
+
+    Attributes
+    ----------
+    label : str
+        Unique, readable label, e.g. ``"Spi1:16-29"``, ``"40-50"`` or ``"pos 17"``.
+    start, end : int
+        Half-open span ``[start, end)``.
+    name : str
+        The motif name for motif instances, else ``""``.
+    strand : int
+        +1 / -1 for motif instances given with a strand, else 0.
+    """
+
+    label: str
+    start: int
+    end: int
+    name: str = ""
+    strand: int = 0
+
+    @property
+    def width(self) -> int:
+        return self.end - self.start
+
+
+def _as_feature(spec, length: int) -> Feature:
+    """A :class:`Feature` from a position, a ``(start, end)`` span, a motif instance tuple
+    ``(name, start, end[, strand])`` or a :class:`Feature`."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if isinstance(spec, Feature):
+        feature = spec
+    elif is_int(spec):
+        feature = Feature(f"pos {int(spec)}", int(spec), int(spec) + 1)
+    elif isinstance(spec, (tuple, list)) and len(spec) == 2 and all(is_int(v) for v in spec):
+        feature = Feature(f"{int(spec[0])}-{int(spec[1])}", int(spec[0]), int(spec[1]))
+    elif (isinstance(spec, (tuple, list)) and len(spec) in (3, 4) and isinstance(spec[0], str)
+          and all(is_int(v) for v in spec[1:])):
+        strand = int(spec[3]) if len(spec) == 4 else 0
+        feature = Feature(f"{spec[0]}:{int(spec[1])}-{int(spec[2])}", int(spec[1]), int(spec[2]), spec[0], strand)
+    else:
+        raise ValueError(f"cannot read feature {spec!r}: give a position (int), a span (start, end), or a motif "
+                         "instance (name, start, end[, strand]) such as task.instances.for_sequence(i) yields")
+    if not 0 <= feature.start < feature.end <= length:
+        raise ValueError(f"feature {feature.label!r} spans [{feature.start}, {feature.end}), outside a sequence "
+                         f"of length {length}")
+    return feature
+
+
+def _as_features(specs, length: int, what: str) -> list[Feature]:
+    if specs is None or isinstance(specs, (str, bytes)):
+        raise ValueError(f"{what} must be a list of features; got {specs!r}")
+    features = [_as_feature(s, length) for s in specs]
+    if not features:
+        raise ValueError(f"{what} is empty: give at least one position, span or motif instance")
+    labels = [f.label for f in features]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{what} lists a feature twice: {labels}")
+    return features
+
+
+@dataclass(frozen=True)
+class DFIMResult:
+    """Result of :func:`dfim`: the interaction score of every source feature on every target.
+
+    With ``I_p(x)`` the importance of position ``p`` in sequence ``x`` and ``x^(s, d)`` the
+    ``d``-th mutated copy of ``x`` in which source ``s`` is replaced (``n_draws`` random
+    replacements of a span; the three other bases of a single position), the per-position change is
+    ``D_p(s) = mean_d I_p(x^(s, d)) - I_p(x)`` over the target's positions that lie outside the
+    source (a mutated position changes its own importance trivially), and
+
+    - ``aggregate="sum"``: ``change[s, t] = sum_p D_p(s)``, the change in the target's total
+      importance;
+    - ``aggregate="max"``: ``change[s, t] = D_q(s)`` at the position ``q`` with the largest
+      ``|D_p(s)|``.
+
+    ``scores = |change|``. A target lying entirely inside its source (the diagonal when sources
+    and targets are the same list) has no position left: its entries are NaN.
+
+    Attributes
+    ----------
+    scores : torch.Tensor, shape (S, T)
+        ``|change|``, the feature interaction scores (FIS).
+    change : torch.Tensor, shape (S, T)
+        Signed change in target importance; negative when mutating the source makes the target
+        less important (e.g. a cooperative partner lost).
+    sources, targets : list of Feature
+    importance : torch.Tensor, shape (L,)
+        Per-position importance of the unmutated sequence.
+    null : torch.Tensor or None, shape (n_null, S, T)
+        ``scores`` of the same procedure (same spans, same mutations) on ``n_null``
+        dinucleotide-shuffled copies of the sequence, where any planted grammar is destroyed.
+    z : torch.Tensor or None, shape (S, T)
+        ``(scores - null.mean(0)) / null.std(0)`` (sample sd; where the null has no spread:
+        inf when the score exceeds it, else 0).
+    p_value : torch.Tensor or None, shape (S, T)
+        Empirical one-sided p-value ``(1 + #{null >= score}) / (1 + n_null)``; it cannot be
+        smaller than ``1 / (1 + n_null)``.
+    X : torch.Tensor, shape (1, 4, L)
+    method : str
+        The importance method (or the callable's name).
+    aggregate, mutation : str
+    n_draws : int
+    target : int
+    """
+
+    scores: torch.Tensor
+    change: torch.Tensor
+    sources: list
+    targets: list
+    importance: torch.Tensor
+    null: torch.Tensor | None
+    z: torch.Tensor | None
+    p_value: torch.Tensor | None
+    X: torch.Tensor
+    method: str
+    aggregate: str
+    mutation: str
+    n_draws: int
+    target: int
+
+    @property
+    def source_labels(self) -> list[str]:
+        return [f.label for f in self.sources]
+
+    @property
+    def target_labels(self) -> list[str]:
+        return [f.label for f in self.targets]
+
+    def pair_scores(self) -> torch.Tensor:
+        """Symmetric score of each unordered pair, ``(F, F)``: the mean of both directions,
+        ``(scores + scores.T) / 2``; needs the same features as sources and targets."""
+        if self.source_labels != self.target_labels:
+            raise ValueError("pair_scores needs the same features as sources and targets; use scores instead")
+        return (self.scores + self.scores.T) / 2
+
+    def ranked_pairs(self) -> list[tuple[str, str, float]]:
+        """Unordered feature pairs by :meth:`pair_scores`, strongest first (NaN pairs left out)."""
+        pairs = self.pair_scores()
+        labels = self.source_labels
+        out = [(labels[i], labels[j], float(pairs[i, j])) for i in range(len(labels))
+               for j in range(i + 1, len(labels)) if not math.isnan(float(pairs[i, j]))]
+        return sorted(out, key=lambda r: -r[2])
+
+
+@torch.no_grad()
+def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: torch.Tensor | None, batch_size: int,
+                    device) -> torch.Tensor:
+    """``saturation_mutagenesis(model, V, target).attribution().sum(1)``, ``(M, L)``, computed only at
+    ``positions`` (all when None; 0 elsewhere): minus the mean effect of the three substitutions.
+
+    The same computation as :func:`~xai_widgets.methods.saturation_mutagenesis` (its fast
+    incremental path where the model allows, batched edited copies otherwise), restricted to
+    the positions DFIM reads, which saves most of the edits.
+    """
+    n, _, length = V.shape
+    positions = torch.arange(length) if positions is None else positions
+    Vd = V.to(device)
+    n_pos = len(positions)
+    seq = torch.arange(n, device=device).repeat_interleave(3 * n_pos)
+    pos = positions.to(device).repeat_interleave(3).repeat(n)
+    base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
+    plan = local_plan(model)
+    if plan is not None:
+        engine = FastISM(plan, Vd)
+        reference, evaluate = engine.reference_output, engine.edited_outputs
+    else:
+        reference = torch.cat([model(Vd[i : i + batch_size]) for i in range(0, n, batch_size)])
+
+        def evaluate(s, p, b):
+            edited = Vd[s].clone()
+            rows = torch.arange(len(s), device=device)
+            edited[rows, :, p] = 0
+            edited[rows, b, p] = 1
+            return model(edited)
+
+    outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
+                         for i in range(0, len(seq), batch_size)])
+    delta = outputs.view(n, n_pos, 3) - reference[:, target, None, None]
+    out = torch.zeros(n, length)
+    out[:, positions] = (-delta.sum(-1) / 4).float().cpu()
+    return out
+
+
+def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, device) -> tuple[Callable, str]:
+    """``f(V (M, 4, L), positions or None) -> (M, L)`` per-position importance, and its name.
+
+    ``positions`` are the only positions the caller reads (a hint; None: all)."""
+    if callable(importance):
+        def custom(V, positions=None):
+            out = torch.as_tensor(importance(V))
+            if out.shape != (V.shape[0], V.shape[2]):
+                raise ValueError(f"a custom importance must map (M, 4, L) to (M, L); for {tuple(V.shape)} it "
+                                 f"returned {tuple(out.shape)}")
+            return out.float().cpu()
+
+        return custom, getattr(importance, "__name__", "custom")
+    if importance == "ism":
+        def ism(V, positions=None):
+            return _ism_importance(model, V, target, positions, batch_size, device)
+
+        return ism, "ism"
+    if importance == "saliency":
+        def grad(V, positions=None):
+            return saliency(model, V, target, correct=True, batch_size=batch_size, device=device).on_observed().sum(1)
+
+        return grad, "saliency"
+    raise ValueError(f"importance must be one of {IMPORTANCES} or a callable (M, 4, L) -> (M, L); got {importance!r}")
+
+
+def _mutants(x: torch.Tensor, source: Feature, mutation: str, n_draws: int, rng: np.random.Generator) -> torch.Tensor:
+    """Copies of ``x (4, L)`` with ``source`` replaced: ``(K, 4, L)``."""
+    s, e = source.start, source.end
+    if source.width == 1:  # every other base once: the expectation over substitutions, exactly
+        ref = int(x[:, s].argmax())
+        bases = [(ref + k) % 4 for k in (1, 2, 3)]
+        out = x.repeat(3, 1, 1)
+        out[:, :, s] = 0
+        out[torch.arange(3), bases, s] = 1
+        return out
+    out = x.repeat(n_draws, 1, 1)
+    if mutation == "random":
+        idx = torch.from_numpy(rng.integers(0, 4, size=(n_draws, source.width)))
+        out[:, :, s:e] = nn.functional.one_hot(idx, 4).permute(0, 2, 1).to(x.dtype)
+    else:
+        out[:, :, s:e] = dinucleotide_shuffle(x[None, :, s:e], n_draws, random_state=rng)[0]
+    return out
+
+
+def _check_random_state(random_state) -> None:
+    ok = random_state is None or isinstance(random_state, np.random.Generator) or (
+        isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool) and random_state >= 0)
+    if not ok:
+        raise ValueError(f"random_state must be None, a non-negative int or a numpy Generator; got {random_state!r}")
+
+
+def _source_rng(random_state, map_index: int, source: Feature) -> np.random.Generator:
+    """The generator of one source's replacements in map ``map_index`` (0: the observed one).
+
+    An integer seed gives every (map, source span) its own stream, so that
+    :func:`mutated_importance` with the same seed reproduces a source's copies in :func:`dfim`
+    exactly; a Generator is used as is (draws in order), None draws fresh entropy.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        return np.random.default_rng()
+    return np.random.default_rng([int(random_state), map_index, source.start, source.end])
+
+
+def _dfim_scores(x: torch.Tensor, sources, targets, importance_fn, mutation, n_draws, aggregate, random_state,
+                 map_index: int) -> torch.Tensor:
+    """``change (S, T)`` for one sequence ``x (4, L)``."""
+    variants, counts = [x[None]], []
+    for source in sources:
+        mutated = _mutants(x, source, mutation, n_draws, _source_rng(random_state, map_index, source))
+        variants.append(mutated)
+        counts.append(len(mutated))
+    positions = torch.unique(torch.cat([torch.arange(t.start, t.end) for t in targets]))
+    imp = importance_fn(torch.cat(variants), positions)  # (1 + sum K, L), read at the targets' positions only
+    base = imp[0]
+    change = torch.full((len(sources), len(targets)), float("nan"))
+    offset = 1
+    for si, (source, k) in enumerate(zip(sources, counts)):
+        diff = imp[offset : offset + k].mean(0) - base  # (L,)
+        offset += k
+        for ti, tgt in enumerate(targets):
+            keep = torch.ones(tgt.width, dtype=torch.bool)
+            lo, hi = max(source.start, tgt.start), min(source.end, tgt.end)
+            if lo < hi:
+                keep[lo - tgt.start : hi - tgt.start] = False
+            if not keep.any():
+                continue
+            d = diff[tgt.start : tgt.end][keep]
+            change[si, ti] = d.sum() if aggregate == "sum" else d[d.abs().argmax()]
+    return change
+
+
+def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: int | None = 0,
+         importance="ism", aggregate: str = "sum", mutation: str = "random", n_draws: int = 8, n_null: int = 10,
+         batch_size: int = 1024, device="auto", random_state=None, progress: bool = True) -> DFIMResult:
+    """Deep Feature Interaction Maps (Greenside et al. 2018) for one sequence.
+
+    For each source feature, ``n_draws`` copies of the sequence with the source replaced are
+    explained, and the change of every target feature's importance relative to the intact
+    sequence is recorded (see :class:`DFIMResult` for the exact formula). Sources that do not
+    interact with a target leave its importance unchanged (score 0 for a purely additive
+    model); a cooperative partner's importance drops when its partner is mutated.
+
+    How a source is mutated: a single position (width 1) takes each of its three other bases
+    once, and the changes are averaged (the exact expectation over substitutions). A span takes
+    ``n_draws`` replacements, averaged: with ``mutation="random"`` (default) i.i.d. uniform
+    bases, the background of the synthetic tasks, which destroys a motif whatever its
+    composition; with ``mutation="shuffle"`` dinucleotide shuffles of the span (composition
+    kept, for real genomic backgrounds; a shuffle of a short, repetitive motif can keep part
+    of it).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (1, 4, L)
+        One one-hot sequence.
+    sources : list
+        Features, each a position ``p``, a span ``(start, end)``, a motif instance
+        ``(name, start, end[, strand])`` (e.g. ``task.instances.for_sequence(i)``) or a
+        :class:`Feature`.
+    targets : list, optional
+        Target features, in the same forms; default the sources (a feature x feature map).
+    target : int or None
+        Model output (None only for single-output models).
+    importance : {"ism", "saliency"} or callable
+        Per-position importance: ``"ism"`` sums the ISM attribution
+        (``saturation_mutagenesis(...).attribution().sum(1)``: minus the mean effect of the
+        substitutions at each position); ``"saliency"`` sums the corrected gradient at the
+        observed base (gradient x input after removing the off-simplex component). A callable
+        maps ``(M, 4, L)`` to ``(M, L)``. For the mutated copies ``"ism"`` predicts only the
+        substitutions at the targets' positions (with the fast incremental path of
+        :func:`~xai_widgets.methods.saturation_mutagenesis` where the model allows).
+    aggregate : {"sum", "max"}
+        How a target's per-position changes are combined (see :class:`DFIMResult`).
+    mutation : {"random", "shuffle"}
+        Replacement of span sources (see above).
+    n_draws : int
+        Replacements per span source.
+    n_null : int
+        Dinucleotide shuffles of the whole sequence on which the same procedure gives the null
+        distribution (``0``: no null, ``z`` and ``p_value`` are None). Each costs as much as
+        the observed map. The null asks whether a score exceeds what the same spans show in a
+        background without the sequence's motifs; weak interactions that a nonlinear model adds
+        between any real motifs (saturation) pass that test too, so compare ``z`` across pairs
+        rather than reading every ``p_value < 0.05`` as a grammar. (On the grammar zoo model,
+        30 held-out grammar sequences, ``n_null=20``: the planted Spi1-Irf1 pair had
+        p <= 0.05 in both directions in 27, median z 36; in 25 some entry involving CTCF or
+        REST also had p <= 0.05, with a median largest z of 10.)
+    batch_size : int
+        Sequences (or ISM edits) evaluated at once.
+    device : str or torch.device
+    random_state : int, numpy.random.Generator or None
+        Seed of the replacements and the null shuffles. An integer gives every (map, source
+        span) its own stream, so results do not depend on the order of the features and
+        :func:`mutated_importance` reproduces a row.
+    progress : bool
+        Show a progress bar over the observed map and the null maps.
+
+    Returns
+    -------
+    DFIMResult
+    """
+    _check_single(X, "dfim")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}; got {aggregate!r}")
+    if mutation not in MUTATIONS:
+        raise ValueError(f"mutation must be one of {MUTATIONS}; got {mutation!r}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
+    if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 0 or n_null == 1:
+        raise ValueError(f"n_null must be 0 (no null) or an integer >= 2; got {n_null!r}")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    length = X.shape[2]
+    sources = _as_features(sources, length, "sources")
+    targets = sources if targets is None else _as_features(targets, length, "targets")
+    importance_fn, method = _importance_fn(model, importance, target, batch_size, device)
+    _check_random_state(random_state)
+
+    bar = tqdm(total=1 + n_null, desc="DFIM", disable=not progress, unit="map")
+    try:
+        base = importance_fn(X)[0]  # (L,), every position
+        change = _dfim_scores(X[0], sources, targets, importance_fn, mutation, n_draws, aggregate, random_state, 0)
+        bar.update()
+        scores = change.abs()
+        null = z = p_value = None
+        if n_null:
+            null_rng = (random_state if isinstance(random_state, np.random.Generator) or random_state is None
+                        else np.random.default_rng([int(random_state), 2**32 - 1]))
+            shuffled = dinucleotide_shuffle(X, n_null, random_state=null_rng)[0]
+            null = torch.empty(n_null, len(sources), len(targets))
+            for k in range(n_null):
+                null[k] = _dfim_scores(shuffled[k], sources, targets, importance_fn, mutation, n_draws,
+                                       aggregate, random_state, k + 1).abs()
+                bar.update()
+            mean, sd = null.mean(0), null.std(0)
+            z = (scores - mean) / sd
+            z = torch.where(sd > 0, z, torch.where(scores > mean, math.inf, 0.0))
+            z[scores.isnan()] = math.nan
+            p_value = (1 + (null >= scores).sum(0)) / (1 + n_null)
+            p_value[scores.isnan()] = math.nan
+    finally:
+        bar.close()
+    return DFIMResult(scores, change, sources, targets, base, null, z, p_value, X, method, aggregate, mutation,
+                      n_draws, target)
+
+
+def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int | None = 0, importance="ism",
+                       mutation: str = "random", n_draws: int = 8, batch_size: int = 1024, device="auto",
+                       random_state=None) -> torch.Tensor:
+    """Per-position importance after mutating one feature, averaged over its mutated copies.
+
+    The "after" half of one row of :func:`dfim`: with the same ``importance``, ``mutation``,
+    ``n_draws`` and an integer ``random_state``, the copies are exactly those :func:`dfim` makes
+    for this source, so ``(mutated_importance(...) - result.importance)[t.start:t.end]`` summed
+    over a target's positions outside the source is ``result.change[s, t]``.
+
+    Parameters
+    ----------
+    model, X, target, importance, mutation, n_draws, batch_size, device
+        As in :func:`dfim`.
+    source
+        One feature: a position, a span ``(start, end)``, a motif instance
+        ``(name, start, end[, strand])`` or a :class:`Feature`.
+    random_state : int, numpy.random.Generator or None
+        Use the integer given to :func:`dfim` to get its copies.
+
+    Returns
+    -------
+    torch.Tensor, shape (L,)
+        Mean importance of every position over the mutated copies.
+    """
+    _check_single(X, "mutated_importance")
+    if mutation not in MUTATIONS:
+        raise ValueError(f"mutation must be one of {MUTATIONS}; got {mutation!r}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs)
+    _check_random_state(random_state)
+    feature = _as_feature(source, X.shape[2])
+    importance_fn, _ = _importance_fn(model, importance, target, batch_size, device)
+    copies = _mutants(X[0], feature, mutation, n_draws, _source_rng(random_state, 0, feature))
+    return importance_fn(copies).mean(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# ground truth on the cooperative grammar
+
+
+@dataclass(frozen=True)
+class PlantedPairRanks:
+    """Result of :func:`planted_pair_rank`: how DFIM ranks the planted cooperative pair.
+
+    Attributes
+    ----------
+    sequences : numpy.ndarray of int, shape (K,)
+        Rows of the task's ``X`` that were explained.
+    rank : numpy.ndarray of int, shape (K,)
+        ``1 + #{pairs involving a distractor with a pair score >= the planted pair's}``; 1 means
+        the planted anchor-partner pair beats every pair involving a distractor.
+    rank_overall : numpy.ndarray of int, shape (K,)
+        Rank of the planted pair among all feature pairs of the sequence.
+    planted_score : numpy.ndarray, shape (K,)
+        :meth:`DFIMResult.pair_scores` of the planted pair.
+    best_distractor_score : numpy.ndarray, shape (K,)
+        Highest pair score of a pair involving a distractor.
+    """
+
+    sequences: np.ndarray
+    rank: np.ndarray
+    rank_overall: np.ndarray
+    planted_score: np.ndarray
+    best_distractor_score: np.ndarray
+
+    @property
+    def fraction_first(self) -> float:
+        """Fraction of sequences where the planted pair ranks first among the distractor pairs."""
+        return float(np.mean(self.rank == 1))
+
+    def __repr__(self) -> str:
+        return (f"PlantedPairRanks(n={len(self.rank)}, fraction_first={self.fraction_first:.3f}, "
+                f"mean_rank={self.rank.mean():.2f}, worst_rank={self.rank.max()}, "
+                f"median_margin={np.median(self.planted_score - self.best_distractor_score):.3f})")
+
+
+def grammar_sequences(task: SyntheticTask, rule: GrammarRule = GRAMMAR_RULE,
+                      require_distractor: bool = True) -> np.ndarray:
+    """Rows of a ``cooperative_grammar`` task whose anchor and partner form the grammar.
+
+    With ``require_distractor`` only rows that also carry a distractor (a planted motif other
+    than the anchor and the partner) are returned.
+    """
+    rows = []
+    for i in np.unique(task.instances.sequence):
+        inst = task.instances.for_sequence(int(i))
+        anchors = [x for x in inst if x[0] == rule.anchor]
+        partners = [x for x in inst if x[0] == rule.partner]
+        formed = any(rule.forms_grammar(*a[1:], *p[1:]) for a in anchors for p in partners)
+        distractor = any(x[0] not in (rule.anchor, rule.partner) for x in inst)
+        if formed and (distractor or not require_distractor):
+            rows.append(int(i))
+    return np.asarray(rows, dtype=np.int64)
+
+
+def planted_pair_rank(model: nn.Module, task: SyntheticTask, sequences=None, *, n_sequences: int = 30,
+                      rule: GrammarRule = GRAMMAR_RULE, progress: bool = True, **dfim_kwargs) -> PlantedPairRanks:
+    """Rank of the planted anchor-partner pair under :func:`dfim`, against distractor pairs.
+
+    For each sequence carrying the planted grammar and at least one distractor (see
+    :func:`grammar_sequences`), the features are the sequence's planted instances
+    (``task.instances.for_sequence(i)``), DFIM scores every pair (:meth:`DFIMResult.pair_scores`,
+    the mean of both directions) and the planted pair is ranked against every pair that involves
+    a distractor (for the default rule: CTCF, no effect, and REST, a repressor).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model trained on ``task`` (e.g. ``zoo.load("basset_relu_cooperative_grammar")``).
+    task : SyntheticTask
+        A ``cooperative_grammar`` task (or a subset of one).
+    sequences : array-like of int, optional
+        Rows to explain; default the first ``n_sequences`` of :func:`grammar_sequences`.
+    n_sequences : int
+    rule : GrammarRule
+    progress : bool
+        Progress over sequences.
+    **dfim_kwargs
+        Passed to :func:`dfim` (``n_null`` defaults to 0 here, ``random_state`` to 0).
+
+    Notes
+    -----
+    With ``zoo.load("basset_relu_cooperative_grammar")`` on ``cooperative_grammar(n=2000,
+    random_state=1)`` (a seed the model was not trained on) and the :func:`dfim` defaults, the
+    planted pair ranks first in the first 30 such sequences (median margin over the best
+    distractor pair 2.6) and in 100 of all 101 (once second). ``importance="saliency"`` ranks
+    it first in 25 of 30.
+
+    Returns
+    -------
+    PlantedPairRanks
+    """
+    if sequences is None:
+        sequences = grammar_sequences(task, rule)[:n_sequences]
+        if not len(sequences):
+            raise ValueError("the task has no sequence with the planted grammar and a distractor; "
+                             "use a cooperative_grammar task with more sequences")
+    sequences = np.asarray(sequences, dtype=np.int64)
+    dfim_kwargs.setdefault("n_null", 0)
+    dfim_kwargs.setdefault("random_state", 0)
+    dfim_kwargs["progress"] = False
+    ranks, overall, planted, best = [], [], [], []
+    for i in tqdm(sequences.tolist(), desc="planted pairs", disable=not progress, unit="seq"):
+        inst = task.instances.for_sequence(i)
+        anchors = [k for k, x in enumerate(inst) if x[0] == rule.anchor]
+        partners = [k for k, x in enumerate(inst) if x[0] == rule.partner]
+        pair = next(((a, p) for a in anchors for p in partners
+                     if rule.forms_grammar(*inst[a][1:], *inst[p][1:])), None)
+        if pair is None:
+            raise ValueError(f"sequence {i} does not carry the planted grammar ({rule.anchor} + {rule.partner})")
+        distractors = [k for k, x in enumerate(inst) if x[0] not in (rule.anchor, rule.partner)]
+        if not distractors:
+            raise ValueError(f"sequence {i} carries no distractor to rank the planted pair against")
+        result = dfim(model, task.X[i : i + 1], inst, **dfim_kwargs)
+        scores = result.pair_scores().numpy()
+        value = scores[pair]
+        others = [scores[a, b] for a in range(len(inst)) for b in range(a + 1, len(inst))
+                  if (a, b) != tuple(sorted(pair))]
+        against = [scores[a, b] for a in range(len(inst)) for b in range(a + 1, len(inst))
+                   if a in distractors or b in distractors]
+        ranks.append(1 + sum(v >= value for v in against))
+        overall.append(1 + sum(v >= value for v in others))
+        planted.append(value)
+        best.append(max(against))
+    return PlantedPairRanks(sequences, np.asarray(ranks), np.asarray(overall), np.asarray(planted),
+                            np.asarray(best))
