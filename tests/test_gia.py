@@ -15,7 +15,7 @@ from xai_widgets.methods.gia import (ORIENTATIONS, b_start, backgrounds, global_
                                      motif_effects, spacing_sweep)
 from xai_widgets.zoo.architectures import GlobalMaxPool, LocalPlan, build
 
-from .helpers import random_one_hot
+from .helpers import random_one_hot, randomise_batchnorm
 
 # A/T-only motifs in C/G-only backgrounds: a full match can only come from an insertion, and
 # these two were chosen so that no junction of (A or rc A) with (B or rc B) creates one.
@@ -245,14 +245,6 @@ def test_global_importance_and_motif_effects_closed_form():
 # --- fast path equals the plain path -------------------------------------------------------------
 
 
-def _randomise_batchnorm(model):
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-            m.weight.data.copy_(torch.randn(m.weight.shape, generator=g))  # some negative scales
-    return model.eval()
 
 
 def _assert_sweeps_equal(fast, naive):
@@ -268,7 +260,7 @@ def _assert_sweeps_equal(fast, naive):
     ("basset", {}, 40), ("explainn", {"n_units": 4}, 200), ("danq", {"n_filters": 16, "lstm_hidden": 8}, 64)])
 def test_fast_sweep_equals_plain_sweep(architecture, config, length):
     torch.manual_seed(0)
-    model = _randomise_batchnorm(build(architecture, n_targets=2, **config))
+    model = randomise_batchnorm(build(architecture, n_targets=2, **config), scales=True)
     X = random_one_hot(3, length, seed=4)
     motif_a = Motif("a", torch.softmax(torch.randn(4, 9, generator=torch.Generator().manual_seed(2)), 0).numpy())
     # spacings from adjacent to far apart (on deepbind at L=160 some pairs never interact), and

@@ -7,16 +7,9 @@ from xai_widgets.data import one_hot
 from xai_widgets.methods import occlusion, predict_edits, saturation_mutagenesis, supports_fast_ism
 from xai_widgets.zoo.architectures import build
 
-from .helpers import random_one_hot
+from .helpers import random_one_hot, randomise_batchnorm
 
 
-def _randomise_batchnorm(model):
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-    return model.eval()
 
 
 def _naive_ism(model, X, target):
@@ -39,7 +32,7 @@ def _naive_ism(model, X, target):
     ("explainn", {"n_units": 5}), ("danq", {}), ("attention", {})])
 def test_ism_equals_edit_by_edit_prediction(architecture, config):
     torch.manual_seed(0)
-    model = _randomise_batchnorm(build(architecture, n_targets=3, **config))
+    model = randomise_batchnorm(build(architecture, n_targets=3, **config))
     length = 200 if architecture == "explainn" else 96
     X = random_one_hot(2, length)
     result = saturation_mutagenesis(model, X, target=1, device="cpu", batch_size=300)
@@ -96,7 +89,7 @@ def test_ism_target_none_keeps_all_outputs():
 
 def test_short_sequences_fall_back_to_full_maps():
     torch.manual_seed(0)
-    model = _randomise_batchnorm(build("basset", n_targets=1))
+    model = randomise_batchnorm(build("basset", n_targets=1))
     X = random_one_hot(2, 24)
     torch.testing.assert_close(saturation_mutagenesis(model, X, device="cpu").delta, _naive_ism(model, X, 0),
                                atol=1e-5, rtol=0)

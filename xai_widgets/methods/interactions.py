@@ -31,9 +31,9 @@ from .._core import predict
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, prepare
+from ._fast_ism import local_plan
 from .gradients import saliency
-from ._fast_ism import FastISM, local_plan
-from .ism import saturation_mutagenesis
+from .ism import edit_evaluator, saturation_mutagenesis
 
 IMPORTANCES = ("ism", "saliency")
 AGGREGATES = ("sum", "max")
@@ -371,18 +371,7 @@ def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: t
     pos = positions.to(device).repeat_interleave(3).repeat(n)
     base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
     plan = local_plan(model)
-    if plan is not None:
-        engine = FastISM(plan, Vd)
-        reference, evaluate = engine.reference_output, engine.edited_outputs
-    else:
-        reference = torch.cat([model(Vd[i : i + batch_size]) for i in range(0, n, batch_size)])
-
-        def evaluate(s, p, b):
-            edited = Vd[s].clone()
-            rows = torch.arange(len(s), device=device)
-            edited[rows, :, p] = 0
-            edited[rows, b, p] = 1
-            return model(edited)
+    reference, evaluate = edit_evaluator(model, Vd, plan, batch_size)
 
     outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
                          for i in range(0, len(seq), batch_size)])

@@ -59,6 +59,31 @@ class ISMResult:
         return self.centred() * x
 
 
+def edit_evaluator(model: nn.Module, Xd: torch.Tensor, plan, batch_size: int):
+    """Outputs of ``Xd`` and a function predicting single-base edits of it.
+
+    Returns
+    -------
+    (torch.Tensor, callable)
+        ``reference (N, T)`` and ``evaluate(seq, pos, base) -> (E, T)`` for edits "sequence
+        ``seq[e]`` with base ``base[e]`` at ``pos[e]``": from :class:`FastISM`'s cached windows
+        when ``plan`` (from ``local_plan(model)``) is given, else by plain forward passes.
+    """
+    if plan is not None:
+        engine = FastISM(plan, Xd)
+        return engine.reference_output, engine.edited_outputs
+    reference = torch.cat([model(Xd[i : i + batch_size]) for i in range(0, len(Xd), batch_size)])
+
+    def evaluate(s, p, b):
+        edited = Xd[s].clone()
+        rows = torch.arange(len(s), device=Xd.device)
+        edited[rows, :, p] = 0
+        edited[rows, b, p] = 1
+        return model(edited)
+
+    return reference, evaluate
+
+
 def supports_fast_ism(model: nn.Module) -> bool:
     """Whether :func:`saturation_mutagenesis` can use the fast incremental path for ``model``."""
     return local_plan(model) is not None
@@ -108,19 +133,7 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
     pos = torch.arange(length, device=device).repeat_interleave(3).repeat(n)
     base = (ref_base.repeat_interleave(3, dim=1) + offsets.repeat(length)[None]).remainder(4).flatten()
 
-    if plan is not None:
-        engine = FastISM(plan, Xd)
-        reference = engine.reference_output
-        evaluate = engine.edited_outputs
-    else:
-        reference = model(Xd)
-
-        def evaluate(s, p, b):
-            edited = Xd[s].clone()
-            rows = torch.arange(len(s), device=device)
-            edited[rows, :, p] = 0
-            edited[rows, b, p] = 1
-            return model(edited)
+    reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
 
     outputs = torch.empty(len(seq), n_outputs, device=device, dtype=reference.dtype)
     starts = range(0, len(seq), batch_size)
