@@ -1,12 +1,13 @@
 """Shared pytest configuration and the browser fixtures.
 
-A browser test module defines ``NOTEBOOKS = {file name: [code cells]}``; the module-scoped
-``lab`` fixture writes them to a temporary directory and serves it from JupyterLab on
-127.0.0.1, and ``page`` is a headless Debian Chromium page. Without Playwright or Chromium
+A browser test module defines ``NOTEBOOKS = {file name: [code cells]}`` (and/or
+``NOTEBOOK_FILES``, paths of notebooks to copy); the module-scoped ``lab`` fixture writes them
+to a temporary directory and serves it from JupyterLab on 127.0.0.1, and ``page`` is a headless Debian Chromium page. Without Playwright or Chromium
 the tests skip, except under ``CI=true`` where that is a failure.
 """
 
 import os
+import shutil
 
 import pytest
 
@@ -25,8 +26,10 @@ def lab(request, tmp_path_factory):
             pytest.fail(reason)
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("lab")
-    for name, cells in request.module.NOTEBOOKS.items():
+    for name, cells in getattr(request.module, "NOTEBOOKS", {}).items():
         xl.write_notebook(root / name, cells)
+    for path in getattr(request.module, "NOTEBOOK_FILES", []):
+        shutil.copy(path, root)
     with xl.running_lab(root) as server:
         yield server
 
