@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from bokeh.events import Tap
 
 from xai_widgets import zoo
