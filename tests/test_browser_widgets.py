@@ -127,6 +127,15 @@ def test_interaction_map_cell_click_shows_before_and_after(lab, page):
         xl.wait_for_bokeh_plot(page, "interaction_heatmap")
         n = len(sites)
         labels = [f"{name}:{s}-{e}" for name, s, e, _ in sites]
+        # hovering cell (source 0, target 1) highlights both features on the logo (a CustomJS hover)
+        page.mouse.move(*xl.bokeh_data_to_page(page, "interaction_heatmap", 1.5, n - 1 + 0.5))
+        left = []
+        for _ in range(25):
+            left = xl.bokeh_source_data(page, "interaction_highlight_source", "left")
+            if left:
+                break
+            page.wait_for_timeout(200)
+        assert left == [sites[0][1] - 0.5, sites[1][1] - 0.5]
         # categorical axes: click the centre of cell (source 1, target 2) through its pixel position
         xl.click_bokeh(page, "interaction_heatmap", 2.5, n - 1 - 1 + 0.5)
         xl.wait_for_text(page, ".xw-interaction-readout",
