@@ -11,7 +11,7 @@ from xai_widgets import zoo
 from xai_widgets.data import motif_presence
 from xai_widgets.data import cooperative_grammar
 from xai_widgets.methods import ablate_filters, attention_importance, attention_maps, mutated_importance
-from xai_widgets.methods.filters import _score
+from xai_widgets.methods.filters import mean_metric
 from xai_widgets.testing import lab as xl
 
 GALLERY_DATA = "motif_presence(n=2000, random_state=4).subset('test')"
@@ -60,7 +60,7 @@ def test_gallery_click_ablates_a_filter(lab, page):
         first = int(tiles["filter"][0])  # the most important filter
         x = (tiles["left"][0] + tiles["right"][0]) / 2
         y = (tiles["bottom"][0] + tiles["top"][0]) / 2
-        expected = _score(ablate_filters(model, data.X[:400], [first], device="cpu").predictions, data.y[:400],
+        expected = mean_metric(ablate_filters(model, data.X[:400], [first], device="cpu").predictions, data.y[:400],
                           "auroc")
         xl.click_bokeh(page, "gallery", x, y)
         xl.wait_for_text(page, ".xw-gallery-readout", lambda text: f"{expected:.4f}" in text and "ablated: 1" in text)

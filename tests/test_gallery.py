@@ -8,7 +8,7 @@ from bokeh.events import Tap
 from xai_widgets import zoo
 from xai_widgets.data import motif_presence
 from xai_widgets.methods import ablate_filters
-from xai_widgets.methods.filters import _score
+from xai_widgets.methods.filters import mean_metric
 from xai_widgets.widgets import FilterGallery
 
 
@@ -35,7 +35,7 @@ def tile_center(gallery, f):
 
 def expected_auroc(model, test_split, filters):
     X, y = test_split.X[:400], test_split.y[:400]
-    return _score(ablate_filters(model, X, filters, device="cpu").predictions, y, "auroc")
+    return mean_metric(ablate_filters(model, X, filters, device="cpu").predictions, y, "auroc")
 
 
 def test_tiles_are_sorted_by_importance_and_labelled(gallery):

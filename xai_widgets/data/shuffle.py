@@ -110,3 +110,24 @@ def shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Te
 def dinucleotide_counts(X: torch.Tensor) -> torch.Tensor:
     """Dinucleotide counts of one-hot sequences ``(..., 4, L)``; shape ``(..., 4, 4)``."""
     return torch.einsum("...il,...jl->...ij", X[..., :-1], X[..., 1:])
+
+
+def differing_shuffle(X: torch.Tensor, random_state=None, n_tries: int = 20) -> torch.Tensor:
+    """A shuffle of each one-hot sequence that differs from it, ``(N, 4, L)``.
+
+    Tries ``n_tries`` dinucleotide shuffles, then (short sequences often have no other
+    dinucleotide order) ``n_tries`` mononucleotide shuffles, and for a homopolymer uniformly
+    random bases. Used to knock out a motif site.
+    """
+    check_one_hot(X)
+    rng = _rng(random_state)
+    out = torch.empty_like(X)
+    for i, x in enumerate(X):
+        seed = int(rng.integers(2**31))
+        bases = torch.from_numpy(rng.integers(0, 4, size=x.shape[1]))
+        candidates = torch.cat([dinucleotide_shuffle(x[None], n_tries, random_state=seed)[0],
+                                shuffle(x[None], n_tries, random_state=seed)[0],
+                                torch.nn.functional.one_hot(bases, 4).T.to(X.dtype)[None]])
+        differs = (candidates != x).any(dim=(1, 2))
+        out[i] = candidates[int(differs.nonzero()[0])] if differs.any() else candidates[-1]
+    return out

@@ -19,7 +19,8 @@ from .capabilities import capabilities
 from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
-                      planted_e_values, planted_motif_recovery, redundant_filters, tomtom_matches, unit_summaries)
+                      mean_metric, planted_e_values, planted_motif_recovery, predict_ablated, redundant_filters,
+                      tomtom_matches, unit_summaries)
 from .gia import (GIAResult, MotifEffects, SpacingSweepResult, backgrounds, global_importance, insert_motif,
                   insert_motifs, motif_effects, spacing_sweep)
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
@@ -36,7 +37,7 @@ __all__ = [
     "DeepLiftResult", "deep_lift_shap", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
-    "planted_motif_recovery", "redundant_filters", "tomtom_matches", "unit_summaries",
+    "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",
     "GIAResult", "MotifEffects", "SpacingSweepResult", "backgrounds", "global_importance", "insert_motif",
     "insert_motifs", "motif_effects", "spacing_sweep",
     "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",

@@ -283,6 +283,16 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256
     return total / count
 
 
+def predict_ablated(model: nn.Module, X: torch.Tensor, filters, *, means: torch.Tensor | None = None,
+                    batch_size: int = 256, device="auto") -> torch.Tensor:
+    """Predictions ``(N, T)`` with first-layer ``filters`` silenced: activations set to 0, or to
+    ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`)."""
+    from .._core import predict
+
+    with _ablated(model, _check_filters(model, filters), means):
+        return predict(model, X, batch_size, device)
+
+
 @dataclass(frozen=True)
 class AblationResult:
     """Predictions with some first-layer filters ablated.
@@ -345,12 +355,12 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "z
     if mode == "mean" and means is None:
         means = mean_activations(model, X, batch_size=batch_size, device=device)
     reference = predict(model, X, batch_size, device)
-    with _ablated(model, filters, means if mode == "mean" else None):
-        predictions = predict(model, X, batch_size, device)
+    predictions = predict_ablated(model, X, filters, means=means if mode == "mean" else None,
+                                  batch_size=batch_size, device=device)
     return AblationResult(filters, mode, predictions, reference)
 
 
-def _score(predictions: torch.Tensor, y: torch.Tensor, metric: str) -> float:
+def mean_metric(predictions: torch.Tensor, y: torch.Tensor, metric: str = "auroc") -> float:
     """Mean over outputs of AUROC (classification) or Pearson r (regression)."""
     function = auroc if metric == "auroc" else pearson
     values = [function(predictions[:, t], y[:, t]) for t in range(y.shape[1])]
@@ -423,11 +433,10 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
     n_filters = first_layer(model).out_channels
     scores, change = np.zeros(n_filters), np.zeros(n_filters)
     for f in tqdm(range(n_filters), desc="ablating filters", disable=not progress):
-        with _ablated(model, [f], means):
-            predictions = predict(model, X, batch_size, device)
-        scores[f] = _score(predictions, y, metric)
+        predictions = predict_ablated(model, X, [f], means=means, batch_size=batch_size, device=device)
+        scores[f] = mean_metric(predictions, y, metric)
         change[f] = float((predictions - reference).abs().mean())
-    return FilterImportance(_score(reference, y, metric), scores, change, metric, mode)
+    return FilterImportance(mean_metric(reference, y, metric), scores, change, metric, mode)
 
 
 @dataclass(frozen=True)
@@ -474,19 +483,17 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs
     """
     from memelite import tomtom
 
-    from .._core import predict
-
     motifs = list(motifs)
     # filters against filters, with JASPAR's columns added to Tomtom's background
     background = [m.probabilities for m in jaspar_motifs()]
     p_values = tomtom([m.probabilities for m in motifs], [m.probabilities for m in motifs] + background)[0]
     p_values = p_values[:, : len(motifs)]
     y = torch.as_tensor(y).reshape(len(X), -1)
+    means = None if importance.mode == "zero" else mean_activations(model, X, batch_size=batch_size, device=device)
     pairs = []
     for i, j in zip(*np.nonzero(np.triu(p_values < max_p, k=1))):
-        with _ablated(model, [i, j], None if importance.mode == "zero" else
-                      mean_activations(model, X, batch_size=batch_size, device=device)):
-            joint = importance.reference_score - _score(predict(model, X, batch_size, device), y, importance.metric)
+        predictions = predict_ablated(model, X, [i, j], means=means, batch_size=batch_size, device=device)
+        joint = importance.reference_score - mean_metric(predictions, y, importance.metric)
         singles = (float(importance.drop[i]), float(importance.drop[j]))
         if joint >= min_joint_drop and joint > factor * max(max(singles), 0.0):
             pairs.append(RedundantPair((int(i), int(j)), float(p_values[i, j]), singles, float(joint)))

@@ -15,7 +15,7 @@ from torch import nn
 
 from .._core import predict, resolve_device
 from ..data.encoding import decode
-from ..data.shuffle import dinucleotide_shuffle, shuffle
+from ..data.shuffle import differing_shuffle
 from ..methods import (
     ISMResult,
     capabilities,
@@ -266,23 +266,13 @@ class NucleotideFlipper(ipw.VBox):
         self.edit(position, (int(self.X[0, :, position].argmax()) + 1) % 4)
 
     def knock_out(self, start: int, end: int) -> None:
-        """Replace ``[start, end)`` by a shuffle of itself that differs from it.
-
-        Tries 20 dinucleotide shuffles, then (short spans often have no other dinucleotide
-        order) 20 mononucleotide shuffles, and for a homopolymer uniformly random bases; each
-        call draws anew.
-        """
+        """Replace ``[start, end)`` by a shuffle of itself that differs from it
+        (:func:`~xai_widgets.data.shuffle.differing_shuffle`); each call draws anew."""
         start, end = self._check_span(start, end)
-        segment = self.X[:, :, start:end]
         seed = self.random_state + self._n_knockouts
         self._n_knockouts += 1
-        bases = torch.randint(0, 4, (end - start,), generator=torch.Generator().manual_seed(seed))
-        candidates = torch.cat([dinucleotide_shuffle(segment, 20, random_state=seed)[0],
-                                shuffle(segment, 20, random_state=seed)[0],
-                                torch.nn.functional.one_hot(bases, 4).T.float()[None]])
-        differs = (candidates != segment).any(dim=(1, 2))
         X = self.X.clone()
-        X[0, :, start:end] = candidates[int(differs.nonzero()[0])] if differs.any() else candidates[-1]
+        X[:, :, start:end] = differing_shuffle(self.X[:, :, start:end], random_state=seed)
         self._push(X, f"knock-out {start}-{end}")
 
     def restore(self, start: int, end: int) -> None:

@@ -11,8 +11,8 @@ from torch import nn
 
 from .._core import predict, resolve_device
 from ..data.encoding import decode
-from ..methods.filters import (_ablated, _score, filter_importance, filters_from_activations, first_layer,
-                               mean_activations, tomtom_matches)
+from ..methods.filters import (filter_importance, filters_from_activations, first_layer, mean_activations,
+                               mean_metric, predict_ablated, tomtom_matches)
 from ..plots.filters import gallery_data, gallery_figure
 from ._common import bokeh_widget, target_options, update_source
 
@@ -178,13 +178,13 @@ class FilterGallery(ipw.VBox):
         return f"f{f} {match}\nIC {motif.information_content().sum():.1f} n={motif.n_sites}"
 
     def _predict_ablated(self, X: torch.Tensor) -> torch.Tensor:
-        with _ablated(self.model, self.ablated, self._means):
-            return predict(self.model, X, self.batch_size, self.device)
+        return predict_ablated(self.model, X, self.ablated, means=self._means, batch_size=self.batch_size,
+                               device=self.device)
 
     def _refresh(self) -> None:
         started = time.perf_counter()
         self.predictions = self._predict_ablated(self.X_chosen)
-        self.auroc = _score(self._predict_ablated(self.X_eval), self.y_eval, self.importance.metric)
+        self.auroc = mean_metric(self._predict_ablated(self.X_eval), self.y_eval, self.importance.metric)
         computed = time.perf_counter()
         fills = []
         for f in self.order:
