@@ -3,13 +3,11 @@ JASPAR no more often than the nominal E-value says, and real motifs still match 
 
 import numpy as np
 import pytest
-import torch
 
 from xai_widgets.data import Motif, bundled_motifs
 from xai_widgets.data.motifs import jaspar_motif, jaspar_motifs
-from xai_widgets.methods.filters import (SIGNIFICANT_E_VALUE, _pearson_columns, is_informative,
-                                         planted_e_values, redundant_filters, filter_importance,
-                                         tomtom_matches)
+from xai_widgets.methods.filters import (SIGNIFICANT_E_VALUE, _pearson_columns, filter_importance, is_informative,
+                                         planted_e_values, redundant_filters, tomtom_matches)
 from xai_widgets.widgets import FilterGallery
 
 from .test_filters import MotifDetector, plant

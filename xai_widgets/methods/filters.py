@@ -316,14 +316,16 @@ def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float
     -----
     Column similarity is the Pearson correlation of the two columns (MEME Tomtom's default),
     computed by memelite's Euclidean kernels on centred unit-length columns
-    (``||a - b||^2 = 2 - 2 r``). memelite's plain Euclidean distance on probabilities ranks a
+    (``||a - b||^2 = 2 - 2 r``; the column score is ``-sqrt(2 - 2 r)``, a monotone function of
+    r, where MEME sums r itself). memelite's plain Euclidean distance on probabilities ranks a
     flat query column closest to the flattest target columns, and Tomtom's null treats target
     columns as independent draws, while JASPAR's long matrices hold runs of near-uniform columns
     (CTCF MA1930.2: ten columns of 0.01 to 0.2 bits between its two halves). A uniform query
     therefore matched CTCF with E = 2e-12, and 83 % of random matrices of 0.45 bits per column
-    had a match at E < 0.1. With Pearson columns a flat column scores near the median against
-    everything, and the rate of random matrices with any match at E < 0.1 stays below the
-    nominal 0.1 (``tests/test_tomtom_calibration.py``).
+    had a match at E < 0.1. Correlation ignores a column's scale, so flat query columns no longer
+    prefer flat target columns (a constant one scores 0 against all), and the rate of random
+    matrices with any match at E < 0.1 stays below the nominal 0.1
+    (``tests/test_tomtom_calibration.py``).
 
     The first call compiles memelite's numba code (about a minute on 2 cores; cached on disk
     afterwards): :func:`warm_up` does it ahead of time, as ``make`` and ``binder/postBuild`` do.
