@@ -184,9 +184,13 @@ def _refusal(problem: str, function: str, where: str) -> str:
     return f"`{function}` in {where} is {problem}; {_ADVICE}"
 
 
+_LINEAR_FORWARDS = frozenset(cls.forward for cls in LINEAR)
+
+
 def _trusted(module: nn.Module) -> bool:
-    """Modules whose insides DeepLIFT handles: a rule of their own, or linear."""
-    return isinstance(module, RULED + LINEAR)
+    """Modules whose insides DeepLIFT handles: a rule of their own, or a linear layer's own
+    forward (a subclass that overrides it is watched like any other code)."""
+    return isinstance(module, RULED) or type(module).forward in _LINEAR_FORWARDS
 
 
 class _ProbeMode(TorchFunctionMode):
@@ -257,7 +261,7 @@ class _Tracer(torch.fx.Tracer):
     """Symbolic tracer that keeps ruled, linear and other leaf modules whole."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return _trusted(m) or not list(m.children()) or super().is_leaf_module(m, module_qualified_name)
+        return _trusted(m) or super().is_leaf_module(m, module_qualified_name)
 
 
 def _trace_problem(model: nn.Module) -> str | None:
@@ -296,9 +300,9 @@ def _trace_problem(model: nn.Module) -> str | None:
 
 
 def _synthetic_input(model: nn.Module) -> torch.Tensor | None:
-    """One random one-hot sequence the model accepts (its configured input length, else 1000 or 200)."""
+    """One random one-hot sequence the model accepts (its configured input length, else 200 or 1000)."""
     config = getattr(model, "config", None)
-    lengths = [config["input_length"]] if isinstance(config, dict) and "input_length" in config else [1000, 200]
+    lengths = [config["input_length"]] if isinstance(config, dict) and "input_length" in config else [200, 1000]
     generator = torch.Generator().manual_seed(0)
     for length in lengths:
         x = F.one_hot(torch.randint(0, 4, (1, length), generator=generator), 4).permute(0, 2, 1).float()
@@ -324,7 +328,7 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
     two input-dependent tensors are multiplied (gating, attention) or divided. With ``X`` the
     second check watches a forward pass on ``X[:1]``; without it, the model is traced with
     ``torch.fx``, and when that fails (data-dependent Python in ``forward``) a forward pass on a
-    random sequence of the model's ``config["input_length"]`` (else length 1000, then 200) is
+    random sequence of the model's ``config["input_length"]`` (else length 200, then 1000) is
     watched instead. A module called more than once per forward pass is fine (each call gets
     its own rule), and so is ``inplace=True``.
 
