@@ -298,3 +298,34 @@ def test_gap_is_the_signed_summation_error_per_sequence():
     # a tolerance below float32 rounding turns the (tiny) gap into an error
     with pytest.raises(ValueError, match="do not add up"):
         deep_lift_shap(model, X, n_shuffles=4, random_state=1, device="cpu", gap_tolerance=1e-12)
+
+
+def test_activation_off_the_batch_axis_is_refused():
+    class Transposed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu = nn.Conv1d(4, 4, 3), nn.ReLU()
+
+        def forward(self, x):  # the ReLU sees (C, N, L): sequence and reference are not paired on axis 0
+            return self.relu(self.conv(x).transpose(0, 1)).transpose(0, 1).mean((1, 2))[:, None]
+
+    X = random_one_hot(2, 20)
+    answer = deeplift_support(Transposed(), X)
+    assert answer.startswith("no: `relu` (ReLU) got a tensor of shape (4, 2, 18) whose first axis is not the batch")
+    with pytest.raises(ValueError, match="first axis is not the batch"):
+        deep_lift_shap(Transposed(), X, n_shuffles=2, device="cpu")
+
+
+def test_functional_dropout_in_training_mode_is_refused():
+    class Drop(nn.Module):
+        def __init__(self, training):
+            super().__init__()
+            self.conv, self.fc, self.training_flag = nn.Conv1d(4, 4, 3), nn.Linear(4, 1), training
+
+        def forward(self, x):
+            return self.fc(F.dropout(self.conv(x), 0.5, training=self.training_flag).mean(-1))
+
+    X = random_one_hot(1, 20)
+    assert deeplift_support(Drop(False), X) == "yes"
+    answer = deeplift_support(Drop(True), X)
+    assert "`torch.nn.functional.dropout`" in answer and "dropout in training mode" in answer

@@ -181,7 +181,13 @@ def _where(module_name: str, module_type: str) -> str:
 
 
 def _refusal(problem: str, function: str, where: str) -> str:
-    return f"`{function}` in {where} is {problem}; {_ADVICE}"
+    if problem in (_PRODUCT_PROBLEM, _DIVISION_PROBLEM):
+        advice = "use integrated_gradients or ISM for this model"
+    elif problem.startswith(("dropout", "batch norm")):
+        advice = "pass training=self.training (the model runs in eval mode), or use nn.Dropout / nn.BatchNorm1d modules"
+    else:
+        advice = _ADVICE
+    return f"`{function}` in {where} is {problem}; {advice}"
 
 
 _LINEAR_FORWARDS = frozenset(cls.forward for cls in LINEAR)
