@@ -264,7 +264,8 @@ class TrainModeNorm(nn.Module):
     def __init__(self):
         super().__init__()
         torch.manual_seed(13)
-        self.conv, self.bn, self.act, self.fc = nn.Conv1d(4, 6, 5, padding=2), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 1)
+        self.conv, self.bn = nn.Conv1d(4, 6, 5, padding=2), nn.BatchNorm1d(6)
+        self.act, self.fc = nn.ReLU(), nn.Linear(6, 1)
 
     def forward(self, x):
         self.bn.train()
@@ -329,3 +330,23 @@ def test_functional_dropout_in_training_mode_is_refused():
     assert deeplift_support(Drop(False), X) == "yes"
     answer = deeplift_support(Drop(True), X)
     assert "`torch.nn.functional.dropout`" in answer and "dropout in training mode" in answer
+
+
+def test_traced_model_with_slices_and_shapes():
+    class Sliced(nn.Module):
+        def __init__(self, gate):
+            super().__init__()
+            self.conv, self.relu, self.fc, self.gate = nn.Conv1d(4, 6, 3, padding=1), nn.ReLU(), nn.Linear(3, 1), gate
+
+        def forward(self, x):
+            h = self.relu(self.conv(x))
+            h = h[:, :3] * h[:, 3:] if self.gate else h[:, :3] + h[:, 3:]
+            return self.fc(h.view(h.shape[0], 3, -1).mean(-1))
+
+    X = random_one_hot(2, 16, seed=16)
+    assert deeplift_support(Sliced(False)) == "yes"  # traced with torch.fx: no input to run
+    assert "`operator.mul` in the model's forward (Sliced) is a product" in deeplift_support(Sliced(True))
+    torch.manual_seed(17)
+    model = Sliced(False)
+    ours = deep_lift_shap(model, X, n_shuffles=3, random_state=0, device="cpu")
+    assert_matches(ours.hypothetical, oracle(model, X, ours.references))

@@ -270,12 +270,8 @@ class _Tracer(torch.fx.Tracer):
         return _trusted(m) or super().is_leaf_module(m, module_qualified_name)
 
 
-def _trace_problem(model: nn.Module) -> str | None:
-    """Find functional nonlinearities and input products in a torch.fx graph of ``model``.
-
-    Raises whatever ``torch.fx`` raises when the model cannot be traced symbolically.
-    """
-    graph = _Tracer().trace(model)
+def _trace_problem(graph: torch.fx.Graph, model: nn.Module) -> str | None:
+    """Find functional nonlinearities and input products in a torch.fx graph of ``model``."""
     dependent: set = set()
     for node in graph.nodes:
         if node.op == "placeholder":
@@ -295,7 +291,8 @@ def _trace_problem(model: nn.Module) -> str | None:
             continue  # x.shape: not input-dependent values
         if _short_name(name) in _METADATA:
             continue
-        problem = _op_problem(name, node.args, node.kwargs, lambda a: a in dependent)
+        problem = _op_problem(name, node.args, node.kwargs,
+                              lambda a: isinstance(a, torch.fx.Node) and a in dependent)
         if problem is not None:
             stack = list((node.meta.get("nn_module_stack") or {}).values())
             module_name, module_type = stack[-1] if stack else ("", type(model).__name__)
@@ -359,13 +356,15 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
     try:
         if X is None:
             try:
-                problem = _trace_problem(model)
-            except Exception:  # noqa: BLE001 - untraceable forward: fall back to a probe
+                graph = _Tracer().trace(model)
+            except Exception:  # noqa: BLE001 - untraceable forward (data-dependent Python): probe instead
                 X = _synthetic_input(model)
                 if X is None:
                     return ("unknown: the model cannot be traced with torch.fx nor run on a synthetic sequence; "
                             "pass X to check with a forward pass")
                 problem = _probe(model, X)
+            else:
+                problem = _trace_problem(graph, model)
         else:
             try:
                 device = next(model.parameters()).device
