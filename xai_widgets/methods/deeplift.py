@@ -383,54 +383,49 @@ class _RuleError(ValueError):
 
 
 class _Rule(torch.autograd.Function):
-    """Identity on the module's output whose backward sends ``multiplier(grad)`` to its input."""
+    """Identity on a module's output ``y``. Its backward sends ``multiplier(grad)`` straight to
+    the module's input ``x_in``, plus ``ordinary(grad)`` back through the module's own graph
+    (the plain gradient, where a rule falls back to it)."""
 
     @staticmethod
-    def forward(ctx, x_in, y, multiplier):
-        ctx.multiplier = multiplier
-        return y.clone()
+    def forward(ctx, x_in, y, multiplier, ordinary):
+        ctx.multiplier, ctx.ordinary = multiplier, ordinary
+        return y.detach().clone()
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.multiplier(grad), None, None
-
-
-def _ordinary_gradient(module: nn.Module, x_in: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    """The module's own vector-Jacobian product at ``x_in`` (hooks bypassed, input copied)."""
-    with torch.enable_grad():
-        leaf = x_in.detach().requires_grad_(True)
-        (vjp,) = torch.autograd.grad(module.forward(leaf.clone()), leaf, grad)
-    return vjp
+        return ctx.multiplier(grad), (ctx.ordinary(grad) if ctx.ordinary else None), None, None
 
 
 def _rescale_multiplier(module: nn.Module, x_in: torch.Tensor, y: torch.Tensor):
     """The rescale rule for one call of an element-wise module (Shrikumar et al. 2017):
-    ``grad * (f(x) - f(r)) / (x - r)``, and the plain gradient where ``|x - r| < EPSILON``."""
+    ``grad * (f(x) - f(r)) / (x - r)``, and the plain gradient where ``|x - r| < EPSILON``.
+
+    Returns ``(multiplier, ordinary)``: the first is applied to the input directly, the second
+    (None when no position falls back) masks the gradient sent through the module's own graph.
+    """
     delta_in = torch.sub(*x_in.chunk(2))
     delta_out = torch.sub(*y.chunk(2))
     flat = delta_in.abs() < EPSILON
     ratio = torch.where(flat, torch.zeros_like(delta_in), delta_out / delta_in).repeat(2, *[1] * (delta_in.ndim - 1))
+    if not bool(flat.any()):
+        return (lambda grad: grad * ratio), None
     use_gradient = flat.repeat(2, *[1] * (delta_in.ndim - 1))
-    saved_input = x_in.clone() if bool(flat.any()) else None
-
-    def multiplier(grad):
-        rescaled = grad * ratio
-        if saved_input is None:
-            return rescaled
-        return torch.where(use_gradient, _ordinary_gradient(module, saved_input, grad), rescaled)
-
-    return multiplier
+    return (lambda grad: grad * ratio), (lambda grad: grad * use_gradient)
 
 
 def _maxpool_multiplier(module: nn.Module, x_in: torch.Tensor, y: torch.Tensor):
     """DeepSHAP's max-pool rule for one call: route the output change to the winners of the
-    sequence and of the reference, divide by the input change (the plain gradient where the
-    input does not change)."""
+    sequence and of the reference, divide by the input change (the plain gradient of the
+    sequence half where the input does not change). Returns ``(multiplier, None)``."""
     if x_in.ndim != 3:
         raise _RuleError(f"max pooling got a {x_in.ndim}-d input; DeepLIFT's max-pool rule needs (N, C, L)")
-    if isinstance(module, GlobalMaxPool):
+    is_global = isinstance(module, GlobalMaxPool)
+    if is_global:
         pool = dict(kernel_size=x_in.shape[-1], stride=x_in.shape[-1])
         y = y[..., None]
+        ties = x_in == y  # amax spreads its gradient evenly over tied maxima
+        ties = ties / ties.sum(-1, keepdim=True)
     else:
         if module.return_indices:
             raise _RuleError("nn.MaxPool1d(return_indices=True) has no DeepLIFT rule; use return_indices=False")
@@ -442,18 +437,21 @@ def _maxpool_multiplier(module: nn.Module, x_in: torch.Tensor, y: torch.Tensor):
     _, indices = F.max_pool1d(x_in, return_indices=True, **pool)
     delta_in = torch.sub(*x_in.chunk(2))
     zero = delta_in == 0
-    saved_input = x_in.clone()
+    any_zero = bool(zero.any())
+
+    def spread(values):
+        return torch.zeros_like(x_in).flatten(2).scatter_add_(2, indices.flatten(2), values.flatten(2)).view_as(x_in)
 
     def multiplier(grad):
-        grad_pooled = grad[..., None] if isinstance(module, GlobalMaxPool) else grad
-        routed = grad_pooled * change
-        spread = torch.zeros_like(saved_input).flatten(2).scatter_add_(2, indices.flatten(2), routed.flatten(2))
-        spread_x, spread_r = spread.view_as(saved_input).chunk(2)
-        ordinary = _ordinary_gradient(module, saved_input, grad).chunk(2)[0] if bool(zero.any()) else 0.0
+        grad = grad[..., None] if is_global else grad
+        spread_x, spread_r = spread(grad * change).chunk(2)
+        ordinary = 0.0
+        if any_zero:
+            ordinary = (grad * ties if is_global else spread(grad)).chunk(2)[0]
         half = torch.where(zero, ordinary, (spread_x + spread_r) / delta_in.masked_fill(zero, 1.0))
         return torch.cat([half, half])
 
-    return multiplier
+    return multiplier, None
 
 
 class _Rules:
@@ -496,13 +494,12 @@ class _Rules:
                              f"({self.batch_size} rows); DeepLIFT pairs sequence and reference along that axis. "
                              "Keep the batch first around activations and pooling, or use integrated_gradients or ISM")
         with torch.no_grad():
-            x_val, y_val = x_in.detach(), output.detach()
             try:
                 build = _maxpool_multiplier if isinstance(module, POOLING) else _rescale_multiplier
-                multiplier = build(module, x_val, y_val)
+                multiplier, ordinary = build(module, x_in.detach(), output.detach())
             except _RuleError as error:
                 raise _RuleError(f"{name}: {error}") from None
-        return _Rule.apply(x_in, y_val, multiplier)
+        return _Rule.apply(x_in, output, multiplier, ordinary)
 
     def remove(self):
         for handle in self.handles:
