@@ -33,9 +33,10 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
+from .._core import resolve_batch_size
 from ..data.shuffle import dinucleotide_shuffle
 from ..zoo.architectures import Exp, GlobalMaxPool
-from ._common import check_target, prepare
+from ._common import check_target, model_method, prepare
 
 ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp)
 POOLING = (nn.MaxPool1d, GlobalMaxPool)
@@ -508,8 +509,9 @@ class _Rules:
 
 # --- the method -------------------------------------------------------------------------------
 
+@model_method
 def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, references=None,
-                   n_shuffles: int = 20, batch_size: int = 64, device="auto", random_state=None,
+                   n_shuffles: int = 20, batch_size: int | None = None, device="auto", random_state=None,
                    on_gap: str = "raise", gap_tolerance: float = GAP_TOLERANCE) -> DeepLiftResult:
     """DeepLIFT against shuffled references, averaged over them (DeepSHAP).
 
@@ -525,8 +527,9 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
     references : torch.Tensor, shape (N, R, 4, L), optional
         Defaults to ``n_shuffles`` dinucleotide shuffles of each sequence.
     n_shuffles : int
-    batch_size : int
-        Sequence-reference pairs per pass.
+    batch_size : int, optional
+        Sequence-reference pairs per pass; default from the memory rule (half the backward
+        batch, as each pair is two sequences).
     device : str or torch.device
     random_state : int or None
         Seed of the shuffles.
@@ -570,6 +573,9 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
         raise ValueError("DeepLIFT has no rule for " + ", ".join(bad[:5]) +
                          "; use integrated_gradients or ISM for this model")
     device, n_outputs = prepare(model, X, device, batch_size)
+    # each pair is a sequence and its reference, run together through forward and backward
+    batch_size = max(1, resolve_batch_size(batch_size, model, X, device, backward=True) // 2) \
+        if batch_size is None else batch_size
     target = check_target(target, n_outputs)
     problem = _probe(model, X[:1].to(device))
     if problem is not None:

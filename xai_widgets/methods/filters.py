@@ -23,9 +23,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._core import predict, resolve_batch_size
 from ..data.motifs import Motif, jaspar_motifs
 from ..metrics import auroc, pearson
-from ._common import prepare
+from ._common import model_method, prepare
 
 ABLATION_MODES = ("zero", "mean")
 
@@ -72,6 +73,7 @@ def filters_from_weights(model: nn.Module, beta: float = 1.0) -> list[Motif]:
 
 def _activations(model, X, batch_size, device):
     """Yield ``(start, activations (B, F, L'))`` of the first layer for batches of ``X``."""
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     module, rectify = _activation_module(model)
     captured = {}
     handle = module.register_forward_hook(lambda _m, _i, out: captured.__setitem__("out", out))
@@ -85,8 +87,9 @@ def _activations(model, X, batch_size, device):
         handle.remove()
 
 
+@model_method
 def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: float = 0.5, top_k: int = 10,
-                             pseudocount: float = 0.1, batch_size: int = 256, device="auto",
+                             pseudocount: float = 0.1, batch_size: int | None = None, device="auto",
                              progress: bool = True) -> list[Motif]:
     """PPMs from the subsequences that activate each first-layer filter.
 
@@ -372,7 +375,8 @@ def _ablated(model: nn.Module, filters, replacement: torch.Tensor | None):
             handle.remove()
 
 
-def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256, device="auto") -> torch.Tensor:
+@model_method
+def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``."""
     device, _ = prepare(model, X, device, batch_size, probe=False)
     total, count = 0.0, 0
@@ -382,11 +386,11 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256
     return total / count
 
 
+@model_method
 def predict_ablated(model: nn.Module, X: torch.Tensor, filters, *, means: torch.Tensor | None = None,
-                    batch_size: int = 256, device="auto") -> torch.Tensor:
+                    batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Predictions ``(N, T)`` with first-layer ``filters`` silenced: activations set to 0, or to
     ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`)."""
-    from .._core import predict
 
     with _ablated(model, _check_filters(model, filters), means):
         return predict(model, X, batch_size, device)
@@ -426,8 +430,9 @@ def _check_filters(model: nn.Module, filters) -> tuple:
     return filters
 
 
+@model_method
 def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "zero", means=None,
-                   batch_size: int = 256, device="auto") -> AblationResult:
+                   batch_size: int | None = None, device="auto") -> AblationResult:
     """Predict with first-layer filters silenced: their activations set to 0 or to their mean.
 
     Parameters
@@ -449,7 +454,6 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "z
         raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
     filters = _check_filters(model, filters)
     device, _ = prepare(model, X, device, batch_size, probe=False)
-    from .._core import predict
 
     if mode == "mean" and means is None:
         means = mean_activations(model, X, batch_size=batch_size, device=device)
@@ -499,8 +503,9 @@ class FilterImportance:
         return np.lexsort((-self.prediction_change, -self.drop))
 
 
+@model_method
 def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc",
-                      mode: str = "zero", batch_size: int = 256, device="auto",
+                      mode: str = "zero", batch_size: int | None = None, device="auto",
                       progress: bool = True) -> FilterImportance:
     """Ablate every first-layer filter in turn and measure the metric on ``(X, y)``.
 
@@ -519,7 +524,6 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
     -------
     FilterImportance
     """
-    from .._core import predict
 
     if metric not in ("auroc", "pearson"):
         raise ValueError(f"metric must be 'auroc' or 'pearson'; got {metric!r}")
@@ -559,9 +563,10 @@ class RedundantPair:
     joint_drop: float
 
 
+@model_method
 def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs, importance: FilterImportance, *,
                       max_p: float = 1e-3, min_joint_drop: float = 0.005, factor: float = 2.0,
-                      batch_size: int = 256, device="auto") -> list[RedundantPair]:
+                      batch_size: int | None = None, device="auto") -> list[RedundantPair]:
     """Pairs of filters whose motifs match each other (Tomtom ``p < max_p``) and whose joint
     ablation costs more than ``factor`` times either single ablation (and at least
     ``min_joint_drop``): each covers for the other.
@@ -621,8 +626,9 @@ class UnitSummary:
     contribution_auroc: np.ndarray | None = None
 
 
+@model_method
 def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Tensor | None = None, *, targets=None,
-                   n_best: int = 1, batch_size: int = 256, device="auto", progress: bool = True) -> list[UnitSummary]:
+                   n_best: int = 1, batch_size: int | None = None, device="auto", progress: bool = True) -> list[UnitSummary]:
     """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
 
     Parameters
@@ -647,6 +653,7 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Ten
     if X is not None and y is not None:
         device, _ = prepare(model, X, device, batch_size, probe=False)
         with torch.no_grad():
+            batch_size = resolve_batch_size(batch_size, model, X, device)
             outputs = torch.cat([model.unit_outputs(X[i : i + batch_size].to(device)).cpu()
                                  for i in range(0, len(X), batch_size)]).numpy()  # (N, units)
         y = torch.as_tensor(y).reshape(len(X), -1)
