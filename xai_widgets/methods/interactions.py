@@ -31,7 +31,7 @@ from .._core import predict
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, prepare
-from ._fast_ism import local_plan
+from ._fast_ism import checked_plan
 from .gradients import saliency
 from .ism import edit_evaluator, saturation_mutagenesis
 
@@ -370,7 +370,7 @@ def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: t
     seq = torch.arange(n, device=device).repeat_interleave(3 * n_pos)
     pos = positions.to(device).repeat_interleave(3).repeat(n)
     base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
-    plan = local_plan(model)
+    plan = checked_plan(model, Vd, device)
     reference, evaluate = edit_evaluator(model, Vd, plan, batch_size)
 
     outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
