@@ -109,8 +109,9 @@ def test_unknown_computation_is_not_local(name):
         model = nn.Sequential(*list(model)[1:2], *list(model)[:1], *list(model)[2:]).eval()  # ReLU subclass first
     support = fast_ism_support(model)
     assert support.startswith("no: ") and not supports_fast_ism(model) and local_plan(model) is None
-    assert {"scaled_conv": "layer '0' (ScaledConv)", "hooked_conv": "forward hook",
-            "doubled_relu": "layer '0' (DoubledReLU)", "doubled_sequential": "subclasses nn.Sequential"}[name] in support
+    reasons = {"scaled_conv": "layer '0' (ScaledConv)", "hooked_conv": "forward hook",
+               "doubled_relu": "layer '0' (DoubledReLU)", "doubled_sequential": "subclasses nn.Sequential"}
+    assert reasons[name] in support
     result = saturation_mutagenesis(model, X, device="cpu")
     assert result.path == "naive"
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
