@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._fast_ism import local_plan
+from ._fast_ism import fast_ism_support
 from .deeplift import deeplift_support
 
 
@@ -38,8 +38,7 @@ def capabilities(model: nn.Module, X=None) -> dict[str, str]:
     yes = "yes"
     return {
         "saturation_mutagenesis": yes,
-        "fast_ism": yes if local_plan(model) is not None else
-        "no: not made of position-local layers (e.g. an RNN or attention); ISM runs plain forward passes",
+        "fast_ism": fast_ism_support(model),
         "occlusion": yes,
         "saliency": yes,
         "gradient_x_input": yes,

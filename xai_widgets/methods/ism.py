@@ -26,7 +26,7 @@ from ..data.motifs import scan
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import PlantedInstances
 from ._common import check_target, model_method, prepare
-from ._fast_ism import FastISM, local_plan
+from ._fast_ism import FastISM, checked_plan, fast_ism_support, local_plan
 
 ISM_METHODS = ("auto", "fast", "naive")
 
@@ -72,7 +72,7 @@ def edit_evaluator(model: nn.Module, Xd: torch.Tensor, plan, batch_size: int):
     (torch.Tensor, callable)
         ``reference (N, T)`` and ``evaluate(seq, pos, base) -> (E, T)`` for edits "sequence
         ``seq[e]`` with base ``base[e]`` at ``pos[e]``": from :class:`FastISM`'s cached windows
-        when ``plan`` (from ``local_plan(model)``) is given, else by plain forward passes.
+        when ``plan`` (from :func:`._fast_ism.checked_plan`) is given, else by plain forward passes.
     """
     if plan is not None:
         engine = FastISM(plan, Xd)
@@ -134,8 +134,10 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
     device : str or torch.device
         ``"auto"`` picks CUDA when available.
     method : {"auto", "fast", "naive"}
-        ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) and raises
-        otherwise; ``"auto"`` uses it when possible.
+        ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) whose fast path
+        agrees with its forward on a few test edits (:func:`._fast_ism.checked_plan`) and raises
+        otherwise; ``"auto"`` uses it when possible and otherwise runs plain forward passes
+        (with a RuntimeWarning when the test edits disagreed).
     progress : bool
         Show a progress bar over batches.
 
@@ -147,10 +149,10 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
         raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, allow_all=True)
-    plan = local_plan(model) if method != "naive" else None
+    plan = checked_plan(model, X, device, strict=method == "fast") if method != "naive" else None
     if method == "fast" and plan is None:
-        raise ValueError(f"{type(model).__name__} has layers that are not position-local (e.g. an RNN or "
-                         "attention), so fast ISM does not apply; use method='naive' or 'auto'")
+        raise ValueError(f"fast ISM does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
+                         "use method='naive' or 'auto'")
     n, _, length = X.shape
     Xd = X.to(device)
     # all edits (sequence, position, base) with a base not observed there: three per position,
