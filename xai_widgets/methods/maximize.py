@@ -358,12 +358,12 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
     probe = torch.zeros(1, 4, length)
     probe[:, 0] = 1
     device, _ = prepare(model, probe, device, batch_size, probe=False)
-    batch_size = resolve_batch_size(batch_size, model, probe, device, backward=True)
     with torch.no_grad():
         try:
             out = model(probe.to(device))
         except RuntimeError as err:
             raise ValueError(f"the model cannot run on sequences of length {length}: {err}") from err
+    batch_size = resolve_batch_size(batch_size, model, probe, device, backward=True)
     if layer is None:
         target = check_target(target, check_output(out, 1))
         description = f"output {target}"
