@@ -7,7 +7,7 @@ What is written (provenance and licences in ``xai_widgets/data/real/ATTRIBUTION.
 - ``ctcf_peaks.fa.gz``, ``pu1_peaks.fa.gz``: 2,000 peaks each, drawn without replacement with
   ``numpy.random.default_rng(0)`` and kept in file order.
 - ``WTC11_test.tsv.gz``, ``WTC11_valid.tsv.gz``: copied byte for byte.
-- ``chr17.hg19.part.fa`` (+ its pyfaidx ``.fai``), ``regions.bed``, ``malformed.bed``: copied;
+- ``chr17.hg19.part.fa``, ``regions.bed``, ``malformed.bed``: copied;
   ``chr17_example.bed``: a few intervals on that genome piece written here, including both
   strands and intervals near the ends of the piece.
 
@@ -71,8 +71,6 @@ def peaks(source: Path, tf: str) -> None:
 
 
 def main(source: Path) -> None:
-    import pyfaidx
-
     OUT.mkdir(exist_ok=True)
     fly(source)
     for tf in ("ctcf", "pu1"):
@@ -82,8 +80,6 @@ def main(source: Path) -> None:
     for name in ("chr17.hg19.part.fa", "regions.bed", "malformed.bed"):
         shutil.copyfile(source / "genome_piece" / name, OUT / name)
     (OUT / "chr17_example.bed").write_text(EXAMPLE_BED)
-    Path(f"{OUT / 'chr17.hg19.part.fa'}.fai").unlink(missing_ok=True)
-    pyfaidx.Faidx(str(OUT / "chr17.hg19.part.fa")).close()
     for path in sorted(OUT.iterdir()):
         print(f"{path.stat().st_size:>9,d}  {path.name}")
 

@@ -237,22 +237,31 @@ def read_fasta(path, *, length=None, policy: str = "error", unknown: str = "zero
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file holds no record, a record is empty or holds a letter other than
-        A, C, G, T, N (the message names the record), or lengths break ``policy``.
+        If the file does not start with a ``>`` header line, holds no record, a record is
+        empty or holds a letter other than A, C, G, T, N (the message names the record), or
+        lengths break ``policy``.
 
     Notes
     -----
-    Parsed with Biopython's ``Bio.SeqIO`` (no index file is written).
+    Parsed with Biopython's ``SimpleFastaParser`` (no index file is written); blank lines are
+    ignored.
     """
-    from Bio import SeqIO
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
 
     path = _existing(path)
     report = ReadReport(str(path))
     names, seqs = [], []
     with _open_text(path) as fh:
-        for record in SeqIO.parse(fh, "fasta"):
-            names.append(record.id)
-            seqs.append(str(record.seq))
+        first = next(((number, line) for number, line in enumerate(fh, start=1) if line.strip()), None)
+    if first is None:
+        raise ValueError(f"{path}: no FASTA records found (the file is empty)")
+    if not first[1].startswith(">"):
+        raise ValueError(f"{path}: line {first[0]} comes before the first '>' header: a FASTA file starts with a "
+                         f"header line; got {first[1].strip()[:40]!r}")
+    with _open_text(path) as fh:
+        for title, seq in SimpleFastaParser(fh):
+            names.append(title.split(None, 1)[0] if title.strip() else "")
+            seqs.append(seq)
     if not seqs:
         raise ValueError(f"{path}: no FASTA records found (records start with a '>' header line)")
     report.read = report.kept = len(seqs)
@@ -269,29 +278,30 @@ def read_fasta(path, *, length=None, policy: str = "error", unknown: str = "zero
 def open_genome(path):
     """Open an indexed genome FASTA with :class:`pyfaidx.Fasta` (raw strings, case kept).
 
-    The ``.fai`` index is written beside the FASTA when that folder is writable; otherwise an
-    existing index is used as is, or a new one is written to the temporary folder, so a
-    read-only location (an installed package) works.
+    An index (``.fai``) beside the FASTA is used when it is at least as new as the FASTA;
+    otherwise one is built in the temporary folder (keyed by the file's path, size and
+    modification time), so nothing is ever written beside the FASTA and read-only locations
+    (an installed package, a shared data folder) work.
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` does not exist.
     ValueError
         For a gzip file that is not bgzip-compressed (pyfaidx cannot index it).
     """
     import pyfaidx
 
     path = _existing(path)
-    options = {"as_raw": True, "sequence_always_upper": False}
-    if not os.access(path.parent, os.W_OK):
-        if Path(f"{path}.fai").is_file():
-            options["rebuild"] = False
-        else:
-            stat = path.stat()
-            key = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-            folder = Path(tempfile.gettempdir()) / "xai_widgets_fai"
-            folder.mkdir(exist_ok=True)
-            options["indexname"] = str(folder / f"{key}.fai")
-            options["gzi_indexname"] = str(folder / f"{key}.gzi")
+    options = {"as_raw": True, "sequence_always_upper": False, "rebuild": False}
+    beside = Path(f"{path}.fai")
+    if not (beside.is_file() and beside.stat().st_mtime >= path.stat().st_mtime):
+        stat = path.stat()
+        key = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / "xai_widgets_fai"
+        folder.mkdir(exist_ok=True)
+        options["indexname"] = str(folder / f"{key}.fai")
+        options["gzi_indexname"] = str(folder / f"{key}.gzi")
     try:
         return pyfaidx.Fasta(str(path), **options)
     except pyfaidx.UnsupportedCompressionFormat as err:
@@ -299,23 +309,23 @@ def open_genome(path):
                          "(gunzip) or recompress it with `bgzip`") from err
 
 
-def _parse_bed_line(fields: list[str], where: str, strand: bool) -> tuple[str, int, int, str, str | None]:
-    if len(fields) < 3:
+def _parse_bed_line(parts: list[str], where: str, strand: bool) -> tuple[str, int, int, str, str | None]:
+    if len(parts) < 3:
         raise ValueError(f"{where}: a BED line needs at least 3 tab-separated fields (chrom, start, end); "
-                         f"got {len(fields)}: {chr(9).join(fields)!r}")
-    chrom, start, end = fields[0], fields[1], fields[2]
+                         f"got {len(parts)}: {chr(9).join(parts)!r}")
+    chrom, start, end = parts[0], parts[1], parts[2]
     try:
         start, end = int(start), int(end)
     except ValueError:
-        raise ValueError(f"{where}: start and end must be integers; got {fields[1]!r} and {fields[2]!r}") from None
+        raise ValueError(f"{where}: start and end must be integers; got {parts[1]!r} and {parts[2]!r}") from None
     if start < 0 or end <= start:
         raise ValueError(f"{where}: need 0 <= start < end (0-based, half-open); got start={start}, end={end}")
     sign = "+"
-    if strand and len(fields) >= 6:
-        sign = fields[5]
+    if strand and len(parts) >= 6:
+        sign = parts[5]
         if sign not in ("+", "-", "."):
             raise ValueError(f"{where}: the strand (6th field) must be '+', '-' or '.'; got {sign!r}")
-    label = fields[3] if len(fields) >= 4 and fields[3] not in ("", ".") else None
+    label = parts[3] if len(parts) >= 4 and parts[3] not in ("", ".") else None
     return chrom, start, end, sign, label
 
 
@@ -326,7 +336,8 @@ def read_bed(genome, bed, *, length=None, strand: bool = True, missing: str = "e
     Parameters
     ----------
     genome : str or path-like
-        Genome FASTA, plain or bgzip, indexed with pyfaidx (see :func:`open_genome`).
+        Genome FASTA, plain or bgzip, indexed with pyfaidx without writing beside it
+        (see :func:`open_genome`).
     bed : str or path-like
         BED file (plain or gzip): tab-separated ``chrom, start, end`` (0-based, half-open),
         optionally ``name, score, strand``. Blank, ``#``, ``track`` and ``browser`` lines are
@@ -363,10 +374,11 @@ def read_bed(genome, bed, *, length=None, strand: bool = True, missing: str = "e
     """
     _check_choice("missing", missing, MISSING_POLICIES)
     bed = _existing(bed)
-    fasta = open_genome(genome)
+    if length is not None and (not isinstance(length, (int, np.integer)) or length < 1):
+        raise ValueError(f"length must be a positive integer or None; got {length!r}")
     report = ReadReport(f"{bed} on {Path(genome).name}")
     names, seqs, coords, labels = [], [], [], []
-    with _open_text(bed) as fh:
+    with open_genome(genome) as fasta, _open_text(bed) as fh:
         for number, line in enumerate(fh, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or text.startswith(("#", "track", "browser")):

@@ -147,7 +147,7 @@ class ExampleGenome:
     ----------
     genome : pathlib.Path
         ``chr17.hg19.part.fa``: the first 40,000 bases of hg19 chr17 (one record, ``chr17``),
-        soft-masked, with its pyfaidx index.
+        soft-masked.
     bed : pathlib.Path
         ``chr17_example.bed``: 7 intervals on it, both strands, two near its ends, and one
         comment line.
