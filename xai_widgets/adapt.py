@@ -193,7 +193,7 @@ class AdaptedModel(nn.Module):
             self._set_names(result.shape[1], None)
             return result
         head_name = None
-        if isinstance(out, (tuple, list, dict)):
+        if self.output is not None or isinstance(out, (tuple, list, dict)):
             if self.output is None:
                 raise ValueError(f"the model returns a {type(out).__name__} of {len(out)} outputs"
                                  + (f" ({list(out)})" if isinstance(out, dict) else "")
