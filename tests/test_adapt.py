@@ -256,12 +256,12 @@ def test_profile_option_errors():
         adapt(local_model(), alphabet="ACGU")
 
 
-def plain_ism(model, x_model):
+def plain_ism(model, seqs):
     """ISM by plain forward passes of the wrapped model on its own encoding (ACTG strings)."""
-    n, length = len(SEQS), len(SEQS[0])
-    reference = model(x_model)
+    n, length = len(seqs), len(seqs[0])
+    reference = model(encode(seqs, "ACTG"))
     delta = torch.zeros(n, reference.shape[1], 4, length)
-    for i, s in enumerate(SEQS):
+    for i, s in enumerate(seqs):
         for j in range(length):
             for b, base in enumerate("ACGT"):
                 if base != s[j]:
@@ -280,7 +280,7 @@ def test_ism_on_an_adapted_local_model_fast_and_naive_match_plain_loops():
     fast = methods.saturation_mutagenesis(adapted, X, None, method="fast", device="cpu")
     naive = methods.saturation_mutagenesis(adapted, X, None, method="naive", device="cpu")
     assert fast.path == "fast" and naive.path == "naive"
-    expected = plain_ism(model, encode(SEQS, "ACTG"))
+    expected = plain_ism(model, SEQS)
     torch.testing.assert_close(naive.delta, expected, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(fast.delta, expected, rtol=1e-4, atol=1e-5)
     # a length change is not an index op the fast path can fold in: plain forward passes then
@@ -333,3 +333,16 @@ def test_adapt_argument_errors():
         adapt(small_bpnet(), profile="both", output=0)
     with pytest.raises(ValueError, match="output_names"):
         adapt(local_model(), output_names="dev")
+
+
+def test_flipper_takes_an_adapted_model_and_shows_its_output_names():
+    from xai_widgets.widgets import NucleotideFlipper
+
+    model = local_model(out_channels=2)
+    model(encode(SEQS))
+    adapted = adapt(model, alphabet="ACTG", output_names=["dev", "hk"])
+    flipper = NucleotideFlipper(adapted, SEQS[0], target=1, device="cpu")
+    assert flipper.target_dropdown.options == (("0: dev", 0), ("1: hk", 1))
+    assert flipper.ism.path == "fast"
+    expected = plain_ism(model, SEQS[:1])[0, 1]
+    torch.testing.assert_close(flipper.ism.delta[0], expected, rtol=1e-4, atol=1e-5)

@@ -183,7 +183,9 @@ def test_methods_work_on_the_adapted_bpnet():
 
 def test_published_cards():
     assert zoo.list_models(origin="published") == ["bpnet_ctcf", "deepstarr"]
-    assert set(zoo.list_models()) == set(zoo.list_models(origin="trained")) | {"bpnet_ctcf", "deepstarr"}
+    assert zoo.list_models() == zoo.list_models(origin="trained")
+    assert not {"bpnet_ctcf", "deepstarr"} & set(zoo.list_models())
+    assert set(zoo.list_models(origin="all")) == set(zoo.list_models()) | {"bpnet_ctcf", "deepstarr"}
     with pytest.raises(ValueError, match="origin"):
         zoo.list_models(origin="downloaded")
     for name, length, order in (("deepstarr", 249, "ACTG"), ("bpnet_ctcf", 2114, "ACGT")):

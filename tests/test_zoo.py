@@ -11,7 +11,7 @@ from xai_widgets.data import bundled_motifs, make_task, motif_presence, one_hot,
 from xai_widgets.zoo.architectures import ARCHITECTURES, ConvAttention, ExplaiNN, build
 from xai_widgets.zoo.specs import ZOO_SPECS, spec_task, train_from_spec
 
-SHIPPED = zoo.list_models(origin="trained")  # the published models: tests/test_published.py
+SHIPPED = zoo.list_models()
 
 
 @pytest.fixture

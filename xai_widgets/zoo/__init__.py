@@ -56,16 +56,18 @@ def _origin(card: dict) -> str:
     return "published" if "source" in card else "trained"
 
 
-def list_models(task: str | None = None, origin: str | None = None) -> list[str]:
-    """Names of the shipped models, optionally only those of ``task`` and of ``origin``.
+def list_models(task: str | None = None, origin: str = "trained") -> list[str]:
+    """Names of the shipped models, optionally only those of ``task``.
 
-    ``origin``: ``"trained"`` (trained here on a synthetic task, see ``specs.ZOO_SPECS``),
-    ``"published"`` (converted from published weights) or None for both.
+    ``origin``: ``"trained"`` (the default: trained here on a synthetic task, see
+    ``specs.ZOO_SPECS``; their cards have training settings and held-out metrics),
+    ``"published"`` (converted from published weights; their cards have ``source`` and
+    ``channel_order`` instead) or ``"all"``.
     """
-    if origin is not None and origin not in ORIGINS:
-        raise ValueError(f"origin must be one of {ORIGINS} or None; got {origin!r}")
+    if origin not in (*ORIGINS, "all"):
+        raise ValueError(f"origin must be one of {(*ORIGINS, 'all')}; got {origin!r}")
     return [name for name, card in _cards().items()
-            if (task is None or card["task"]["name"] == task) and (origin is None or _origin(card) == origin)]
+            if (task is None or card["task"]["name"] == task) and origin in ("all", _origin(card))]
 
 
 def model_card(name: str) -> dict:
