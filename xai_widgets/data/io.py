@@ -29,7 +29,6 @@ import gzip
 import hashlib
 import io
 import math
-import os
 import re
 import tempfile
 from dataclasses import dataclass, field, fields
