@@ -11,11 +11,13 @@
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
 - :func:`capabilities`: which of these apply to a given model, and why not
+- :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 """
 
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from .capabilities import capabilities
+from .diagnostics import Diagnosis, diagnose
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
@@ -33,7 +35,7 @@ from .maximize import MaximizationResult, maximize_activation
 __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
-    "capabilities",
+    "capabilities", "Diagnosis", "diagnose",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",

@@ -246,9 +246,37 @@ def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = Fa
 
 def _self_check(model: nn.Module, plan: LocalPlan, X: torch.Tensor) -> tuple[bool, str]:
     """Whether the fast path agrees with ``model`` on edits of ``X``, and the max difference found."""
+    result = compare_fast_path(model, X, plan)
+    return result["agrees"], result["detail"]
+
+
+@torch.no_grad()
+def compare_fast_path(model: nn.Module, X: torch.Tensor, plan: LocalPlan, *, device=None,
+                      n_sequences: int = CHECK_SEQUENCES, n_edits: int = CHECK_EDITS) -> dict:
+    """Outputs of the raw fast path against the model's own forward, on sampled edits of ``X``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode.
+    X : torch.Tensor, shape (N, 4, L)
+        The first ``n_sequences`` are used, with ``n_edits`` single-base edits each (the first
+        and last positions included) and the unedited sequences.
+    plan : LocalPlan
+        The plan to check (e.g. :func:`local_plan`), used as it is.
+    device : torch.device, optional
+        Where to compute (default: where ``X`` is).
+
+    Returns
+    -------
+    dict
+        ``agrees`` (within ``CHECK_RTOL * (1 + largest absolute output)``), ``max_difference``,
+        ``tolerance``, ``n_edits`` and a ``detail`` sentence.
+    """
+    X = X[:n_sequences].to(device if device is not None else X.device)
     n, _, length = X.shape
     generator = torch.Generator().manual_seed(0)
-    k = min(CHECK_EDITS, length)
+    k = min(n_edits, length)
     inner = torch.randperm(max(length - 2, 0), generator=generator)[: max(k - 2, 0)] + 1
     positions = torch.cat([torch.tensor([0, length - 1][:k]), inner]).unique()
     seq = torch.arange(n).repeat_interleave(len(positions))
@@ -260,21 +288,23 @@ def _self_check(model: nn.Module, plan: LocalPlan, X: torch.Tensor) -> tuple[boo
     edited[rows, :, pos] = 0
     edited[rows, base, pos] = 1
     expected = torch.cat([model(X), model(edited)])
+    result = {"agrees": False, "max_difference": math.inf, "tolerance": math.nan, "n_edits": len(seq)}
     try:
         engine = FastISM(plan, X)
         fast = torch.cat([engine.reference_output, engine.edited_outputs(seq, pos, base)])
     except Exception as error:  # noqa: BLE001 - a plan whose layers or head do not fit the model
-        return False, f"the fast path failed: {type(error).__name__}: {error}"
+        return result | {"detail": f"the fast path failed: {type(error).__name__}: {error}"}
     if fast.shape != expected.shape:
-        return False, f"the fast path gives outputs of shape {tuple(fast.shape)}, the model {tuple(expected.shape)}"
+        return result | {"detail": f"the fast path gives outputs of shape {tuple(fast.shape)}, "
+                                   f"the model {tuple(expected.shape)}"}
     same = (fast == expected) | (torch.isnan(fast) & torch.isnan(expected))
-    difference = torch.where(same, 0.0, (fast - expected).abs().nan_to_num(math.inf)).max()
+    difference = float(torch.where(same, 0.0, (fast - expected).abs().nan_to_num(math.inf)).max())
     finite = expected[torch.isfinite(expected)]
     scale = float(finite.abs().max()) if len(finite) else 0.0
-    rtol = max(CHECK_RTOL, 32 * torch.finfo(expected.dtype).eps)
-    tolerance = rtol * (1 + scale)
-    return float(difference) <= tolerance, (f"max difference {float(difference):.3g} > tolerance {tolerance:.3g} "
-                                            f"on {len(seq)} test edits")
+    tolerance = max(CHECK_RTOL, 32 * torch.finfo(expected.dtype).eps) * (1 + scale)
+    return {"agrees": difference <= tolerance, "max_difference": difference, "tolerance": tolerance,
+            "n_edits": len(seq),
+            "detail": f"max difference {difference:.3g} > tolerance {tolerance:.3g} on {len(seq)} test edits"}
 
 
 def _single(value) -> int:
