@@ -158,3 +158,16 @@ def test_spearman_matches_scipy():
     a, b = rng.normal(size=50), rng.normal(size=50)
     b[:10] = b[0]  # ties
     assert metrics.spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
+
+
+def test_flipper_shows_the_verdict():
+    from xai_widgets.widgets import NucleotideFlipper
+
+    model = _scaled_model()
+    flipper = NucleotideFlipper(model, X, target=0)
+    assert flipper.diagnosis is None
+    flipper.buttons["diagnose"].click()
+    assert flipper.diagnosis.summary() == methods.diagnose(model, flipper.X, target=0).summary()
+    assert "fast_ism: no:" in flipper.diagnosis_box.value and "no problem found" in flipper.diagnosis_box.value
+    flipper.edit(3, "G")
+    assert flipper.diagnose().summary() == methods.diagnose(model, flipper.X, target=0).summary()
