@@ -212,6 +212,6 @@ def test_snvs_in_planted_motifs_score_higher_than_background():
     X = task.X[rows]
     edits = [(i, p, "ACGT"[(int(X[i, :, p].argmax()) + int(rng.integers(1, 4))) % 4]) for i, p in edits]
     scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu")
-    value = auroc(scores.table.delta_positive.abs().to_numpy(), np.array(labels))
+    value = auroc(scores.table.delta_positive.abs().to_numpy().copy(), np.array(labels))
     print(f"AUROC |effect|, informative motif positions vs background: {value:.3f} ({len(labels)} SNVs)")
     assert value >= 0.9
