@@ -464,3 +464,54 @@ def _input_length(model, genome) -> int:
         return int(X.shape[2])
     raise ValueError(f"cannot tell the input length of {type(model).__name__}: give it a card with task.length "
                      "or an input_length attribute (xai_widgets.adapt(model, input_length=...))")
+
+
+def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float = 0.8) -> pd.DataFrame:
+    """Motifs a variant creates or breaks: a PWM scan of ref and alt around the variant.
+
+    For each motif and strand, the best log-odds score (:meth:`Motif.log_odds`, as
+    :func:`xai_widgets.data.scan` scores) over the motif positions that overlap the variant's
+    bases, in the ref and in the alt window.
+
+    Parameters
+    ----------
+    scores : VariantScores
+    rows : int or array of int
+        Rows of ``scores.table``.
+    motifs : dict or list of Motif, optional
+        Default: the bundled JASPAR 2024 set (:func:`xai_widgets.data.bundled_motifs`); pass
+        ``jaspar_motifs(tax_group="insects")`` etc. for a whole JASPAR collection.
+    threshold : float
+        A site is present when its score is at least this fraction of the motif's best score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``row, motif, matrix_id, strand (+1/-1), ref_score, alt_score, change, call``
+        (``"gained"`` or ``"lost"``), one row per motif and strand present in exactly one of
+        ref and alt, sorted by ``|change|`` (largest first).
+    """
+    from ..data.motifs import bundled_motifs
+
+    motifs = list((motifs or bundled_motifs()).values() if isinstance(motifs or {}, dict) else motifs)
+    rows = np.atleast_1d(rows)
+    ref_X, alt_X, offsets = scores.windows(rows)
+    records = []
+    for k, row in enumerate(rows):
+        r = scores.table.iloc[int(row)]
+        span = max(len(r.ref), len(r.alt))
+        for motif in motifs:
+            pwm = torch.as_tensor(motif.log_odds(), dtype=torch.float32)
+            width, best = pwm.shape[1], float(pwm.max(0).values.sum())
+            lo, hi = max(0, offsets[k] - width + 1), min(scores.length - width, offsets[k] + span - 1)
+            if hi < lo:
+                continue
+            for strand, kernel in ((1, pwm), (-1, pwm.flip(0, 1))):
+                ref_s, alt_s = (float(torch.nn.functional.conv1d(x[k : k + 1, :, lo : hi + width], kernel[None])
+                                      .max()) for x in (ref_X, alt_X))
+                if (ref_s >= threshold * best) != (alt_s >= threshold * best):
+                    records.append((int(row), motif.name, motif.matrix_id, strand, ref_s, alt_s, alt_s - ref_s,
+                                    "gained" if alt_s > ref_s else "lost"))
+    table = pd.DataFrame(records, columns=["row", "motif", "matrix_id", "strand", "ref_score", "alt_score", "change",
+                                           "call"])
+    return table.iloc[np.argsort(-table["change"].abs().to_numpy(), kind="stable")].reset_index(drop=True)
