@@ -10,6 +10,7 @@
 - :mod:`.maximize`: maximal activation of an output or a hidden channel
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
+- :mod:`.variants`: variant effects from a VCF, a table or edits (ref/alt, calibrated percentile)
 - :func:`capabilities`: which of these apply to a given model, and why not
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 """
@@ -31,6 +32,7 @@ from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
 from .maximize import MaximizationResult, maximize_activation
+from .variants import VariantScores, random_snv_effects, score_variants, variant_motifs
 
 __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
@@ -47,4 +49,5 @@ __all__ = [
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",
+    "VariantScores", "random_snv_effects", "score_variants", "variant_motifs",
 ]
