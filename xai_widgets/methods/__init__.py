@@ -13,6 +13,7 @@
 - :func:`capabilities`: which of these apply to a given model, and why not
 """
 
+from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from .capabilities import capabilities
@@ -31,6 +32,7 @@ from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, oc
 from .maximize import MaximizationResult, maximize_activation
 
 __all__ = [
+    "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
     "capabilities",
