@@ -17,6 +17,7 @@ from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from .capabilities import capabilities
+from .discovery import DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
@@ -36,6 +37,7 @@ __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
     "capabilities",
+    "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
