@@ -15,10 +15,12 @@
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 """
 
+from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from .capabilities import capabilities
 from .diagnostics import Diagnosis, diagnose
+from .discovery import DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
@@ -35,9 +37,11 @@ from .maximize import MaximizationResult, maximize_activation
 from .variants import VariantScores, random_snv_effects, score_variants, variant_motifs
 
 __all__ = [
+    "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
     "capabilities", "Diagnosis", "diagnose",
+    "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
