@@ -55,18 +55,20 @@ def test_selecting_a_row_shows_the_methods_numbers(setup):
     assert w.sources["lost"].data["left"] == [SITE_START - 0.5]
     assert w.sources["lost"].data["right"] == [SITE_START + len(motif.probabilities[0]) - 0.5]
     assert w.sources["gained"].data["left"] == []
-    assert w.sources["motifs"].data["call"] == ["lost"] and w.sources["motifs"].data["motif"] == ["GATA2"]
-    # ref, alt, delta, percentile per output: the score table's numbers
+    assert "GATA2" in w.motifs_box.value and "lost" in w.motifs_box.value
+    # ref, alt, delta, percentile per output: the score table's numbers, and forward passes here
+    alt_X = X[:1].clone()
+    alt_X[0, :, broken] = one_hot(scores.table.alt[0])[0, :, 0]
     with torch.no_grad():
-        ref, alt = model(X[:1]), model(X[:1].clone().index_put_(
-            (torch.tensor([0]), torch.arange(4), torch.tensor([broken] * 4)),
-            one_hot(scores.table.alt[0])[0, :, 0]))
-    out = w.sources["outputs"].data
-    assert out["output"] == ["0", "1"]
-    np.testing.assert_allclose(out["ref"], ref[0].numpy(), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(out["alt"], alt[0].numpy(), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(out["delta"], (alt - ref)[0].numpy(), rtol=0, atol=1e-6)
-    np.testing.assert_array_equal(out["percentile"], [scores.table.percentile_0[0], scores.table.percentile_1[0]])
+        ref, alt = model(X[:1])[0].numpy(), model(alt_X)[0].numpy()
+    out = w.outputs_table(0)
+    assert list(out.index) == ["0", "1"] and list(out.columns) == ["ref", "alt", "delta", "percentile"]
+    np.testing.assert_allclose(out.ref, ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out.alt, alt, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out.delta, alt - ref, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(out.percentile, [scores.table.percentile_0[0], scores.table.percentile_1[0]])
+    for value in (*out.ref, *out.alt, *out.delta):
+        assert f"{value:.4f}" in w.outputs_box.value
     # another method and target: the sources follow
     w.method, w.target = "saliency", 0
     grad = saliency(model, torch.cat(scores.windows(0)[:2]), 0, device="cpu").values

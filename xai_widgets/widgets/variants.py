@@ -42,7 +42,7 @@ class VariantExplorer(ipw.VBox):
     :class:`~xai_widgets.methods.VariantExplanation`) above the difference track (alt minus
     ref, per position), with the motifs it creates (on the alt logo) or breaks (on the ref
     logo) as boxes (:func:`~xai_widgets.methods.variant_motifs`) and its ref, alt, delta and
-    percentile per output. "open flipper" opens a :class:`NucleotideFlipper` on the ref or alt
+    percentile per output (:meth:`outputs_table`). "open flipper" opens a :class:`NucleotideFlipper` on the ref or alt
     window.
 
     All user-settable state is in traitlets: :attr:`selected` (a row of ``scores.table``),
@@ -87,7 +87,7 @@ class VariantExplorer(ipw.VBox):
                  motif_threshold: float = 0.8, method_options: dict | None = None, window: int = 60,
                  rows: int = 10, device="auto", width: int = 900):
         from bokeh.layouts import column
-        from bokeh.models import ColumnDataSource, DataTable, Range1d, TableColumn
+        from bokeh.models import ColumnDataSource, Range1d
 
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -125,15 +125,13 @@ class VariantExplorer(ipw.VBox):
         if not 0 <= target < n_outputs:
             raise ValueError(f"target {target} is out of range: the model has {n_outputs} output(s)")
 
-        # Bokeh: ref logo, alt logo and difference track on one x range; outputs and motifs tables
+        # Bokeh: ref logo, alt logo and difference track on one x range
         self.sources = {name: ColumnDataSource(name=f"variant_{name}_source")
-                        for name in ("ref", "alt", "difference", "variant", "lost", "gained", "outputs", "motifs")}
+                        for name in ("ref", "alt", "difference", "variant", "lost", "gained")}
         self.sources["ref"].data = self.sources["alt"].data = logo_data(np.zeros((4, length)))
         self.sources["difference"].data = track_data(np.zeros(length))
         for name in ("variant", "lost", "gained"):
             self.sources[name].data = instance_data([])
-        self.sources["outputs"].data = self._outputs_data(None)
-        self.sources["motifs"].data = self._motifs_data(None)
         self.x_range = Range1d(-0.5, min(window, length) - 0.5, bounds=(-0.5, length - 0.5))
         self.figures = {
             "ref": logo_figure(source=self.sources["ref"], width=width, height=150, x_range=self.x_range,
@@ -148,22 +146,6 @@ class VariantExplorer(ipw.VBox):
             add_instance_boxes(self.figures[name], self.sources["variant"], color=VARIANT_COLOR)
         add_instance_boxes(self.figures["ref"], self.sources["lost"], color="#2166ac")
         add_instance_boxes(self.figures["alt"], self.sources["gained"], color="#b2182b")
-        number = "<%= value == null || isNaN(value) ? '' : value.toFixed(4) %>"
-        from bokeh.models import HTMLTemplateFormatter
-
-        formatter = HTMLTemplateFormatter(template=number)
-        self.tables = {
-            "outputs": DataTable(source=self.sources["outputs"], name="variant_outputs", width=width // 2, height=110,
-                                 index_position=None, sortable=False,
-                                 columns=[TableColumn(field="output", title="output")]
-                                 + [TableColumn(field=c, title=c, formatter=formatter)
-                                    for c in ("ref", "alt", "delta", "log2fc", "percentile")]),
-            "motifs": DataTable(source=self.sources["motifs"], name="variant_motifs", width=width // 2, height=110,
-                                index_position=None, sortable=False,
-                                columns=[TableColumn(field=c, title=c) for c in ("motif", "strand", "call", "site")]
-                                + [TableColumn(field="change", title="score change", formatter=formatter)]),
-        }
-
         # ipywidgets: the variant table and controls
         keys = _sort_keys(scores)
         self.sort_dropdown = ipw.Dropdown(options=keys, value=keys[0][1], description="sort by",
@@ -181,6 +163,8 @@ class VariantExplorer(ipw.VBox):
         self.flip_button = ipw.Button(description="open flipper", tooltip="edit this window base by base")
         self.flip_button.on_click(lambda _: self.open_flipper())
         self.readout = ipw.HTML("<i>select a variant</i>").add_class("xw-variant-readout")
+        self.outputs_box = ipw.HTML(layout=ipw.Layout(margin="0 32px 0 0")).add_class("xw-variant-outputs")
+        self.motifs_box = ipw.HTML().add_class("xw-variant-motifs")
         self.flipper_box = ipw.VBox()
         traitlets.link((self.sort_dropdown, "value"), (self, "sort_by"))
         traitlets.link((self.order_toggle, "value"), (self, "descending"))
@@ -195,15 +179,13 @@ class VariantExplorer(ipw.VBox):
         self._fill_table()
         self.observe(lambda _: self._fill_table(), names=["sort_by", "descending"])
         self.observe(lambda _: self._refresh(), names=["selected", "method", "target"])
+        self.selected = int(self.order[0])  # the first row, shown before the figures are sent (no empty ranges)
         self.plot = bokeh_widget(column(self.figures["ref"], self.figures["alt"], self.figures["difference"]))
-        from bokeh.layouts import row as bokeh_row
-
-        self.tables_plot = bokeh_widget(bokeh_row(self.tables["outputs"], self.tables["motifs"]))
         controls = ipw.HBox([self.sort_dropdown, self.order_toggle, self.method_dropdown, self.target_dropdown])
         flip = ipw.HBox([self.allele_buttons, self.flip_button, self.readout])
-        super().__init__([self.header, controls, self.table, flip, self.tables_plot, self.plot, self.flipper_box])
+        tables = ipw.HBox([self.outputs_box, self.motifs_box])
+        super().__init__([self.header, controls, self.table, flip, tables, self.plot, self.flipper_box])
         self.add_class("xw-variants")
-        self.selected = int(self.order[0])
 
     def __repr__(self) -> str:
         return (f"VariantExplorer(model={type(self.model).__name__}, variants={len(self._ok)}, "
@@ -238,7 +220,8 @@ class VariantExplorer(ipw.VBox):
             if selected is not None:
                 self.table.value = selected
         left = len(self.scores.table) - len(self._ok)
-        self.header.value = (f"<b>{len(self._ok)} scored variants</b>, sorted by {html.escape(key)}"
+        self.header.value = ("<style>.xw-variant-table select {font-family: monospace; font-size: 12px}</style>"
+                             f"<b>{len(self._ok)} scored variants</b>, sorted by {html.escape(key)}"
                              f"{' (largest first)' if self.descending else ' (smallest first)'}"
                              + (f"; {left} not scored (see scores.table.status)" if left else "")
                              + f"; columns: variant, id, kind, delta and percentile of output {html.escape(first)}")
@@ -254,22 +237,16 @@ class VariantExplorer(ipw.VBox):
                 self._cache.popitem(last=False)
         return self._cache[key]
 
-    def _outputs_data(self, row) -> dict:
-        """Columns of the outputs table: ref, alt, delta, log2fc, percentile of ``row`` per output (NaN: none)."""
-        data = {"output": list(self.scores.outputs)}
-        for column in ("ref", "alt", "delta", "log2fc", "percentile"):
-            data[column] = np.array([float(self.scores.table[f"{column}_{o}"].iloc[row])
-                                     if row is not None and f"{column}_{o}" in self.scores.table else np.nan
-                                     for o in self.scores.outputs])
-        return data
+    def outputs_table(self, row: int):
+        """ref, alt, delta (and log2fc, percentile where scored) of ``row`` per output, from
+        ``scores.table``: a DataFrame indexed by output name."""
+        import pandas as pd
 
-    @staticmethod
-    def _motifs_data(motifs) -> dict:
-        if motifs is None or not len(motifs):
-            return {"motif": [], "strand": [], "call": [], "site": [], "change": np.zeros(0)}
-        return {"motif": motifs.motif.tolist(), "strand": ["+" if s > 0 else "-" for s in motifs.strand],
-                "call": motifs.call.tolist(), "site": [f"{a}-{b}" for a, b in zip(motifs.start, motifs.end)],
-                "change": motifs.change.to_numpy(dtype=float)}
+        columns = [c for c in ("ref", "alt", "delta", "log2fc", "percentile")
+                   if any(f"{c}_{o}" in self.scores.table for o in self.scores.outputs)]
+        r = self.scores.table.iloc[row]
+        return pd.DataFrame({c: [float(r.get(f"{c}_{o}", np.nan)) for o in self.scores.outputs] for c in columns},
+                            index=pd.Index(self.scores.outputs, name="output"))
 
     def _refresh(self) -> None:
         """Explain the selected row and assign every source's data at once (one message)."""
@@ -297,9 +274,11 @@ class VariantExplorer(ipw.VBox):
                                                                                                 length))])
             self.sources["lost"].data = instance_data(sites["lost"])
             self.sources["gained"].data = instance_data(sites["gained"])
-            self.sources["outputs"].data = self._outputs_data(row)
-            self.sources["motifs"].data = self._motifs_data(self.motifs)
             self.x_range.update(start=left - 0.5, end=left + shown - 0.5)
+        self.outputs_box.value = self.outputs_table(row).to_html(float_format="%.4f", na_rep="", border=0)
+        shown = self.motifs[["motif", "strand", "call", "start", "end", "ref_score", "alt_score", "change"]]
+        self.motifs_box.value = ("<i>no motif gained or lost</i>" if not len(shown) else
+                                 shown.to_html(index=False, float_format="%.2f", border=0))
         name = self.output_names[self.target]
         self.readout.value = (f"<b>{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b> "
                               f"{html.escape(_METHOD_LABELS[self.method])} of {html.escape(name)}: "
