@@ -34,7 +34,8 @@ from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
 from .maximize import MaximizationResult, maximize_activation
-from .variants import VariantScores, random_snv_effects, score_variants, variant_motifs
+from .variants import (EXPLAIN_METHODS, VariantExplanation, VariantScores, explain_variant, random_snv_effects,
+                       score_variants, variant_motifs)
 
 __all__ = [
     "AttributionStore", "attribute_to_store",
@@ -53,5 +54,6 @@ __all__ = [
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",
-    "VariantScores", "random_snv_effects", "score_variants", "variant_motifs",
+    "EXPLAIN_METHODS", "VariantExplanation", "VariantScores", "explain_variant", "random_snv_effects",
+    "score_variants", "variant_motifs",
 ]

@@ -488,8 +488,10 @@ def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float
     -------
     pandas.DataFrame
         Columns ``row, motif, matrix_id, strand (+1/-1), ref_score, alt_score, change, call``
-        (``"gained"`` or ``"lost"``), one row per motif and strand present in exactly one of
-        ref and alt, sorted by ``|change|`` (largest first).
+        (``"gained"`` or ``"lost"``), ``start, end`` (the best site's window columns, end
+        exclusive: in the alt window for a gain, in the ref window for a loss), one row per
+        motif and strand present in exactly one of ref and alt, sorted by ``|change|``
+        (largest first).
     """
     from ..data.motifs import bundled_motifs
 
@@ -507,11 +509,180 @@ def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float
             if hi < lo:
                 continue
             for strand, kernel in ((1, pwm), (-1, pwm.flip(0, 1))):
-                ref_s, alt_s = (float(torch.nn.functional.conv1d(x[k : k + 1, :, lo : hi + width], kernel[None])
-                                      .max()) for x in (ref_X, alt_X))
+                (ref_s, ref_at), (alt_s, alt_at) = (
+                    (float(s.max()), lo + int(s.argmax()))
+                    for s in (torch.nn.functional.conv1d(x[k : k + 1, :, lo : hi + width], kernel[None])[0, 0]
+                              for x in (ref_X, alt_X)))
                 if (ref_s >= threshold * best) != (alt_s >= threshold * best):
+                    at = alt_at if alt_s > ref_s else ref_at
                     records.append((int(row), motif.name, motif.matrix_id, strand, ref_s, alt_s, alt_s - ref_s,
-                                    "gained" if alt_s > ref_s else "lost"))
+                                    "gained" if alt_s > ref_s else "lost", at, at + width))
     table = pd.DataFrame(records, columns=["row", "motif", "matrix_id", "strand", "ref_score", "alt_score", "change",
-                                           "call"])
+                                           "call", "start", "end"])
     return table.iloc[np.argsort(-table["change"].abs().to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# attributions of ref and alt
+
+EXPLAIN_METHODS = ("ism", "saliency", "gradient_x_input", "integrated_gradients", "deep_lift_shap")
+"""Attribution methods :func:`explain_variant` runs on a variant's ref and alt windows."""
+
+
+@dataclass(frozen=True)
+class VariantExplanation:
+    """Result of :func:`explain_variant`: one attribution method on a variant's ref and alt windows.
+
+    Both windows start at the same genome position (see the module docstring), so column ``j``
+    of ``values[0]`` and ``values[1]`` is the same genome base up to the variant and, for SNVs
+    and MNVs, everywhere. After an indel the alt window's right flank is shifted by ``shift``
+    bases: :attr:`alt_positions` says which genome base each alt column holds.
+
+    Attributes
+    ----------
+    values : torch.Tensor, shape (2, 4, L)
+        The per-base map of the ref window (row 0) and of the alt window (row 1), as the method
+        defines it: ISM is the mean-centred effect at the observed base
+        (:meth:`ISMResult.attribution`), saliency the gradient at every base, the others
+        contributions at the observed bases.
+    X : torch.Tensor, shape (2, 4, L)
+        The ref and alt windows (``N`` columns all zero).
+    method : str
+        One of :data:`EXPLAIN_METHODS`.
+    target : int
+        The output explained.
+    output : str
+        Its name.
+    row : int
+        The row of ``scores.table``.
+    offset : int
+        Window index of the variant's first base.
+    shift : int
+        ``len(alt) - len(ref)``: 0 for SNVs and MNVs.
+    positions : numpy.ndarray, shape (L,)
+        1-based genome (or sequence) position of each ref column.
+    alt_positions : numpy.ndarray, shape (L,)
+        Position of each alt column: allele base ``m`` replaces ref base ``pos + m`` while
+        ``m < len(ref)``; the bases beyond (an insertion) are 0; the right flank holds the
+        ref bases ``shift`` columns earlier.
+    predictions : torch.Tensor, shape (2,)
+        The model's output ``target`` on the ref and the alt window.
+    """
+
+    values: torch.Tensor
+    X: torch.Tensor
+    method: str
+    target: int
+    output: str
+    row: int
+    offset: int
+    shift: int
+    positions: np.ndarray
+    alt_positions: np.ndarray
+    predictions: torch.Tensor
+
+    @property
+    def ref(self) -> torch.Tensor:
+        """The ref window's map, ``(4, L)``."""
+        return self.values[0]
+
+    @property
+    def alt(self) -> torch.Tensor:
+        """The alt window's map, ``(4, L)``."""
+        return self.values[1]
+
+    @property
+    def difference(self) -> torch.Tensor:
+        """``alt - ref`` per base and column, ``(4, L)``."""
+        return self.values[1] - self.values[0]
+
+    def per_position(self) -> torch.Tensor:
+        """One score per column for ref and alt, ``(2, L)``: the sum over bases, of the gradient
+        at the observed base for saliency."""
+        return (self.values * self.X if self.method == "saliency" else self.values).sum(1)
+
+    def difference_per_position(self) -> torch.Tensor:
+        """``per_position()[1] - per_position()[0]``, ``(L,)``."""
+        scores = self.per_position()
+        return scores[1] - scores[0]
+
+
+@model_method
+def explain_variant(model: nn.Module, scores: VariantScores, row: int, *, method: str = "ism", target=None,
+                    method_options: dict | None = None, batch_size: int | None = None,
+                    device="auto") -> VariantExplanation:
+    """Attribute a scored variant's ref and alt windows with one method, on one axis.
+
+    Runs the method once on the two windows of :meth:`VariantScores.windows` (ref, alt), so
+    its numbers are those of the method called directly on them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model that scored the variants.
+    scores : VariantScores
+        From :func:`score_variants`.
+    row : int
+        A row of ``scores.table`` whose ``status`` is ``"ok"``.
+    method : str
+        One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
+        mean-centred at the observed base), ``"saliency"``, ``"gradient_x_input"``,
+        ``"integrated_gradients"``, ``"deep_lift_shap"``.
+    target : int, str or None
+        Output index or name; ``None`` only for a single-output model.
+    method_options : dict, optional
+        Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
+        DeepSHAP.
+    batch_size : int, optional
+        Default from the memory rule.
+    device : str or torch.device
+
+    Returns
+    -------
+    VariantExplanation
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a row out of range or not scored, a ``target`` that is not an
+        output, ``target=None`` on a multi-output model, or a method that does not apply to
+        the model (the method's own message).
+    """
+    from .deeplift import deep_lift_shap
+    from .gradients import gradient_x_input, integrated_gradients, saliency
+    from .ism import saturation_mutagenesis
+
+    if method not in EXPLAIN_METHODS:
+        raise ValueError(f"method must be one of {EXPLAIN_METHODS}; got {method!r}")
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < len(scores.table):
+        raise ValueError(f"row must be a row of scores.table (0..{len(scores.table) - 1}); got {row!r}")
+    record = scores.table.iloc[int(row)]
+    if record["status"] != "ok":
+        raise ValueError(f"row {row} was not scored (status {record['status']!r}): pick a row with status 'ok'")
+    X_ref, X_alt, offsets = scores.windows(int(row))
+    X = _cast(model, torch.cat([X_ref, X_alt]))
+    device, n_outputs = prepare(model, X, device, batch_size)
+    names = output_names(model, n_outputs)
+    index = _target_index(target, names) if target is not None else None
+    index = check_target(index, n_outputs)
+    options = dict(method_options or {})
+    if method == "ism":
+        ism = saturation_mutagenesis(model, X, index, batch_size=batch_size, device=device, **options)
+        values, predictions = ism.attribution(), ism.reference
+    else:
+        function = {"saliency": saliency, "gradient_x_input": gradient_x_input,
+                    "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}[method]
+        values = function(model, X, index, batch_size=batch_size, device=device, **options).values
+        with torch.no_grad():
+            predictions = model(X.to(device))[:, index].float().cpu()
+    offset = int(offsets[0])
+    start = int(record["pos"]) - 1 - offset
+    shift = len(record["alt"]) - len(record["ref"])
+    positions = np.arange(start + 1, start + 1 + scores.length)
+    alt_positions = positions.copy()  # the left flank
+    k = min(offset + len(record["alt"]), scores.length)
+    alt_positions[k:] = positions[k:] - shift  # the right flank, shifted after an indel
+    allele = np.arange(offset, k) - offset
+    alt_positions[offset:k] = np.where(allele < len(record["ref"]), positions[offset:k], 0)  # 0: inserted
+    return VariantExplanation(values.float().cpu(), X.float().cpu(), method, index, names[index], int(row), offset,
+                              shift, positions, alt_positions, predictions.float().cpu())
