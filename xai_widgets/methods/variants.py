@@ -47,7 +47,7 @@ from .._core import resolve_batch_size
 from ..data.encoding import one_hot
 from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
-from ._common import check_target, model_method, prepare
+from ._common import check_target, model_method, output_names, prepare
 from ._fast_ism import checked_plan
 from .ism import ISM_METHODS, edit_evaluator, fast_edit_bytes
 
@@ -185,16 +185,6 @@ class VariantScores:
             ref_seq, alt_seq, start, _ = _windows(source, row.chrom, row.pos, row.ref, row.alt, self.length)
             refs.append(ref_seq), alts.append(alt_seq), offsets.append(row.pos - 1 - start)
         return one_hot(refs, unknown="zeros"), one_hot(alts, unknown="zeros"), np.array(offsets)
-
-
-def output_names(model: nn.Module, n_outputs: int) -> tuple:
-    """The model's output names: ``output_names`` (adapted models), its card's
-    ``task.target_names``, else ``"0"``, ``"1"``, ..."""
-    names = getattr(model, "output_names", None)
-    if not names:
-        names = (getattr(model, "card", None) or {}).get("task", {}).get("target_names")
-    names = tuple(str(n) for n in (names or range(n_outputs)))
-    return names if len(names) == n_outputs else tuple(str(i) for i in range(n_outputs))
 
 
 def _target_index(target, names: tuple):

@@ -14,7 +14,8 @@ from torch import nn
 
 from .._core import resolve_device
 from ..methods import capabilities
-from ..methods.variants import EXPLAIN_METHODS, VariantScores, explain_variant, output_names, variant_motifs
+from ..methods import output_names
+from ..methods.variants import EXPLAIN_METHODS, VariantScores, explain_variant, variant_motifs
 from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
 from ..plots.tracks import attribution_track_figure, track_data
 from ._common import bokeh_widget
