@@ -82,7 +82,8 @@ def _plan_and_reason(model: nn.Module) -> tuple[LocalPlan | None, str]:
         return None, (f"{type(model).__name__} has no local_plan() and is not an nn.Sequential, so its "
                       "position-local layers are not known (e.g. an RNN or attention model)")
     layers = list(plan.layers)
-    reason = "its plan has no layers"
+    reason = (f"{type(model).__name__}'s local_plan() offers no position-local layers (an adapter over a model "
+              "without them, or with a changed input length): ISM runs plain forward passes")
     for k, layer in enumerate(layers):
         problem = _layer_problem(layer, id(layer) in names, names)
         if problem is not None:

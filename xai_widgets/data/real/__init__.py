@@ -156,15 +156,20 @@ class ExampleGenome:
         genome, so reading it shows the missing-chromosome error.
     malformed_bed : pathlib.Path
         pyfaidx's ``malformed.bed``: line 1 has only two fields.
+    vcf : pathlib.Path
+        ``example.vcf`` (VCF 4.2, written by ``scripts/build_example_vcf.py``): SNVs, an
+        insertion, a deletion, multi-allelic sites, a REF mismatch, a symbolic allele and
+        variants near both ends of the piece.
     """
 
     genome: Path
     bed: Path
     regions_bed: Path
     malformed_bed: Path
+    vcf: Path
 
 
 def example_genome() -> ExampleGenome:
     """Paths of the shipped genome piece and BED files (for :func:`~xai_widgets.data.read_bed`)."""
     return ExampleGenome(_path("chr17.hg19.part.fa"), _path("chr17_example.bed"), _path("regions.bed"),
-                         _path("malformed.bed"))
+                         _path("malformed.bed"), _path("example.vcf"))
