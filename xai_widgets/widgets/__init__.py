@@ -9,9 +9,11 @@ attributes and only map clicks and traitlets to method calls and data-source upd
 - :class:`SpacingSweep`: two motifs at every spacing and orientation, effect with confidence bands
 - :class:`InteractionMap`: DFIM or pairwise-ISM heatmap linked to the sequence logo
 - :class:`VariantExplorer`: scored variants in a sortable table; ref/alt logos, difference, motifs
+- :class:`MotifDiscovery`: TF-MoDISco patterns as logos; click for seqlets, click a seqlet to edit it
 """
 
 from .attention import AttentionOverlay
+from .discovery import MotifDiscovery
 from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
 from .gallery import FilterGallery
 from .interaction import InteractionMap
@@ -19,4 +21,4 @@ from .sweep import SpacingSweep
 from .variants import VariantExplorer
 
 __all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "InteractionMap",
-           "NucleotideFlipper", "SpacingSweep", "VariantExplorer"]
+           "MotifDiscovery", "NucleotideFlipper", "SpacingSweep", "VariantExplorer"]
