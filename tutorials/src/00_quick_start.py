@@ -11,6 +11,14 @@ import torch
 from xai_widgets import data, zoo
 from xai_widgets.widgets import NucleotideFlipper
 
+import os, sys
+if "google.colab" in sys.modules:
+    print("Colab: widgets need the custom widget manager. Run once: "
+          "from google.colab import output; output.enable_custom_widget_manager()")
+elif "VSCODE_PID" in os.environ or "VSCODE_CWD" in os.environ:
+    print("VS Code: widgets need the Jupyter extension; offline they stay blank unless "
+          "plots.setup_notebook() has loaded the bundled BokehJS.")
+
 device = "cuda" if torch.cuda.is_available() else "cpu"
 print("device:", device)
 
