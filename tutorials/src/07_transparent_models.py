@@ -56,11 +56,11 @@ for u in units:
           f"(AUROC {u.contribution_auroc[best]:.2f})")
 
 # %% [markdown]
-# The fixed units' filters *are* the JASPAR matrices (frozen), yet their best Tomtom match is often
-# another factor: a close relative from the same family (CEBPE for CEBPB, JDP2 for FOSL1, Mafg for MAFK,
-# MEF2D for MEF2A), or for low-information motifs a different one (IKZF2 for GABPA's GGAA core). The
-# motif shown is rebuilt from the sequences that activate the unit, and among 879 matrices a relative
-# can match it better. What matters is the next cell: for every output, the unit carrying that factor's
+# The fixed units' filters *are* the JASPAR matrices (frozen), yet the printed best match is not always
+# the unit's own factor. Where it differs, it is a close relative from the same family (CEBPE for CEBPB
+# and JDP2 for FOSL1 are bZIP factors; Mlxip and MAX both bind the CACGTG E-box): the motif shown is
+# rebuilt from the sequences that activate the unit, and among 879 matrices a relative can match it
+# slightly better. Read a match as "this family", not "this factor". What matters is the next cell: for every output, the unit carrying that factor's
 # motif is the most informative one, so the model uses the motifs we gave it.
 
 # %%
