@@ -83,25 +83,23 @@ def test_binder_environment_runs_the_student_setup_cells(tmp_path):
     env.pop("PYTHONPATH", None)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                     *pip_lines_for_a_venv()], cwd=tmp_path, env=env, check=True, timeout=1500)
-    # postBuild runs in a copy of the repository's tracked files, so it cannot touch this checkout
+    # postBuild runs in a copy of the checkout's files (tracked and new, not ignored), so it cannot
+    # touch this checkout
     clone = tmp_path / "repo"
-    subprocess.run(["git", "worktree", "add", "--detach", str(clone)], cwd=REPO, check=True, capture_output=True)
-    try:
-        subprocess.run(["git", "checkout-index", "-a", "-f", f"--prefix={clone}/"], cwd=REPO, check=True)
-        for changed in subprocess.run(["git", "ls-files", "-m", "-o", "--exclude-standard"], cwd=REPO,
-                                      capture_output=True, text=True, check=True).stdout.split():
-            target = clone / changed
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((REPO / changed).read_bytes())
-        subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, check=True, timeout=900)
-        assert sorted(p.name for p in (clone / "my-course").glob("*.ipynb")) == \
-            sorted(p.name for p in (REPO / "tutorials" / "student").glob("*.ipynb"))
-        runner = tmp_path / "setup_cells.py"
-        runner.write_text(SETUP_RUNNER)
-        result = subprocess.run([str(python), str(runner), str(clone / "my-course")], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=900)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(clone)], cwd=REPO, capture_output=True)
+    listed = subprocess.run(["git", "ls-files", "-c", "-o", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            (clone / name).write_bytes((REPO / name).read_bytes())
+    (clone / "binder" / "postBuild").chmod(0o755)
+    subprocess.run(["bash", "binder/postBuild"], cwd=clone, env=env, check=True, timeout=900)
+    assert sorted(p.name for p in (clone / "my-course").glob("*.ipynb")) == \
+        sorted(p.name for p in (REPO / "tutorials" / "student").glob("*.ipynb"))
+    runner = tmp_path / "setup_cells.py"
+    runner.write_text(SETUP_RUNNER)
+    result = subprocess.run([str(python), str(runner), str(clone / "my-course")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == {} and report["n"] >= 9, report

@@ -95,3 +95,29 @@ def test_convert_turns_an_old_generator_into_a_source(tmp_path):
                                                  "the student's value\nassert y == 2"]
     assert student.cells[2].source == "# your answer\ny = ...  # your answer"
     assert teacher.cells[3].metadata["tags"] == ["check"]
+
+
+def test_working_copy_is_made_once_and_never_overwritten(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("course_copy", REPO / "scripts" / "tutorials" / "working_copy.py")
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    folder = tmp_path / "my-course"
+    copied, kept = copy.working_copy(folder)
+    assert copied == [p.name for p in sorted((TUTORIALS / "student").glob("*.ipynb"))] and kept == []
+    mine = folder / copied[1]
+    mine.write_text("my work")
+    (folder / copied[0]).unlink()                    # e.g. a notebook added to the course later
+    copied_again, kept_again = copy.working_copy(folder)
+    assert copied_again == [copied[0]] and mine.name in kept_again
+    assert mine.read_text() == "my work"
+    assert (folder / copied[0]).read_bytes() == (TUTORIALS / "student" / copied[0]).read_bytes()
+
+
+def test_make_lab_opens_the_ignored_working_copy():
+    makefile = (REPO / "Makefile").read_text()
+    lab = makefile[makefile.index("\nlab:"):].split("\n\n")[0]
+    assert "working_copy.py $(COURSE)" in lab and "--notebook-dir=$(COURSE)" in lab
+    assert "COURSE ?= my-course" in makefile
+    ignored = __import__("subprocess").run(["git", "check-ignore", "-q", "my-course/00_quick_start.ipynb"], cwd=REPO)
+    assert ignored.returncode == 0, "my-course/ must be git-ignored"
