@@ -1,5 +1,6 @@
 # Two entry points, each doing all of its own set-up in .venv:
-#   make lab    install the package with JupyterLab and open tutorials/ in JupyterLab
+#   make lab    install the package with JupyterLab and open the class's working copy of the course
+#               (my-course/: the student edition, copied on first run, never overwritten, git-ignored)
 #   make test   install the package with its test extra and run the whole test suite
 #
 # TORCH chooses the torch build installed first (default: the CPU build 2.13.0, which these
@@ -12,13 +13,14 @@ TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 LAB_ARGS ?= --ip=127.0.0.1
 PYTEST_ARGS ?=
+COURSE ?= my-course
 
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 NO_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test browser zoo clean
+.PHONY: lab tutorials test browser zoo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +49,13 @@ $(VENV)/.test: pyproject.toml $(VENV)/.torch
 	touch $@
 
 lab: $(VENV)/.lab
-	$(BIN)/jupyter lab --notebook-dir=tutorials $(LAB_ARGS) $(NO_DISPLAY) $(AS_ROOT)
+	$(BIN)/python scripts/tutorials/working_copy.py $(COURSE)
+	$(BIN)/jupyter lab --notebook-dir=$(COURSE) $(LAB_ARGS) $(NO_DISPLAY) $(AS_ROOT)
+
+# Rebuild both editions of every tutorial from tutorials/src/ and execute the teacher editions
+# (several minutes on 2 cores); `python scripts/tutorials/build.py --execute 04` does one.
+tutorials: $(VENV)/.test
+	$(BIN)/python scripts/tutorials/build.py --execute
 
 # Debian's Chromium and chromedriver for the browser tests and figure export: installed with
 # apt-get where we can (root); elsewhere those tests skip with a message (and fail under CI=true).
@@ -59,7 +67,7 @@ browser:
 		"(apt-get install chromium chromium-driver)"; fi
 
 test: $(VENV)/.test browser
-	$(BIN)/python -m pytest tests tutorials --nbval-lax --nbval-current-env \
+	$(BIN)/python -m pytest tests $(wildcard tutorials/[0-9][0-9]_*.ipynb) --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tutorials/sanitize.cfg $(PYTEST_ARGS)
 
 # Retrain every shipped model and rewrite its weights and card (about 15 minutes on 2 cores).

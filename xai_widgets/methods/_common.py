@@ -42,11 +42,14 @@ def output_names(model: nn.Module, n_outputs: int) -> tuple:
 
 
 def target_index(model: nn.Module, target):
-    """``target`` as an output index: a name is looked up in the model's output names; other
+    """``target`` as an output index: a name is looked up in the model's output names (for a
+    model without names, ``"0"``, ``"1"``... as :func:`output_names` calls its outputs); other
     values are returned unchanged (checked later by :func:`check_target`)."""
     if not isinstance(target, str):
         return target
     names = declared_output_names(model)
+    if not names and target.isdigit():
+        return int(target)  # the fallback names of output_names(): "0", "1", ...
     if not names:
         raise ValueError(f"target {target!r} is a name, but the model declares no output names: pass an index, or "
                          "wrap the model with xai_widgets.adapt.adapt(model, output_names=[...])")
