@@ -51,10 +51,10 @@ def target_index(model: nn.Module, target):
     if not names and target.isdigit():
         return int(target)  # the fallback names of output_names(): "0", "1", ...
     if not names:
-        raise ValueError(f"target {target!r} is a name, but the model declares no output names: pass an index, or "
-                         "wrap the model with xai_widgets.adapt.adapt(model, output_names=[...])")
+        raise ValueError(f"target {target!r} is not an output name of the model: it declares no output names; pass "
+                         "an index, or wrap the model with xai_widgets.adapt.adapt(model, output_names=[...])")
     if target not in names:
-        raise ValueError(f"target {target!r} is not an output of the model; its outputs are {names}")
+        raise ValueError(f"target {target!r} is not an output name of the model; its outputs are {names}")
     return names.index(target)
 
 
