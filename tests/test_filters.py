@@ -181,3 +181,23 @@ def test_a_model_built_from_jaspar_motifs_reads_directly(held_out):
     aurocs = np.stack([unit.contribution_auroc for unit in units[:12]])  # (fixed units, outputs)
     own = aurocs.argmax(0) == np.arange(12)
     assert own.sum() >= 10, aurocs.argmax(0)
+
+
+def test_filter_importance_picks_pearson_for_regression_labels():
+    import torch
+    from torch import nn
+
+    from xai_widgets.methods import filter_importance
+    from xai_widgets.metrics import pearson
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(4, 3, 5, padding=2), nn.ReLU(), nn.AdaptiveMaxPool1d(1), nn.Flatten(),
+                          nn.Linear(3, 1)).eval()
+    X = torch.nn.functional.one_hot(torch.randint(0, 4, (60, 40)), 4).permute(0, 2, 1).float()
+    with torch.no_grad():
+        y = model(X) + 0.1 * torch.randn(60, 1)
+    result = filter_importance(model, X, y, progress=False)
+    assert result.metric == "pearson"
+    with torch.no_grad():
+        reference = pearson(model(X)[:, 0], y[:, 0])
+    assert abs(result.reference_score - reference) < 1e-5 and not np.isnan(result.drop).any()

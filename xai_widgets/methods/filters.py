@@ -504,7 +504,7 @@ class FilterImportance:
 
 
 @model_method
-def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc",
+def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str | None = None,
                       mode: str = "zero", batch_size: int | None = None, device="auto",
                       progress: bool = True) -> FilterImportance:
     """Ablate every first-layer filter in turn and measure the metric on ``(X, y)``.
@@ -516,7 +516,9 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
         Held-out sequences.
     y : torch.Tensor, shape (N, T)
         Their labels (binary for ``"auroc"``, values for ``"pearson"``).
-    metric : {"auroc", "pearson"}
+    metric : {"auroc", "pearson"}, optional
+        Default: ``"auroc"`` when every label is 0 or 1 (classification), else ``"pearson"``
+        (regression, e.g. DeepSTARR's activities).
     mode : {"zero", "mean"}
     batch_size, device, progress
 
@@ -524,12 +526,13 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
     -------
     FilterImportance
     """
-
+    y = torch.as_tensor(y).reshape(len(X), -1)
+    if metric is None:
+        metric = "auroc" if bool(((y == 0) | (y == 1)).all()) else "pearson"
     if metric not in ("auroc", "pearson"):
         raise ValueError(f"metric must be 'auroc' or 'pearson'; got {metric!r}")
     if mode not in ABLATION_MODES:
         raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
-    y = torch.as_tensor(y).reshape(len(X), -1)
     device, _ = prepare(model, X, device, batch_size, probe=False)
     means = mean_activations(model, X, batch_size=batch_size, device=device) if mode == "mean" else None
     reference = predict(model, X, batch_size, device)
