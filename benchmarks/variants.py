@@ -26,7 +26,7 @@ import torch
 
 from xai_widgets import zoo
 from xai_widgets._core import predict
-from xai_widgets.data import example_genome, fly_enhancers, one_hot, read_variant_table, variants_from_edits
+from xai_widgets.data import example_genome, fly_enhancers, read_variant_table, variants_from_edits
 from xai_widgets.data.io import open_genome
 from xai_widgets.methods import score_variants
 

@@ -21,3 +21,21 @@ def randomise_batchnorm(model: nn.Module, scales: bool = False) -> nn.Module:
             if scales:
                 m.weight.data.copy_(torch.randn(m.weight.shape, generator=g))
     return model.eval()
+
+
+def example_chr17() -> str:
+    """The shipped genome piece (hg19 chr17, first 40 kb) as one upper-case string."""
+    from xai_widgets.data import example_genome
+    from xai_widgets.data.io import open_genome
+
+    with open_genome(example_genome().genome) as fasta:
+        return str(fasta["chr17"][:]).upper()
+
+
+def small_variant_model(length: int = 200) -> nn.Module:
+    """A small local CNN with a flatten head and two outputs, input length ``length`` (variant tests)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(4, 8, 9, padding=4), nn.ReLU(), nn.MaxPool1d(4), nn.Conv1d(8, 4, 5), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(4 * ((length // 4) - 4), 2))
+    model.input_length = length
+    return model.eval()

@@ -28,7 +28,7 @@ def test_committed_editions_match_the_source(source):
         f"`python scripts/tutorials/build.py --execute {source.stem[:2]}`")
     student = nbformat.read(build.student_path(source), as_version=4)
     expected = build.edition(source, student=True)
-    assert build.comparable(student) == build.comparable(expected), f"run `python scripts/tutorials/build.py`"
+    assert build.comparable(student) == build.comparable(expected), "run `python scripts/tutorials/build.py`"
     assert all(c.get("outputs", []) == [] and c.get("execution_count") is None for c in student.cells), \
         "the student edition is stored unexecuted"
     for cell in teacher.cells:

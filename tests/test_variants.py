@@ -10,10 +10,11 @@ from torch import nn
 
 from xai_widgets import zoo
 from xai_widgets.data import example_genome, fly_enhancers, one_hot, read_variant_table, read_vcf, variants_from_edits
-from xai_widgets.data.io import open_genome
 from xai_widgets.data.real import HERE as REAL
 from xai_widgets.methods import predict_edits, random_snv_effects, saturation_mutagenesis, score_variants
 from xai_widgets.metrics import auroc
+
+from tests.helpers import example_chr17, small_variant_model
 
 VCF = REAL / "example.vcf"
 L = 200
@@ -21,17 +22,12 @@ L = 200
 
 @pytest.fixture(scope="module")
 def genome_seq():
-    with open_genome(example_genome().genome) as fasta:
-        return str(fasta["chr17"][:]).upper()
+    return example_chr17()
 
 
 @pytest.fixture(scope="module")
 def small_model():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv1d(4, 8, 9, padding=4), nn.ReLU(), nn.MaxPool1d(4), nn.Conv1d(8, 4, 5), nn.ReLU(),
-                          nn.Flatten(), nn.Linear(4 * 46, 2))
-    model.input_length = L
-    return model.eval()
+    return small_variant_model(L)
 
 
 # ---------------------------------------------------------------------------------------------

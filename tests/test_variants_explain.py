@@ -7,27 +7,23 @@ import torch
 from torch import nn
 
 from xai_widgets.data import example_genome, one_hot, read_vcf
-from xai_widgets.data.io import open_genome
 from xai_widgets.data.real import HERE as REAL
 from xai_widgets.methods import (EXPLAIN_METHODS, deep_lift_shap, explain_variant, gradient_x_input,
                                  integrated_gradients, saliency, saturation_mutagenesis, score_variants)
+
+from tests.helpers import example_chr17, small_variant_model
 
 L = 200
 
 
 @pytest.fixture(scope="module")
 def genome_seq():
-    with open_genome(example_genome().genome) as fasta:
-        return str(fasta["chr17"][:]).upper()
+    return example_chr17()
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv1d(4, 8, 9, padding=4), nn.ReLU(), nn.MaxPool1d(4), nn.Conv1d(8, 4, 5), nn.ReLU(),
-                      nn.Flatten(), nn.Linear(4 * 46, 2))
-    m.input_length = L
-    return m.eval()
+    return small_variant_model(L)
 
 
 @pytest.fixture(scope="module")

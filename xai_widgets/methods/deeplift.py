@@ -22,7 +22,6 @@ the function and the module whose forward called it (see :func:`deeplift_support
 from __future__ import annotations
 
 import math
-import operator
 import warnings
 from dataclasses import dataclass
 
