@@ -101,17 +101,24 @@ def test_panel_figures_share_one_x_range():
     assert (x_range.start, x_range.end) == (-0.5, 99.5)
 
 
-def test_notebook_setup_uses_inline_resources(monkeypatch):
+def test_notebook_setup_uses_inline_resources_on_every_call(monkeypatch):
     import bokeh.io
 
     from xai_widgets.plots import _common
 
     calls = []
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda resources, **kw: calls.append(resources))
-    monkeypatch.setattr(_common, "_notebook_ready", False)
-    plots.setup_notebook()
-    plots.setup_notebook()
+    monkeypatch.setattr(_common, "_pages_with_bokehjs", set())
+    _common.ensure_bokehjs()  # what widgets call: once per page
+    _common.ensure_bokehjs()
     assert len(calls) == 1 and calls[0].mode == "inline"
+    plots.setup_notebook()  # what a reloaded page re-runs: always sends
+    plots.setup_notebook()
+    assert len(calls) == 3 and all(c.mode == "inline" for c in calls)
+    monkeypatch.setattr(_common, "_frontend_session", lambda: "a reloaded page")
+    _common.ensure_bokehjs()  # a new page gets it again
+    _common.ensure_bokehjs()
+    assert len(calls) == 4
 
 
 def test_figure_html_fetches_nothing():

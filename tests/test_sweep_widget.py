@@ -60,6 +60,7 @@ def test_cancel_keeps_the_widget_usable(model):
     widget._cancel.set()
     thread_settings = widget._settings()
     widget._sweep(*thread_settings)  # a cancelled run draws nothing
+    widget._drain()  # what the worker posted, applied on this (the kernel's) thread
     assert widget.status == "cancelled" and widget.result is None
     assert not widget.run_button.disabled and widget.cancel_button.disabled
     widget.run(wait=True)
@@ -79,3 +80,14 @@ def test_bad_settings_are_refused(model):
     with pytest.raises(ValueError, match="length"):
         SpacingSweep(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(1)), run=False)
     assert repr(widget) == "SpacingSweep(model=Basset, A='Spi1', B='Irf1', status='idle')"
+
+
+def test_the_worker_thread_leaves_widget_state_to_the_kernel_thread(model):
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    widget.run()
+    widget._thread.join()  # the sweep is computed, but nothing has been handed over yet
+    assert widget.status == "running" and widget.progress.value == 0
+    assert len(widget.sources["sweep"].data["spacing"]) == 0 and widget.run_button.disabled
+    widget.wait()  # hands the results over on this thread
+    assert widget.status == "done" and widget.progress.value == widget.progress.max == 4
+    assert list(widget.sources["sweep"].data["spacing"]) == list(range(-3, 4)) and not widget.run_button.disabled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from functools import lru_cache
@@ -17,7 +18,7 @@ from ..methods.gia import ORIENTATIONS, b_start, backgrounds, insert_motifs, spa
 from ..methods.ism import saturation_mutagenesis
 from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
 from ..plots.sweep import sweep_data, sweep_figure
-from ._common import bokeh_widget, update_source
+from ._common import bokeh_widget, kernel_io_loop, update_source
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +93,7 @@ class SpacingSweep(ipw.VBox):
         self.status = "idle"
         self._cancel = threading.Event()
         self._thread = None
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
 
         names = list(motif_names())
         self.motif_a_box = ipw.Combobox(value=motif_a, options=names, description="motif A", ensure_option=False)
@@ -132,27 +134,53 @@ class SpacingSweep(ipw.VBox):
                 f"B={self.motif_b_box.value!r}, status={self.status!r})")
 
     # ---- running ----------------------------------------------------------------------------
+    # The sweep runs in a worker thread, which never touches widget or Bokeh state: it posts
+    # callables to ``self._inbox`` and asks the kernel's event loop to run them (``_drain``) on
+    # the kernel's thread. ``wait`` (and ``run(wait=True)``) drain on the calling thread, which
+    # is how results arrive outside a kernel.
     def run(self, wait: bool = False) -> None:
-        """Start a sweep with the current settings (in a background thread unless ``wait``)."""
+        """Start a sweep with the current settings (in a background thread unless ``wait``).
+
+        In a notebook the curve appears when the sweep ends; elsewhere (no kernel) call
+        :meth:`wait`, which shows it.
+        """
         if self._thread is not None and self._thread.is_alive():
             return
         settings = self._settings()
         self._cancel.clear()
         self.status = "running"
         self.run_button.disabled, self.cancel_button.disabled = True, False
+        self.progress.max, self.progress.value = len(settings[2]), 0
         self._thread = threading.Thread(target=self._sweep, args=settings, daemon=True)
         self._thread.start()
         if wait:
-            self._thread.join()
+            self.wait()
 
     def cancel(self) -> None:
         """Stop a running sweep after the current block; the previous result stays shown."""
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until a running sweep ends."""
+        """Block until a running sweep ends, then show what it produced."""
         if self._thread is not None:
             self._thread.join(timeout)
+        self._drain()
+
+    def _post(self, function, *args) -> None:
+        """From the worker: have ``function(*args)`` run on the kernel's thread."""
+        self._inbox.put((function, args))
+        loop = kernel_io_loop()
+        if loop is not None:
+            loop.add_callback(self._drain)
+
+    def _drain(self) -> None:
+        """On the kernel's thread: apply what the worker posted, in order."""
+        while True:
+            try:
+                function, args = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            function(*args)
 
     def _settings(self):
         motif_a, motif_b = resolve_motif(self.motif_a_box.value), resolve_motif(self.motif_b_box.value)
@@ -166,9 +194,9 @@ class SpacingSweep(ipw.VBox):
         return motif_a, motif_b, orientations, list(range(low, high + 1)), bgs
 
     def _sweep(self, motif_a, motif_b, orientations, spacings, bgs) -> None:
-        """Sweep one orientation at a time (a cancel point between blocks), then draw."""
+        """The worker: sweep one orientation at a time (a cancel point between blocks), then post
+        the result (or the cancellation, or the error) to the kernel's thread."""
         started = time.perf_counter()
-        self.progress.max, self.progress.value = len(orientations), 0
         parts = []
         try:
             for orientation in orientations:
@@ -177,19 +205,24 @@ class SpacingSweep(ipw.VBox):
                 parts.append(spacing_sweep(self.model, bgs, motif_a, motif_b, spacings=spacings,
                                            orientations=(orientation,), target=self.target, device=self.device,
                                            random_state=self.random_state))
-                self.progress.value += 1
+                self._post(self._set_progress, len(parts))
             if self._cancel.is_set():
-                self.status = "cancelled"
-                self.readout.value = "<i>cancelled</i>: the previous result is still shown"
+                self._post(self._finish, "cancelled", "<i>cancelled</i>: the previous result is still shown")
             else:
-                self._show(parts, motif_a, motif_b, bgs, time.perf_counter() - started)
-                self.status = "done"
+                self._post(self._show, parts, motif_a, motif_b, bgs, time.perf_counter() - started)
+                self._post(self._finish, "done", None)
         except Exception as error:  # shown in the widget; the thread must not die silently
-            self.status = "error"
-            self.readout.value = f"<b>error</b>: {error}"
+            self._post(self._finish, "error", f"<b>error</b>: {error}")
             raise
-        finally:
-            self.run_button.disabled, self.cancel_button.disabled = False, True
+
+    def _set_progress(self, value: int) -> None:
+        self.progress.value = value
+
+    def _finish(self, status: str, message: str | None) -> None:
+        self.status = status
+        if message is not None:
+            self.readout.value = message
+        self.run_button.disabled, self.cancel_button.disabled = False, True
 
     def _show(self, parts, motif_a, motif_b, bgs, seconds: float) -> None:
         self._inputs = (motif_a, motif_b, bgs)
