@@ -179,8 +179,11 @@ class SpacingSweep(ipw.VBox):
             try:
                 function, args = self._inbox.get_nowait()
             except queue.Empty:
-                return
+                break
             function(*args)
+        # this may run at any time, also while a browser view is being created (and would miss
+        # the changes): have every view redraw from the current document
+        self.plot.sync_views()
 
     def _settings(self):
         motif_a, motif_b = resolve_motif(self.motif_a_box.value), resolve_motif(self.motif_b_box.value)
