@@ -110,7 +110,8 @@ class SpacingSweep(ipw.VBox):
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: self.cancel())
 
-        self.sources = {"sweep": ColumnDataSource({"spacing": []}, name="sweep_curve_source"),
+        empty_curves = {"spacing": [], **{f"{key}_{o}": [] for o in ORIENTATIONS for key in ("effect", "lo", "hi")}}
+        self.sources = {"sweep": ColumnDataSource(empty_curves, name="sweep_curve_source"),
                         "example": ColumnDataSource(logo_data(np.zeros((4, self.length)) + 1e-9),
                                                     name="sweep_example_source"),
                         "sites": ColumnDataSource(instance_data([]), name="sweep_sites_source")}
