@@ -29,6 +29,8 @@ def write_zoo_doc() -> None:
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for path in sorted(WEIGHTS.glob("*.json")):
         card = json.loads(path.read_text())
+        if "source" in card:  # a published model (scripts/convert_published.py), not trained here
+            continue
         metric = card["floor"]["metric"]
         rows.append(f"| `{card['name']}` | {card['architecture']} | {card['task']['name']} (seed "
                     f"{card['task']['random_state']}) | {card['n_parameters']:,} | {card['training']['best_epoch']} | "

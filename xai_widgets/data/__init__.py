@@ -4,12 +4,18 @@ Public API: :func:`one_hot`, :func:`decode`, :func:`reverse_complement`,
 :func:`one_hot_batches`, :func:`check_one_hot`, :class:`Motif`, :func:`get_motif`,
 :func:`bundled_motifs`, :func:`jaspar_motif`, :func:`read_meme`, :func:`write_meme`,
 :func:`dinucleotide_shuffle`, :func:`shuffle`, the tasks :func:`motif_presence`,
-:func:`cooperative_grammar`, :func:`attribution_benchmark` and :func:`make_task`.
+:func:`cooperative_grammar`, :func:`attribution_benchmark` and :func:`make_task`; the data set type
+:class:`Dataset`, the file readers :func:`read_fasta`, :func:`read_bed`, :func:`read_table`
+(with their :class:`ReadReport`) and the shipped real data :func:`fly_enhancers`,
+:func:`chip_peaks`, :func:`lentimpra` and :func:`example_genome`.
 """
 
+from .dataset import Dataset
 from .encoding import ALPHABET, check_one_hot, decode, one_hot, one_hot_batches, reverse_complement
+from .io import ReadReport, read_bed, read_fasta, read_table
 from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs,
                      read_meme, scan, write_meme)
+from .real import chip_peaks, example_genome, fly_enhancers, lentimpra
 from .shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle
 from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
                     cooperative_grammar, make_task, motif_presence)
@@ -20,4 +26,6 @@ __all__ = [
     "read_meme", "scan", "write_meme", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
     "GRAMMAR_RULE", "TASKS", "GrammarRule", "PlantedInstances", "SyntheticTask",
     "attribution_benchmark", "cooperative_grammar", "make_task", "motif_presence",
+    "Dataset", "ReadReport", "read_bed", "read_fasta", "read_table",
+    "chip_peaks", "example_genome", "fly_enhancers", "lentimpra",
 ]

@@ -4,6 +4,10 @@
 Eulerian walk through the sequence's dinucleotide multigraph, so every shuffle has exactly
 the original's dinucleotide counts, first and last base, and is uniform among all such
 sequences.
+
+Unknown bases (``N`` columns, all-zero or all-0.25, as :func:`.encoding.one_hot` writes them)
+stay where they are: each stretch between ``N`` columns is shuffled on its own, so the
+shuffles keep the dinucleotide counts of every stretch and the ``N`` columns unchanged.
 """
 
 from __future__ import annotations
@@ -19,8 +23,39 @@ def _rng(random_state) -> np.random.Generator:
 
 
 def _to_indices(X: torch.Tensor) -> np.ndarray:
-    check_one_hot(X)
-    return X.argmax(dim=1).cpu().numpy().astype(np.int8)
+    """Base indices ``(N, L)``: 0..3 for A, C, G, T and 4 for an ``N`` column."""
+    check_one_hot(X, allow_unknown=True)
+    idx = X.argmax(dim=1).cpu().numpy().astype(np.int8)
+    idx[(X.max(dim=1).values < 1).cpu().numpy()] = 4
+    return idx
+
+
+def _runs(seq: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` of every maximal stretch without ``N`` (index 4)."""
+    known = np.concatenate([[False], seq != 4, [False]])
+    edges = np.flatnonzero(known[1:] != known[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _per_run(seq: np.ndarray, shuffle_one, rng: np.random.Generator) -> np.ndarray:
+    """Apply ``shuffle_one`` to every stretch between ``N`` columns, leaving the ``N`` in place."""
+    if not (seq == 4).any():
+        return shuffle_one(seq, rng)
+    out = seq.copy()
+    for start, end in _runs(seq):
+        out[start:end] = shuffle_one(seq[start:end], rng)
+    return out
+
+
+def _to_one_hot(idx: np.ndarray, X: torch.Tensor, n_shuffles: int) -> torch.Tensor:
+    """One-hot ``(N, n_shuffles, 4, L)`` of shuffled indices, with ``X``'s own ``N`` columns."""
+    n, length = X.shape[0], X.shape[2]
+    shuffled = indices_to_one_hot(torch.from_numpy(np.where(idx == 4, 0, idx).reshape(-1, length).astype(np.int64)),
+                                  dtype=X.dtype).reshape(n, n_shuffles, 4, length).to(X.device)
+    unknown = torch.from_numpy(idx == 4).to(X.device)  # (N, S, L)
+    if bool(unknown.any()):
+        shuffled = torch.where(unknown[:, :, None, :], X[:, None].expand_as(shuffled), shuffled)
+    return shuffled
 
 
 def _dinucleotide_shuffle_one(seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +110,7 @@ def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None
     Parameters
     ----------
     X : torch.Tensor, shape (N, 4, L)
-        One-hot sequences (no ``N`` columns).
+        One-hot sequences; ``N`` columns stay in place (see the module docstring).
     n_shuffles : int
         Shuffles per sequence.
     random_state : int, numpy.random.Generator or None
@@ -90,21 +125,29 @@ def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None
         raise ValueError(f"n_shuffles must be >= 1; got {n_shuffles}")
     rng = _rng(random_state)
     idx = _to_indices(X)
-    out = np.stack([np.stack([_dinucleotide_shuffle_one(s, rng) for _ in range(n_shuffles)]) for s in idx])
-    shuffled = indices_to_one_hot(torch.from_numpy(out.reshape(-1, idx.shape[1]).astype(np.int64)), dtype=X.dtype)
-    return shuffled.reshape(X.shape[0], n_shuffles, 4, X.shape[2]).to(X.device)
+    out = np.stack([np.stack([_per_run(s, _dinucleotide_shuffle_one, rng) for _ in range(n_shuffles)])
+                    for s in idx])
+    return _to_one_hot(out, X, n_shuffles)
 
 
 def shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Tensor:
-    """Mononucleotide shuffles (base composition kept); shape ``(N, n_shuffles, 4, L)``."""
+    """Mononucleotide shuffles (base composition kept, ``N`` columns in place); ``(N, n_shuffles, 4, L)``."""
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be >= 1; got {n_shuffles}")
-    check_one_hot(X)
     rng = _rng(random_state)
     n, _, length = X.shape
-    perm = np.argsort(rng.random((n, n_shuffles, length)), axis=-1)
-    index = torch.from_numpy(perm).to(X.device)[:, :, None, :].expand(n, n_shuffles, 4, length)
-    return torch.gather(X[:, None].expand(n, n_shuffles, 4, length), 3, index)
+    idx = _to_indices(X)
+    if not (idx == 4).any():
+        perm = np.argsort(rng.random((n, n_shuffles, length)), axis=-1)
+        index = torch.from_numpy(perm).to(X.device)[:, :, None, :].expand(n, n_shuffles, 4, length)
+        return torch.gather(X[:, None].expand(n, n_shuffles, 4, length), 3, index)
+
+    out = np.repeat(idx[:, None], n_shuffles, axis=1)
+    for i, seq in enumerate(idx):
+        known = np.flatnonzero(seq != 4)
+        for k in range(n_shuffles):
+            out[i, k, known] = seq[known][rng.permutation(len(known))]
+    return _to_one_hot(out, X, n_shuffles)
 
 
 def dinucleotide_counts(X: torch.Tensor) -> torch.Tensor:
@@ -119,7 +162,7 @@ def differing_shuffle(X: torch.Tensor, random_state=None, n_tries: int = 20) -> 
     dinucleotide order) ``n_tries`` mononucleotide shuffles, and for a homopolymer uniformly
     random bases. Used to knock out a motif site.
     """
-    check_one_hot(X)
+    check_one_hot(X, allow_unknown=True)
     rng = _rng(random_state)
     out = torch.empty_like(X)
     for i, x in enumerate(X):

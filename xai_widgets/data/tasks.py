@@ -19,11 +19,12 @@ task                       labels
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .dataset import Dataset
 from .encoding import indices_to_one_hot
 from .motifs import Motif, bundled_motifs, planted_mask_columns
 
@@ -126,9 +127,10 @@ class PlantedInstances:
                                 self.end[keep], self.strand[keep])
 
 
-@dataclass(frozen=True, repr=False)
-class SyntheticTask:
-    """A synthetic data set with its ground truth.
+@dataclass(frozen=True, repr=False, kw_only=True)
+class SyntheticTask(Dataset):
+    """A synthetic data set with its ground truth: a :class:`~xai_widgets.data.Dataset` whose
+    ``instances``, ``mask`` and ``motifs`` are always set.
 
     Attributes
     ----------
@@ -150,40 +152,23 @@ class SyntheticTask:
         Row indices of ``"train"``, ``"valid"`` and ``"test"`` (70/10/20 by default).
     description : str
         The generative rule in words.
+
+    ``subset(rows)`` (or ``split(name)``) keeps the ground truth, renumbering the instances.
     """
 
-    name: str
-    X: torch.Tensor
-    y: torch.Tensor
-    target_names: tuple
-    kind: str
-    instances: PlantedInstances
-    mask: torch.Tensor
-    motifs: dict
     random_state: int
-    splits: dict
-    description: str = ""
 
-    def __len__(self) -> int:
-        return self.X.shape[0]
+    def __post_init__(self):
+        missing = [a for a in ("y", "kind", "instances", "mask", "motifs") if getattr(self, a) is None]
+        if missing:
+            raise ValueError(f"a SyntheticTask needs {', '.join(missing)}; use Dataset for data without ground truth")
+        super().__post_init__()
 
     def __repr__(self) -> str:
         n, _, length = self.X.shape
         sizes = ", ".join(f"{k}={len(v)}" for k, v in self.splits.items())
         return (f"SyntheticTask({self.name!r}, N={n}, L={length}, targets={len(self.target_names)}, "
                 f"kind={self.kind!r}, instances={len(self.instances)}, {sizes}, random_state={self.random_state})")
-
-    def subset(self, rows) -> SyntheticTask:
-        """A task restricted to ``rows``: a split name (``"train"``, ``"valid"``, ``"test"``),
-        a slice, or an array of row indices. Instances are renumbered to the new rows."""
-        if isinstance(rows, str):
-            if rows not in self.splits:
-                raise KeyError(f"no split {rows!r}; choose one of {list(self.splits)}")
-            rows = self.splits[rows]
-        rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
-        index = torch.as_tensor(rows)
-        return replace(self, X=self.X[index], y=self.y[index], mask=self.mask[index],
-                       instances=self.instances.take(rows), splits={"all": np.arange(len(rows))})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,8 +283,9 @@ def motif_presence(n: int = 25_000, length: int = 200, random_state: int = 0) ->
         strands = rng.choice([1, -1], size=k)
         plans.append([(names[c], int(s), st) for c, s, st in zip(chosen, strands, starts)])
     X, instances, mask = _realise(rng, length, plans, motifs)
-    return SyntheticTask("motif_presence", X, torch.from_numpy(y), tuple(names), "multilabel",
-                         instances, mask, motifs, random_state, _splits(n),
+    return SyntheticTask(name="motif_presence", X=X, y=torch.from_numpy(y), target_names=tuple(names),
+                         kind="multilabel", instances=instances, mask=mask, motifs=motifs,
+                         random_state=random_state, splits=_splits(n), description=
                          "Label t is 1 when TF t was planted (1-5 TFs per sequence, either strand).")
 
 
@@ -374,8 +360,9 @@ def cooperative_grammar(n: int = 20_000, length: int = 200, random_state: int = 
         y[i, 0] = rule.activity([(m, s, s + motifs[m].width, st) for m, st, s in placed])
     y += rng.normal(0.0, rule.noise, size=y.shape).astype(np.float32)
     X, instances, mask = _realise(rng, length, plans, motifs)
-    return SyntheticTask("cooperative_grammar", X, torch.from_numpy(y), ("activity",), "regression",
-                         instances, mask, motifs, random_state, _splits(n), GrammarRule.__doc__)
+    return SyntheticTask(name="cooperative_grammar", X=X, y=torch.from_numpy(y), target_names=("activity",),
+                         kind="regression", instances=instances, mask=mask, motifs=motifs,
+                         random_state=random_state, splits=_splits(n), description=GrammarRule.__doc__)
 
 
 def attribution_benchmark(n: int = 20_000, length: int = 200, random_state: int = 0) -> SyntheticTask:
@@ -410,8 +397,9 @@ def attribution_benchmark(n: int = 20_000, length: int = 200, random_state: int 
         plans.append([(m, int(st), s) for m, st, s in zip(names, strands, starts)])
         y[i, 0] = float(positive)
     X, instances, mask = _realise(rng, length, plans, motifs)
-    return SyntheticTask("attribution_benchmark", X, torch.from_numpy(y), ("positive",), "binary",
-                         instances, mask, motifs, random_state, _splits(n),
+    return SyntheticTask(name="attribution_benchmark", X=X, y=torch.from_numpy(y), target_names=("positive",),
+                         kind="binary", instances=instances, mask=mask, motifs=motifs,
+                         random_state=random_state, splits=_splits(n), description=
                          "Positives hold 3-7 core motifs (SP1, GABPA, CEBPB, MAX, YY1); negatives 3-7 "
                          "from the core plus 50 other JASPAR motifs.")
 

@@ -16,7 +16,7 @@
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from .capabilities import capabilities
-from .deeplift import DeepLiftResult, deep_lift_shap, supports_deeplift
+from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
                       mean_metric, planted_e_values, planted_motif_recovery, predict_ablated, redundant_filters,
@@ -34,7 +34,7 @@ __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
     "capabilities",
-    "DeepLiftResult", "deep_lift_shap", "supports_deeplift",
+    "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
     "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",

@@ -1,19 +1,57 @@
-"""Input checks and model plumbing shared by every method."""
+"""Input checks and model plumbing shared by every method.
+
+Every public method over ``(model, X)`` is wrapped by :func:`model_method`, which
+
+- casts a floating ``X`` to the model's floating dtype (float64 sequences work with a float32
+  model and the other way round),
+- accepts the ``N`` columns that :func:`xai_widgets.data.one_hot` writes (all-zero or all-0.25),
+- computes with the model in eval mode and leaves the model as it found it: each module's
+  training flag, the device of its parameters and buffers, and each parameter's
+  ``requires_grad`` are restored when the method returns or raises.
+
+Default batch sizes follow one memory rule (:func:`resolve_batch_size`): a batch holds as many
+items as fit :data:`MEMORY_BUDGET_BYTES` given the activations one item needs in this model at
+this input length (measured once per model and shape with forward hooks on a single sequence).
+"""
 
 from __future__ import annotations
+
+import functools
+import inspect
 
 import torch
 from torch import nn
 
-from .._core import resolve_device
+from .._core import as_model_input, preserved_state, resolve_device
 from ..data.encoding import check_one_hot
 
+def model_method(func):
+    """Decorator for public methods ``func(model, X, ...)``: see the module docstring."""
+    signature = inspect.signature(func)
+    names = list(signature.parameters)
 
-def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int, probe: bool = True):
-    """Validate ``X`` and ``batch_size``, move the model to ``device`` in eval mode.
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        model = bound.arguments.get(names[0])
+        if isinstance(model, nn.Module):
+            if len(names) > 1 and names[1] in bound.arguments:
+                bound.arguments[names[1]] = as_model_input(model, bound.arguments[names[1]])
+            with preserved_state(model):
+                return func(*bound.args, **bound.kwargs)
+        return func(*bound.args, **bound.kwargs)
 
-    With ``probe=False`` no forward pass is made (the caller checks its own first output with
-    :func:`check_output`) and the number of outputs is returned as None.
+    return wrapper
+
+
+def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int | None, probe: bool = True):
+    """Validate ``X`` and ``batch_size`` (None: the memory rule decides later), move the model
+    to ``device`` in eval mode.
+
+    ``X`` may hold ``N`` columns (all-zero or all-0.25). With ``probe=False`` no forward pass
+    is made (the caller checks its own first output with :func:`check_output`) and the number
+    of outputs is returned as None. Callers restore the model's state through
+    :func:`model_method`.
 
     Returns
     -------
@@ -22,9 +60,9 @@ def prepare(model: nn.Module, X: torch.Tensor, device, batch_size: int, probe: b
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-    check_one_hot(X)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    check_one_hot(X, allow_unknown=True)
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer (or None for the memory rule); got {batch_size!r}")
     device = resolve_device(device)
     model.eval().to(device)
     if not probe:
@@ -38,7 +76,10 @@ def check_output(out, n_sequences: int) -> int:
     """Check that a model output is ``(n_sequences, T)``; return ``T``."""
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != n_sequences:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"the model must map (N, 4, L) to (N, T); for {n_sequences} sequence(s) it returned {shape}")
+        hint = (" (a tuple or dict of heads, or a profile output: wrap the model with "
+                "xai_widgets.adapt() to choose a head and a reduction)")
+        raise ValueError(f"the model must map (N, 4, L) to (N, T); for {n_sequences} sequence(s) it returned "
+                         f"{shape}{hint}")
     return out.shape[1]
 
 

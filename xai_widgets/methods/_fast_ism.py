@@ -6,54 +6,275 @@ from the cached activations of the unedited sequence, and then either take the g
 prefix/suffix maxima of the cached final map, or stitch the window into the cached map and run
 the head. Windows have one fixed size per layer (clamped at the ends), so all edits of a batch
 run as one tensor operation.
+
+The fast path computes convolutions from their raw weights, so it takes a layer as local only
+when it knows the layer's computation: exactly one of :data:`KNOWN_LAYERS` (or a subclass that
+redefines nothing of it), without forward hooks, with supported settings (:func:`local_plan`,
+:func:`fast_ism_support`). Every method then uses :func:`checked_plan`, which compares the fast
+path with plain forward passes on a few edits the first time it meets a model, and falls back
+to them (with a warning) when the two disagree.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
+import weakref
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as _module_globals
 
 from ..zoo.architectures import Exp, LocalPlan
 
 ELEMENTWISE = (nn.BatchNorm1d, nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU,
                nn.Identity, nn.Dropout, Exp)
+"""Element-wise layers fast ISM knows (BatchNorm1d only in eval mode with running statistics)."""
+KNOWN_LAYERS = (nn.Conv1d, nn.MaxPool1d) + ELEMENTWISE
+"""Every layer class the fast path computes itself (see :func:`local_plan`)."""
+_COMPUTATION = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl", "__getattr__",
+                "__getattribute__", "weight", "bias")
+"""Attributes a subclass may not redefine and still count as its known base class."""
 
 
 def local_plan(model: nn.Module) -> LocalPlan | None:
-    """The model's :class:`LocalPlan`, or None when fast ISM does not apply.
+    """The model's :class:`LocalPlan`, or None when fast ISM does not apply (see :func:`fast_ism_support`).
 
-    Zoo models provide one; an ``nn.Sequential`` gets one when its leading layers are supported
-    local layers (the rest becomes the head).
+    Zoo models provide one; an ``nn.Sequential`` (exactly that class) gets one when its leading
+    layers are known local layers (the rest becomes the head). When a plan lists a layer that is
+    not known (for instance a Conv1d subclass with its own forward, or a layer with a forward
+    hook), only the known layers before it stay local and the rest moves into the head; None when
+    that leaves no local layer. The plan is not yet checked against the model's own forward: the
+    methods use :func:`checked_plan`.
     """
+    return _plan_and_reason(model)[0]
+
+
+def fast_ism_support(model: nn.Module) -> str:
+    """Whether fast ISM applies to ``model``: ``"yes"`` or ``"no: <reason naming the layer>"``.
+
+    This is the static part of the decision (the layers and their settings, for the model in
+    eval mode, as every method runs it); the methods also check the plan numerically the first
+    time (:func:`checked_plan`).
+    """
+    plan, reason = _plan_and_reason(model)
+    return "yes" if plan is not None else "no: " + reason
+
+
+def _plan_and_reason(model: nn.Module) -> tuple[LocalPlan | None, str]:
+    names = {id(m): name for name, m in model.named_modules()}
+    hooked = _hooks(model, top_level=True)
+    if hooked:
+        return None, f"the model ({type(model).__name__}) has {hooked}, which the fast path would bypass"
     if hasattr(model, "local_plan"):
         plan = model.local_plan()
+    elif type(model) is nn.Sequential:
+        plan = LocalPlan(list(model), False, None)
     elif isinstance(model, nn.Sequential):
-        layers = []
-        for module in model:
-            if not _is_local(module):
-                break
-            layers.append(module)
-        rest = nn.Sequential(*list(model)[len(layers):])
-        plan = LocalPlan(layers, False, rest)
+        return None, (f"{type(model).__name__} subclasses nn.Sequential, so its forward may differ from running "
+                      "its layers in order; give it a local_plan() method to allow fast ISM")
     else:
-        return None
-    if not plan.layers or not all(_is_local(m) for m in plan.layers):
-        return None
-    return plan
+        return None, (f"{type(model).__name__} has no local_plan() and is not an nn.Sequential, so its "
+                      "position-local layers are not known (e.g. an RNN or attention model)")
+    layers = list(plan.layers)
+    reason = "its plan has no layers"
+    for k, layer in enumerate(layers):
+        problem = _layer_problem(layer, id(layer) in names)
+        if problem is not None:
+            name = names.get(id(layer))
+            label = f"layer {name!r}" if name else f"plan layer {k}"
+            reason = f"{label} ({type(layer).__name__}) {problem}"
+            layers = layers[:k]
+            rest = list(plan.layers)[k:]
+            break
+    else:
+        rest = []
+    if not layers:
+        return None, reason
+    if plan.head is None:  # an nn.Sequential: the rest of it is the head
+        return LocalPlan(layers, False, nn.Sequential(*rest)), ""
+    if not rest:
+        return plan, ""
+    return LocalPlan(layers, False, _Tail(rest, plan.global_max, plan.head)), ""
 
 
-def _is_local(module: nn.Module) -> bool:
-    if isinstance(module, nn.Conv1d):
-        return (module.stride == (1,) and module.padding_mode == "zeros" and isinstance(module.padding, tuple))
-    if isinstance(module, nn.MaxPool1d):
+class _Tail:
+    """Head of a plan cut short: the plan's remaining layers, its global max (if any), its head."""
+
+    def __init__(self, layers, global_max: bool, head):
+        self.layers, self.global_max, self.head = layers, global_max, head
+
+    def __call__(self, h: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(h.amax(-1) if self.global_max else h)
+
+
+def _known_class(module: nn.Module):
+    """The known layer class ``module`` computes as, or None (a subclass redefining its computation)."""
+    cls = type(module)
+    if cls in KNOWN_LAYERS:
+        return cls
+    for base in KNOWN_LAYERS:
+        if issubclass(cls, base):
+            between = cls.__mro__[: cls.__mro__.index(base)]
+            if any(name in vars(c) for c in between for name in _COMPUTATION):
+                return None
+            return base
+    return None
+
+
+def _hooks(module: nn.Module, top_level: bool = False) -> str:
+    """Description of the forward hooks that would run on ``module`` ('' when none)."""
+    found = []
+    if module._forward_hooks or module._forward_pre_hooks:
+        found.append("a forward hook")
+    if not top_level and (getattr(_module_globals, "_global_forward_hooks", None)
+                          or getattr(_module_globals, "_global_forward_pre_hooks", None)):
+        found.append("global forward hooks (torch.nn.modules.module.register_module_forward_hook)")
+    return " and ".join(found)
+
+
+def _layer_problem(module, owned: bool) -> str | None:
+    """Why ``module`` is not a local layer fast ISM can compute, or None.
+
+    ``owned``: the module belongs to the model, which every method puts in eval mode first; a
+    plan layer outside the model keeps its own training flag.
+    """
+    if not isinstance(module, nn.Module):
+        return "is not an nn.Module"
+    cls = _known_class(module)
+    if cls is None:
+        known = ", ".join(c.__name__ for c in KNOWN_LAYERS)
+        if isinstance(module, KNOWN_LAYERS):
+            return ("subclasses a known layer but redefines its computation (e.g. its own forward), so the fast "
+                    f"path cannot compute it; fast ISM knows {known}")
+        return f"is not a layer fast ISM knows ({known})"
+    hooked = _hooks(module)
+    if hooked:
+        return f"has {hooked}, which the fast path would bypass"
+    training = module.training and not owned
+    if cls is nn.Conv1d:
+        if module.stride != (1,):
+            return f"has stride {module.stride[0]}; fast ISM needs stride 1"
+        if module.padding_mode != "zeros" or not isinstance(module.padding, tuple):
+            return (f"has padding={module.padding!r}, padding_mode={module.padding_mode!r}; fast ISM needs integer "
+                    "zero padding")
+    elif cls is nn.MaxPool1d:
         k = _single(module.kernel_size)
-        return (_single(module.stride) == k and _single(module.padding) == 0 and _single(module.dilation) == 1
-                and not module.ceil_mode and not module.return_indices)
-    return isinstance(module, ELEMENTWISE)
+        if not (_single(module.stride) == k and _single(module.padding) == 0 and _single(module.dilation) == 1
+                and not module.ceil_mode and not module.return_indices):
+            return ("is not a plain non-overlapping pool; fast ISM needs stride == kernel_size, no padding, "
+                    "dilation 1, ceil_mode=False, return_indices=False")
+    elif cls is nn.BatchNorm1d:
+        if not module.track_running_stats or module.running_mean is None or module.running_var is None:
+            return "has no running statistics (it normalises over the batch, which is not position-local)"
+        if training:
+            return "is in training mode (outside the model, so model.eval() does not reach it)"
+    elif cls is nn.Dropout and training and module.p > 0:
+        return "is in training mode (outside the model, so model.eval() does not reach it)"
+    return None
+
+
+_CHECKED = weakref.WeakKeyDictionary()
+"""model -> {(length, dtype, device): (parameter versions, plan or None, max difference, tolerance)}."""
+CHECK_RTOL = 1e-4
+"""Self-check tolerance: ``CHECK_RTOL * (1 + scale)``, scale the largest absolute output (for
+float16/bfloat16 models ``32 * eps`` of the dtype instead of ``CHECK_RTOL`` when larger)."""
+CHECK_SEQUENCES, CHECK_EDITS = 2, 8
+"""The self-check edits the first ``CHECK_SEQUENCES`` sequences at ``CHECK_EDITS`` positions each
+(the first, the last and random ones in between), each to a random other base."""
+
+
+@torch.no_grad()
+def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = False) -> LocalPlan | None:
+    """The model's :func:`local_plan` once it has agreed with plain forward passes; else None.
+
+    The first time per model, input length, dtype, device and state of the parameters and
+    buffers (their ``_version``, so in-place training or loading invalidates it), a few single-base
+    edits of the first sequences of ``X`` (see :data:`CHECK_EDITS`; positions include the first
+    and last) and the unedited sequences go through the fast path and through the model itself.
+    They must agree within ``1e-4 * (1 + scale)``, ``scale`` the largest absolute output
+    (:data:`CHECK_RTOL`). The result is cached (weakly, per model). This catches a plan that
+    does not compute what the model computes, for example a user's ``local_plan()`` that leaves
+    out part of the forward; it cannot prove agreement on every input.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode on ``device`` (as :func:`._common.prepare` leaves it).
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences of the call (only the first few are used).
+    device : torch.device
+    strict : bool
+        True (``method="fast"``): a plan that fails the check raises. False (``"auto"``): warn
+        (RuntimeWarning) and return None, so the caller runs plain forward passes.
+
+    Returns
+    -------
+    LocalPlan or None
+        None when the model has no plan (see :func:`fast_ism_support`) or it failed the check.
+
+    Raises
+    ------
+    ValueError
+        With ``strict=True``, when the fast path disagrees with the model's forward.
+    """
+    plan = local_plan(model)
+    if plan is None:
+        return None
+    Xc = X[:CHECK_SEQUENCES].to(device)
+    key = (X.shape[2], next((p.dtype for p in model.parameters()), Xc.dtype), torch.device(device).type,
+           torch.device(device).index)
+    versions = tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
+    cache = _CHECKED.setdefault(model, {})
+    if key not in cache or cache[key][0] != versions:
+        cache[key] = (versions, *_self_check(model, plan, Xc))
+    _, ok, detail = cache[key]
+    if ok:
+        return plan
+    message = (f"fast ISM disagrees with plain forward passes of {type(model).__name__} ({detail}): its local plan "
+               "does not compute what its forward computes (check local_plan() and its layers)")
+    if strict:
+        raise ValueError(message + "; use method='naive' or 'auto'")
+    warnings.warn(message + "; using plain forward passes instead (pass method='naive' to choose them yourself)",
+                  RuntimeWarning, stacklevel=2)
+    return None
+
+
+def _self_check(model: nn.Module, plan: LocalPlan, X: torch.Tensor) -> tuple[bool, str]:
+    """Whether the fast path agrees with ``model`` on edits of ``X``, and the max difference found."""
+    n, _, length = X.shape
+    generator = torch.Generator().manual_seed(0)
+    k = min(CHECK_EDITS, length)
+    inner = torch.randperm(max(length - 2, 0), generator=generator)[: max(k - 2, 0)] + 1
+    positions = torch.cat([torch.tensor([0, length - 1][:k]), inner]).unique()
+    seq = torch.arange(n).repeat_interleave(len(positions))
+    pos = positions.repeat(n)
+    base = (X.argmax(1).cpu()[seq, pos] + torch.randint(1, 4, (len(seq),), generator=generator)).remainder(4)
+    seq, pos, base = seq.to(X.device), pos.to(X.device), base.to(X.device)
+    edited = X[seq].clone()
+    rows = torch.arange(len(seq), device=X.device)
+    edited[rows, :, pos] = 0
+    edited[rows, base, pos] = 1
+    expected = torch.cat([model(X), model(edited)])
+    try:
+        engine = FastISM(plan, X)
+        fast = torch.cat([engine.reference_output, engine.edited_outputs(seq, pos, base)])
+    except Exception as error:  # noqa: BLE001 - a plan whose layers or head do not fit the model
+        return False, f"the fast path failed: {type(error).__name__}: {error}"
+    if fast.shape != expected.shape:
+        return False, f"the fast path gives outputs of shape {tuple(fast.shape)}, the model {tuple(expected.shape)}"
+    same = (fast == expected) | (torch.isnan(fast) & torch.isnan(expected))
+    difference = torch.where(same, 0.0, (fast - expected).abs().nan_to_num(math.inf)).max()
+    finite = expected[torch.isfinite(expected)]
+    scale = float(finite.abs().max()) if len(finite) else 0.0
+    rtol = max(CHECK_RTOL, 32 * torch.finfo(expected.dtype).eps)
+    tolerance = rtol * (1 + scale)
+    return float(difference) <= tolerance, (f"max difference {float(difference):.3g} > tolerance {tolerance:.3g} "
+                                            f"on {len(seq)} test edits")
 
 
 def _single(value) -> int:
@@ -110,7 +331,7 @@ class FastISM:
         h = X
         for layer in plan.layers:
             self.inputs.append(h)
-            h = layer(h)
+            h = layer(h.clone() if getattr(layer, "inplace", False) else h)  # keep the cached input
         self.final = h
         if plan.global_max:
             n, c, length = h.shape

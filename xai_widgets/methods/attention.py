@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ..metrics import pearson
-from ._common import prepare
+from .._core import resolve_batch_size
+from ._common import model_method, prepare
 from .ism import saturation_mutagenesis
 
 SPREADS = ("receptive_field", "token")
@@ -103,8 +104,9 @@ def _token_geometry(model: nn.Module, length: int, n_tokens: int, receptive_fiel
     return stride, receptive_field
 
 
+@model_method
 @torch.no_grad()
-def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int = 64, device="auto",
+def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto",
                    receptive_field: int | None = None) -> AttentionMaps:
     """The attention weights of every layer and head for each sequence.
 
@@ -115,7 +117,8 @@ def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int = 64, d
         (e.g. ``zoo.load("attention_motif_presence")``).
     X : torch.Tensor, shape (N, 4, L)
         One-hot sequences.
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Sequences per forward pass.
     device : str or torch.device
         ``"auto"`` picks CUDA when available.
@@ -136,6 +139,7 @@ def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int = 64, d
                         "with attention_maps(X) -> (N, layers, heads, L', L'), such as the zoo's ConvAttention "
                         "(zoo.load('attention_motif_presence')); use ISM or gradients for other models")
     device, _ = prepare(model, X, device, batch_size, probe=False)
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     maps = torch.cat([model.attention_maps(X[start : start + batch_size].to(device)).float().cpu()
                       for start in range(0, X.shape[0], batch_size)])
     n, length = X.shape[0], X.shape[-1]
@@ -210,7 +214,8 @@ def attention_importance(result: AttentionMaps, *, layer: int | None = None, hea
     return (scores @ reads) / reads.sum(0).clamp_min(1)
 
 
-def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int = 1024,
+@model_method
+def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int | None = None,
                    device="auto") -> torch.Tensor:
     """Absolute ISM importance per position: ``|sum over bases of the ISM attribution|``.
 
@@ -248,9 +253,10 @@ class AttentionISMComparison:
     ism: torch.Tensor
 
 
+@model_method
 def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, layer: int | None = None,
                      head: int | None = None, rollout: bool = False, spread: str = "receptive_field",
-                     batch_size: int = 64, ism_batch_size: int = 1024, device="auto") -> AttentionISMComparison:
+                     batch_size: int | None = None, ism_batch_size: int | None = None, device="auto") -> AttentionISMComparison:
     """Per-sequence agreement of attention importance and absolute ISM importance.
 
     Parameters
@@ -262,7 +268,8 @@ def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, laye
         The output ISM explains.
     layer, head, rollout, spread
         As in :func:`attention_importance`.
-    batch_size, ism_batch_size : int
+    batch_size, ism_batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Sequences per attention pass; edited sequences per ISM batch.
     device : str or torch.device
 

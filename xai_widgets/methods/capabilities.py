@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._fast_ism import local_plan
-from .deeplift import unsupported_modules
+from ._fast_ism import fast_ism_support
+from .deeplift import deeplift_support
 
 
-def capabilities(model: nn.Module) -> dict[str, str]:
+def capabilities(model: nn.Module, X=None) -> dict[str, str]:
     """For each method, ``"yes"`` or the reason it does not apply to ``model``.
+
+    An answer is ``"yes"`` only when the method's result is right for this model; otherwise
+    ``"no: <reason naming the layer and what to change>"``, or ``"unknown: ..."`` when that
+    cannot be checked without example input (pass ``X``). DeepLIFT's answer comes from
+    :func:`.deeplift.deeplift_support`, which probes a forward pass (on ``X`` when given).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L), optional
+        Example sequences; lets the checks that need a forward pass run on the real input
+        length.
 
     Returns
     -------
@@ -24,14 +36,12 @@ def capabilities(model: nn.Module) -> dict[str, str]:
     'no: not made of position-local layers (e.g. an RNN or attention); ISM runs plain forward passes'
     """
     yes = "yes"
-    bad = unsupported_modules(model)
     return {
         "saturation_mutagenesis": yes,
-        "fast_ism": yes if local_plan(model) is not None else
-        "no: not made of position-local layers (e.g. an RNN or attention); ISM runs plain forward passes",
+        "fast_ism": fast_ism_support(model),
         "occlusion": yes,
         "saliency": yes,
         "gradient_x_input": yes,
         "integrated_gradients": yes,
-        "deep_lift_shap": yes if not bad else "no: no DeepLIFT rule for " + ", ".join(bad[:3]),
+        "deep_lift_shap": deeplift_support(model, X),
     }

@@ -5,7 +5,9 @@ annotation against JASPAR with Tomtom, and filter ablation.
 - :func:`filters_from_activations`: PPMs from the aligned subsequences that activate each filter
   above a fraction of its maximum over a data set (Kelley et al. 2016; Koo & Eddy 2019).
 - :func:`tomtom_matches`: Tomtom (memelite) p-values, E-values (p x number of targets) and
-  q-values (Benjamini-Hochberg per query) against JASPAR 2024 CORE vertebrates or any motifs.
+  q-values (Benjamini-Hochberg per query) against JASPAR 2024 CORE vertebrates or any motifs,
+  with Pearson-correlation column similarity; queries that carry too little information to
+  match anything (:func:`is_informative`) get no matches.
 - :func:`ablate_filters`, :func:`filter_importance`, :func:`redundant_filters`: zero or
   mean-replace filters' activations and measure the change in predictions and AUROC.
 - :func:`unit_summaries`: an ExplaiNN-style model's units read directly.
@@ -21,9 +23,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._core import predict, resolve_batch_size
 from ..data.motifs import Motif, jaspar_motifs
 from ..metrics import auroc, pearson
-from ._common import prepare
+from ._common import model_method, prepare
 
 ABLATION_MODES = ("zero", "mean")
 
@@ -70,6 +73,7 @@ def filters_from_weights(model: nn.Module, beta: float = 1.0) -> list[Motif]:
 
 def _activations(model, X, batch_size, device):
     """Yield ``(start, activations (B, F, L'))`` of the first layer for batches of ``X``."""
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     module, rectify = _activation_module(model)
     captured = {}
     handle = module.register_forward_hook(lambda _m, _i, out: captured.__setitem__("out", out))
@@ -83,8 +87,9 @@ def _activations(model, X, batch_size, device):
         handle.remove()
 
 
+@model_method
 def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: float = 0.5, top_k: int = 10,
-                             pseudocount: float = 0.1, batch_size: int = 256, device="auto",
+                             pseudocount: float = 0.1, batch_size: int | None = None, device="auto",
                              progress: bool = True) -> list[Motif]:
     """PPMs from the subsequences that activate each first-layer filter.
 
@@ -158,6 +163,36 @@ def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: fl
     return motifs
 
 
+MIN_QUERY_BITS = 4.0
+"""A query motif is informative only with at least this total information content (bits).
+
+A site of 4 bits occurs by chance once every 16 bp; every JASPAR 2024 CORE vertebrate matrix
+carries at least 6.0 bits (the median 12.4)."""
+INFORMATIVE_COLUMN_BITS = 1.0
+MIN_INFORMATIVE_COLUMNS = 2
+"""... and at least this many columns of at least ``INFORMATIVE_COLUMN_BITS`` bits each (every
+JASPAR 2024 CORE vertebrate matrix has at least 3): one strong column is not a motif."""
+SIGNIFICANT_E_VALUE = 0.1
+"""A match is reported as significant (a tile label, planted-motif recovery) below this E-value."""
+
+
+def is_informative(motif) -> bool:
+    """Whether a motif carries enough information to be compared with a database.
+
+    Informative: total information content >= :data:`MIN_QUERY_BITS` (4 bits) and at least
+    :data:`MIN_INFORMATIVE_COLUMNS` (2) columns of >= :data:`INFORMATIVE_COLUMN_BITS` (1 bit)
+    each, against a uniform background. A dead filter (all-zero weights: a uniform PPM), a
+    single strong column in uniform flanks, or a flat random matrix is not.
+
+    Parameters
+    ----------
+    motif : Motif or array, shape (4, W)
+    """
+    motif = motif if isinstance(motif, Motif) else Motif("query", np.asarray(motif))
+    bits = motif.information_content()
+    return bool(bits.sum() >= MIN_QUERY_BITS and (bits >= INFORMATIVE_COLUMN_BITS).sum() >= MIN_INFORMATIVE_COLUMNS)
+
+
 @dataclass(frozen=True)
 class MotifMatch:
     """One Tomtom match of a query motif against a target.
@@ -188,6 +223,27 @@ class MotifMatch:
     strand: str
 
 
+class QueryMatches(list):
+    """One query's :class:`MotifMatch` rows, best first (a list), and whether the query could match.
+
+    Attributes
+    ----------
+    query : str
+    information_content : float
+        The query's total information content, bits.
+    informative : bool
+        :func:`is_informative`; ``False`` means the query was not compared and the list is empty.
+    """
+
+    def __init__(self, matches=(), *, query: str, information_content: float, informative: bool):
+        super().__init__(matches)
+        self.query, self.information_content, self.informative = query, information_content, informative
+
+    def __repr__(self) -> str:
+        return (f"QueryMatches({list.__repr__(self)}, query={self.query!r}, "
+                f"information_content={self.information_content:.2f}, informative={self.informative})")
+
+
 def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """q-values of the p-values along the last axis."""
     n = p.shape[-1]
@@ -206,7 +262,39 @@ def _as_motifs(motifs, kind: str) -> list[Motif]:
     return [m if isinstance(m, Motif) else Motif(f"{kind}_{i}", np.asarray(m)) for i, m in enumerate(motifs)]
 
 
-def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float | None = None) -> list[list[MotifMatch]]:
+def _pearson_columns(ppm: np.ndarray) -> np.ndarray:
+    """Each column centred and scaled to unit length; a constant column becomes zeros.
+
+    For two such columns the squared Euclidean distance is ``2 - 2 r``, r their Pearson
+    correlation, so memelite's Euclidean Tomtom ranks column pairs by r (MEME Tomtom's default
+    column similarity). A constant column (r undefined) is at distance 1 from every other
+    column: after Tomtom's per-column median shift it scores 0, evidence neither way.
+    """
+    centred = ppm - ppm.mean(0, keepdims=True)
+    norm = np.linalg.norm(centred, axis=0, keepdims=True)
+    return np.where(norm > 1e-9, centred / np.where(norm > 1e-9, norm, 1.0), 0.0)
+
+
+def _tomtom(queries: list[Motif], targets: list[Motif]):
+    """memelite's Tomtom on Pearson columns: ``(p_values (Q, T), offsets, strands, informative (Q,))``.
+
+    Uninformative queries (:func:`is_informative`) are not compared: p = 1, offset 0, "+".
+    """
+    from memelite import tomtom
+
+    informative = np.array([is_informative(q) for q in queries])
+    p_values = np.ones((len(queries), len(targets)))
+    offsets = np.zeros((len(queries), len(targets)), dtype=int)
+    strands = np.zeros((len(queries), len(targets)), dtype=bool)
+    rows = np.flatnonzero(informative)
+    if len(rows):
+        p, _scores, off, _overlaps, strand = tomtom([_pearson_columns(queries[i].probabilities) for i in rows],
+                                                    [_pearson_columns(t.probabilities) for t in targets])
+        p_values[rows], offsets[rows], strands[rows] = p, off, strand.astype(bool)
+    return p_values, offsets, strands, informative
+
+
+def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float | None = None) -> list[QueryMatches]:
     """Compare motifs with Tomtom (memelite's implementation) and keep each query's best matches.
 
     Parameters
@@ -222,28 +310,42 @@ def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float
 
     Returns
     -------
-    list of list of MotifMatch
-        One list per query.
+    list of QueryMatches
+        One list of :class:`MotifMatch` per query, with the query's ``informative`` flag. An
+        uninformative query (:func:`is_informative`: under 4 bits in all, or under 2 columns of
+        1 bit) is not compared and gets an empty list.
 
     Notes
     -----
+    Column similarity is the Pearson correlation of the two columns (MEME Tomtom's default),
+    computed by memelite's Euclidean kernels on centred unit-length columns
+    (``||a - b||^2 = 2 - 2 r``; the column score is ``-sqrt(2 - 2 r)``, a monotone function of
+    r, where MEME sums r itself). memelite's plain Euclidean distance on probabilities ranks a
+    flat query column closest to the flattest target columns, and Tomtom's null treats target
+    columns as independent draws, while JASPAR's long matrices hold runs of near-uniform columns
+    (CTCF MA1930.2: ten columns of 0.01 to 0.2 bits between its two halves). A uniform query
+    therefore matched CTCF with E = 2e-12, and 83 % of random matrices of 0.45 bits per column
+    had a match at E < 0.1. Correlation ignores a column's scale, so flat query columns no longer
+    prefer flat target columns (a constant one scores 0 against all), and the rate of random
+    matrices with any match at E < 0.1 stays below the nominal 0.1
+    (``tests/test_tomtom_calibration.py``).
+
     The first call compiles memelite's numba code (about a minute on 2 cores; cached on disk
     afterwards): :func:`warm_up` does it ahead of time, as ``make`` and ``binder/postBuild`` do.
     """
-    from memelite import tomtom
-
     queries = _as_motifs(queries, "query")
     targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
-    p_values, _scores, offsets, _overlaps, strands = tomtom([q.probabilities for q in queries],
-                                                            [t.probabilities for t in targets])
+    p_values, offsets, strands, informative = _tomtom(queries, targets)
     q_values = _benjamini_hochberg(p_values)
     results = []
     for i, query in enumerate(queries):
-        best = np.argsort(p_values[i], kind="stable")[:n_best]
+        best = np.argsort(p_values[i], kind="stable")[:n_best] if informative[i] else []
         matches = [MotifMatch(query.name, targets[j].name, targets[j].matrix_id, float(p_values[i, j]),
                               float(p_values[i, j] * len(targets)), float(q_values[i, j]), int(offsets[i, j]),
                               "-" if strands[i, j] else "+") for j in best]
-        results.append([m for m in matches if max_e_value is None or m.e_value <= max_e_value])
+        results.append(QueryMatches([m for m in matches if max_e_value is None or m.e_value <= max_e_value],
+                                    query=query.name, information_content=float(query.information_content().sum()),
+                                    informative=bool(informative[i])))
     return results
 
 
@@ -251,7 +353,7 @@ def warm_up() -> None:
     """Compile memelite's Tomtom (numba, cached on disk) so that the first real call is fast."""
     rng = np.random.default_rng(0)
     motifs = [Motif(f"m{i}", rng.dirichlet(np.ones(4), size=8).T) for i in range(30)]
-    tomtom_matches(motifs[:2], motifs)
+    _tomtom([Motif.from_consensus("q0", "ACGTTGCA"), Motif.from_consensus("q1", "GGGACTTT")], motifs)
 
 
 @contextmanager
@@ -273,7 +375,8 @@ def _ablated(model: nn.Module, filters, replacement: torch.Tensor | None):
             handle.remove()
 
 
-def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256, device="auto") -> torch.Tensor:
+@model_method
+def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``."""
     device, _ = prepare(model, X, device, batch_size, probe=False)
     total, count = 0.0, 0
@@ -283,11 +386,11 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int = 256
     return total / count
 
 
+@model_method
 def predict_ablated(model: nn.Module, X: torch.Tensor, filters, *, means: torch.Tensor | None = None,
-                    batch_size: int = 256, device="auto") -> torch.Tensor:
+                    batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Predictions ``(N, T)`` with first-layer ``filters`` silenced: activations set to 0, or to
     ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`)."""
-    from .._core import predict
 
     with _ablated(model, _check_filters(model, filters), means):
         return predict(model, X, batch_size, device)
@@ -327,8 +430,9 @@ def _check_filters(model: nn.Module, filters) -> tuple:
     return filters
 
 
+@model_method
 def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "zero", means=None,
-                   batch_size: int = 256, device="auto") -> AblationResult:
+                   batch_size: int | None = None, device="auto") -> AblationResult:
     """Predict with first-layer filters silenced: their activations set to 0 or to their mean.
 
     Parameters
@@ -350,7 +454,6 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "z
         raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
     filters = _check_filters(model, filters)
     device, _ = prepare(model, X, device, batch_size, probe=False)
-    from .._core import predict
 
     if mode == "mean" and means is None:
         means = mean_activations(model, X, batch_size=batch_size, device=device)
@@ -400,8 +503,9 @@ class FilterImportance:
         return np.lexsort((-self.prediction_change, -self.drop))
 
 
+@model_method
 def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc",
-                      mode: str = "zero", batch_size: int = 256, device="auto",
+                      mode: str = "zero", batch_size: int | None = None, device="auto",
                       progress: bool = True) -> FilterImportance:
     """Ablate every first-layer filter in turn and measure the metric on ``(X, y)``.
 
@@ -420,7 +524,6 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
     -------
     FilterImportance
     """
-    from .._core import predict
 
     if metric not in ("auroc", "pearson"):
         raise ValueError(f"metric must be 'auroc' or 'pearson'; got {metric!r}")
@@ -460,9 +563,10 @@ class RedundantPair:
     joint_drop: float
 
 
+@model_method
 def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs, importance: FilterImportance, *,
                       max_p: float = 1e-3, min_joint_drop: float = 0.005, factor: float = 2.0,
-                      batch_size: int = 256, device="auto") -> list[RedundantPair]:
+                      batch_size: int | None = None, device="auto") -> list[RedundantPair]:
     """Pairs of filters whose motifs match each other (Tomtom ``p < max_p``) and whose joint
     ablation costs more than ``factor`` times either single ablation (and at least
     ``min_joint_drop``): each covers for the other.
@@ -481,13 +585,10 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs
     list of RedundantPair
         Sorted by joint drop, largest first.
     """
-    from memelite import tomtom
-
-    motifs = list(motifs)
-    # filters against filters, with JASPAR's columns added to Tomtom's background
-    background = [m.probabilities for m in jaspar_motifs()]
-    p_values = tomtom([m.probabilities for m in motifs], [m.probabilities for m in motifs] + background)[0]
-    p_values = p_values[:, : len(motifs)]
+    motifs = _as_motifs(motifs, "filter")
+    # filters against filters, with JASPAR's columns added to Tomtom's background; an
+    # uninformative filter (p = 1) is redundant with nothing
+    p_values = _tomtom(motifs, motifs + jaspar_motifs())[0][:, : len(motifs)]
     y = torch.as_tensor(y).reshape(len(X), -1)
     means = None if importance.mode == "zero" else mean_activations(model, X, batch_size=batch_size, device=device)
     pairs = []
@@ -525,8 +626,9 @@ class UnitSummary:
     contribution_auroc: np.ndarray | None = None
 
 
+@model_method
 def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Tensor | None = None, *, targets=None,
-                   n_best: int = 1, batch_size: int = 256, device="auto", progress: bool = True) -> list[UnitSummary]:
+                   n_best: int = 1, batch_size: int | None = None, device="auto", progress: bool = True) -> list[UnitSummary]:
     """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
 
     Parameters
@@ -551,6 +653,7 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Ten
     if X is not None and y is not None:
         device, _ = prepare(model, X, device, batch_size, probe=False)
         with torch.no_grad():
+            batch_size = resolve_batch_size(batch_size, model, X, device)
             outputs = torch.cat([model.unit_outputs(X[i : i + batch_size].to(device)).cpu()
                                  for i in range(0, len(X), batch_size)]).numpy()  # (N, units)
         y = torch.as_tensor(y).reshape(len(X), -1)
@@ -574,20 +677,20 @@ def planted_e_values(motifs, planted, targets=None) -> dict:
     Returns
     -------
     dict
-        ``{name: numpy.ndarray (F,)}``.
+        ``{name: numpy.ndarray (F,)}``; ``inf`` for an uninformative filter motif
+        (:func:`is_informative`). Column similarity as in :func:`tomtom_matches`.
     """
-    from memelite import tomtom
-
     targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
     ids = [t.matrix_id for t in targets]
     missing = [name for name, m in planted.items() if m.matrix_id not in ids]
     if missing:
         raise ValueError(f"planted motifs {missing} are not among the targets (matched by matrix_id)")
-    p_values = tomtom([m.probabilities for m in _as_motifs(motifs, "query")], [t.probabilities for t in targets])[0]
-    return {name: p_values[:, ids.index(m.matrix_id)] * len(targets) for name, m in planted.items()}
+    p_values, _offsets, _strands, informative = _tomtom(_as_motifs(motifs, "query"), targets)
+    e_values = np.where(informative[:, None], p_values * len(targets), np.inf)
+    return {name: e_values[:, ids.index(m.matrix_id)] for name, m in planted.items()}
 
 
-def planted_motif_recovery(motifs, planted, targets=None, *, max_e_value: float = 0.1) -> dict:
+def planted_motif_recovery(motifs, planted, targets=None, *, max_e_value: float = SIGNIFICANT_E_VALUE) -> dict:
     """Which planted motifs some filter recovers: Tomtom E < ``max_e_value`` against the planted
     motif's own matrix among all targets (the criterion of Koo & Eddy 2019).
 

@@ -61,8 +61,9 @@ from tqdm.auto import tqdm
 from ..data.encoding import check_one_hot, encode_indices, indices_to_one_hot
 from ..data.motifs import Motif
 from ..data.shuffle import dinucleotide_shuffle
-from ._common import check_output, check_target, prepare
-from ._fast_ism import FastISM, _single, local_plan
+from .._core import resolve_batch_size
+from ._common import check_output, check_target, model_method, prepare
+from ._fast_ism import FastISM, _single, checked_plan, fast_ism_support
 
 __all__ = [
     "GIAResult", "MotifEffects", "SpacingSweepResult", "ORIENTATIONS",
@@ -635,18 +636,18 @@ class _LaneEngine(FastISM):
 class _Evaluator:
     """Predictions for ``G`` reference groups of ``n`` sequences and for lanes of edits of them.
 
-    ``fast``: a :class:`_LaneEngine`; otherwise the edited sequences are built and run through
+    With a (checked) local ``plan``: a :class:`_LaneEngine`; with None the edited sequences are built and run through
     the model in batches (partners are ignored there: every lane is computed in full).
     """
 
-    def __init__(self, model: nn.Module, references: torch.Tensor, n: int, fast: bool, batch_size: int):
+    def __init__(self, model: nn.Module, references: torch.Tensor, n: int, plan, batch_size: int):
         self.model = model
         self.references = references
         self.n = n
         self.batch_size = batch_size
-        self.fast = fast
-        if fast:
-            self.engine = _LaneEngine(local_plan(model), references, n)
+        self.fast = plan is not None
+        if self.fast:
+            self.engine = _LaneEngine(plan, references, n)
             self.reference_output = self.engine.reference_output
         else:
             step = min(batch_size, NAIVE_BATCH)
@@ -712,7 +713,7 @@ NAIVE_BATCH = 256
 
 
 def _run_families(model: nn.Module, references: list[torch.Tensor], families: list[list[_Lane]], target: int,
-                  fast: bool, batch_size: int, device, progress: bool, desc: str):
+                  plan, batch_size: int, device, progress: bool, desc: str):
     """Predictions of reference groups and of families of lanes, chunked over backgrounds.
 
     Parameters
@@ -721,6 +722,8 @@ def _run_families(model: nn.Module, references: list[torch.Tensor], families: li
         Reference group ``g`` (e.g. the backgrounds, then the backgrounds with A).
     families : list of list of _Lane
         Lanes with values ``(n, 4, W)`` (one site per background); partners index the family.
+    plan : LocalPlan or None
+        From :func:`_choose_path`: the fast path's checked plan, or None for forward passes.
 
     Returns
     -------
@@ -735,7 +738,7 @@ def _run_families(model: nn.Module, references: list[torch.Tensor], families: li
     with tqdm(total=len(families) * len(starts), desc=desc, disable=not progress, unit="insertion") as bar:
         for lo in starts:
             hi = min(lo + BACKGROUND_CHUNK, n)
-            evaluator = _Evaluator(model, torch.cat([r[lo:hi] for r in references]).to(device), hi - lo, fast,
+            evaluator = _Evaluator(model, torch.cat([r[lo:hi] for r in references]).to(device), hi - lo, plan,
                                    batch_size)
             reference[:, lo:hi] = evaluator.reference_output[:, target].view(len(references), hi - lo)
             chunk = [[_Lane(lane.group, lane.start, lane.values[lo:hi].to(device), lane.partner, lane.needed)
@@ -745,14 +748,19 @@ def _run_families(model: nn.Module, references: list[torch.Tensor], families: li
     return reference, outputs
 
 
-def _choose_path(model: nn.Module, method: str) -> bool:
+def _check_method(method: str) -> None:
     if method not in GIA_METHODS:
         raise ValueError(f"method must be one of {GIA_METHODS}; got {method!r}")
-    fast = method != "naive" and local_plan(model) is not None
-    if method == "fast" and not fast:
-        raise ValueError(f"{type(model).__name__} has layers that are not position-local (e.g. an RNN or attention), "
-                         "so the fast path does not apply; use method='naive' or 'auto'")
-    return fast
+
+
+def _choose_path(model: nn.Module, method: str, backgrounds: torch.Tensor, device):
+    """The checked local plan of the fast path (:func:`._fast_ism.checked_plan`), or None for
+    plain forward passes; raises for ``method="fast"`` when the fast path does not apply."""
+    plan = checked_plan(model, backgrounds, device, strict=method == "fast") if method != "naive" else None
+    if method == "fast" and plan is None:
+        raise ValueError(f"the fast path does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
+                         "use method='naive' or 'auto'")
+    return plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -792,9 +800,10 @@ class GIAResult:
     path: str
 
 
+@model_method
 @torch.no_grad()
 def global_importance(model: nn.Module, backgrounds: torch.Tensor, insertions, *, target: int | None = 0,
-                      batch_size: int = 2048, device="auto", ci: str = "normal", n_bootstrap: int = 1000,
+                      batch_size: int | None = None, device="auto", ci: str = "normal", n_bootstrap: int = 1000,
                       method: str = "auto", random_state=None) -> GIAResult:
     """Global importance of a set of insertions: mean prediction change over backgrounds.
 
@@ -809,7 +818,8 @@ def global_importance(model: nn.Module, backgrounds: torch.Tensor, insertions, *
         tuple is accepted too. Position None centres a motif.
     target : int or None
         Output index (None only for single-output models).
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Edited sequences evaluated at once: window edits on the fast path; on the plain path the
         edited sequences built at once (run in forward passes of at most 256).
     device : str or torch.device
@@ -829,15 +839,17 @@ def global_importance(model: nn.Module, backgrounds: torch.Tensor, insertions, *
     GIAResult
     """
     _check_ci(ci, n_bootstrap)
-    fast = _choose_path(model, method)
+    _check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
+    plan = _choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
     items = _normalise_insertions(insertions, length)
     edited = insert_motifs(backgrounds, [(m, s, st) for m, s, st, _ in items], random_state=rng)
     lo, hi = min(s for _, s, _, _ in items), max(s + w for _, s, _, w in items)
-    ref_out, outputs = _run_families(model, [backgrounds], [[_Lane(0, lo, edited[:, :, lo:hi])]], target, fast,
+    ref_out, outputs = _run_families(model, [backgrounds], [[_Lane(0, lo, edited[:, :, lo:hi])]], target, plan,
                                      batch_size, device, False, "GIA")
     reference, with_insertions = ref_out[0], outputs[0][0]
     effect = (with_insertions - reference).float().cpu()
@@ -845,7 +857,7 @@ def global_importance(model: nn.Module, backgrounds: torch.Tensor, insertions, *
     described = tuple((_motif_name(m), s, st) for m, s, st, _ in items)
     return GIAResult(effect, float(mean[0]), (float(bounds[0, 0]), float(bounds[0, 1])),
                      with_insertions.float().cpu(), reference.float().cpu(), described, ci,
-                     "fast" if fast else "naive")
+                     "fast" if plan is not None else "naive")
 
 
 @dataclass(frozen=True)
@@ -888,9 +900,10 @@ class MotifEffects:
         return {name: float(v) for name, v in zip(self.names, self.mean)}
 
 
+@model_method
 @torch.no_grad()
 def motif_effects(model: nn.Module, backgrounds: torch.Tensor, motifs, position: int | None = None, *,
-                  strand: str = "+", target: int | None = 0, batch_size: int = 2048, device="auto",
+                  strand: str = "+", target: int | None = 0, batch_size: int | None = None, device="auto",
                   ci: str = "normal", n_bootstrap: int = 1000, method: str = "auto", random_state=None,
                   progress: bool = False) -> MotifEffects:
     """Global importance of several motifs, each inserted alone at the same place.
@@ -919,8 +932,10 @@ def motif_effects(model: nn.Module, backgrounds: torch.Tensor, motifs, position:
         motifs = {_motif_name(m): m for m in motifs}
     if not motifs:
         raise ValueError("motifs is empty: give a dict {name: motif}")
-    fast = _choose_path(model, method)
+    _check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
+    plan = _choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
@@ -938,7 +953,7 @@ def motif_effects(model: nn.Module, backgrounds: torch.Tensor, motifs, position:
             values = backgrounds[:, :, lo : lo + window].clone()
             values[:, :, start - lo : start - lo + widths[name]] = _oriented(sites, s)
             families.append([_Lane(0, lo, values)])
-    ref_out, outputs = _run_families(model, [backgrounds], families, target, fast, batch_size, device, progress,
+    ref_out, outputs = _run_families(model, [backgrounds], families, target, plan, batch_size, device, progress,
                                      "motifs")
     reference = ref_out[0]
     per_strand = torch.stack([out[0] for out in outputs]).reshape(len(motifs), len(strands), n) - reference
@@ -946,7 +961,7 @@ def motif_effects(model: nn.Module, backgrounds: torch.Tensor, motifs, position:
     effect = effects.float().cpu()
     mean, bounds = _mean_ci(effect.T, ci, n_bootstrap, rng)
     return MotifEffects(tuple(motifs), effect, mean, bounds, reference.float().cpu(), tuple(positions), strand,
-                        "fast" if fast else "naive")
+                        "fast" if plan is not None else "naive")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1092,10 +1107,11 @@ def _check_spacings(spacings) -> torch.Tensor:
     return values
 
 
+@model_method
 @torch.no_grad()
 def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, motif_a, motif_b, *,
                   spacings: Sequence[int] | torch.Tensor = range(-50, 51), orientations=ORIENTATIONS,
-                  position_a: int | None = None, target: int | None = 0, batch_size: int = 2048, device="auto",
+                  position_a: int | None = None, target: int | None = 0, batch_size: int | None = None, device="auto",
                   ci: str = "normal", n_bootstrap: int = 1000, min_denominator: float = 1e-3, singles: bool = True,
                   method: str = "auto", random_state=None, progress: bool = False) -> SpacingSweepResult:
     """Insert motif A at a fixed position and motif B at every spacing and orientation pair.
@@ -1123,7 +1139,8 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, motif_a, motif_b,
         Start of A; None centres it (``L // 2 - W_A // 2``).
     target : int or None
         Output index (None only for single-output models).
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Edited sequences evaluated at once (see :func:`global_importance`).
     device : str or torch.device
     ci : {"normal", "bootstrap"}
@@ -1152,8 +1169,10 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, motif_a, motif_b,
     spacings = _check_spacings(spacings)
     if not min_denominator >= 0:
         raise ValueError(f"min_denominator must be >= 0; got {min_denominator!r}")
-    fast = _choose_path(model, method)
+    _check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
+    plan = _choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
@@ -1191,7 +1210,7 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, motif_a, motif_b,
                 keys[i, j] = (key, len(families[key]))
                 families[key].append(_Lane(1 + a_strands.index(o[0]), key[1], b_sites[o[1]], partner=0))
     order = sorted(families, key=lambda k: ("+-".index(k[0]), k[1]))
-    ref_out, outputs = _run_families(model, refs, [families[k] for k in order], target, fast, batch_size, device,
+    ref_out, outputs = _run_families(model, refs, [families[k] for k in order], target, plan, batch_size, device,
                                      progress, "sweep")
     outputs = dict(zip(order, outputs))
     reference = ref_out[0]
@@ -1212,4 +1231,4 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, motif_a, motif_b,
     return SpacingSweepResult(orientations, spacings, position_a, starts, valid, skipped, effect, effect_ci, effect_a,
                               effect_a_ci, effect_b, effect_b_ci, cooperativity, per_ab, per_a, per_b,
                               reference.float().cpu(), (_motif_name(motif_a), _motif_name(motif_b)), ci,
-                              "fast" if fast else "naive")
+                              "fast" if plan is not None else "naive")

@@ -4,6 +4,10 @@ gradients, with the gradient correction of Majdandzic, Rajesh & Koo (2023) as an
 Gradients of a one-hot model have a component orthogonal to the one-hot simplex that carries
 no meaning; ``correct=True`` removes it by subtracting, at each position, the mean gradient
 over the four bases (so the corrected gradient sums to zero per position).
+
+At an unknown base (an all-zero ``N`` column) gradient x input is 0 and saliency is the
+gradient there; with all-0.25 ``N`` columns gradient x input is a quarter of the gradient at
+every base. Baseline shuffles keep ``N`` columns in place.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._core import resolve_batch_size
 from ..data.shuffle import dinucleotide_shuffle
-from ._common import check_output, check_target, prepare
+from ._common import check_output, check_target, model_method, prepare
 
 BASELINES = ("zeros", "uniform", "shuffle")
 IG_RULES = ("gausslegendre", "riemann_trapezoid", "riemann_middle")
@@ -79,8 +84,9 @@ def _gradients(model: nn.Module, X: torch.Tensor, target, batch_size: int, devic
     return (grads[0] if len(grads) == 1 else torch.cat(grads)), target
 
 
+@model_method
 def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
-             batch_size: int = 256, device="auto") -> Attribution:
+             batch_size: int | None = None, device="auto") -> Attribution:
     """The gradient of the output with respect to the one-hot input (Simonyan et al. 2014).
 
     Parameters
@@ -92,7 +98,9 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
         Output index (None only for single-output models).
     correct : bool
         Apply :func:`correct_gradient`.
-    batch_size : int
+    batch_size : int, optional
+        Sequences per backward pass; default from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
     device : str or torch.device
 
     Returns
@@ -101,12 +109,14 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
         ``values`` is the (corrected) gradient, signed; take ``abs()`` for the classic map.
     """
     device, _ = prepare(model, X, device, batch_size, probe=False)
+    batch_size = resolve_batch_size(batch_size, model, X, device, backward=True)
     grad, target = _gradients(model, X, target, batch_size, device)
     return Attribution(correct_gradient(grad) if correct else grad, X, "saliency", target)
 
 
+@model_method
 def gradient_x_input(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
-                     batch_size: int = 256, device="auto") -> Attribution:
+                     batch_size: int | None = None, device="auto") -> Attribution:
     """Gradient times input: the gradient at the observed bases, zero elsewhere; ``(N, 4, L)``."""
     result = saliency(model, X, target, correct=correct, batch_size=batch_size, device=device)
     return Attribution(result.values * X, X, "gradient_x_input", result.target)
@@ -146,9 +156,10 @@ def _baselines(X: torch.Tensor, baseline, n_baselines: int, random_state) -> tor
     raise ValueError(f"baseline must be one of {BASELINES} or a tensor; got {baseline!r}")
 
 
+@model_method
 def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, baseline="zeros",
                          n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 20,
-                         correct: bool = False, batch_size: int = 256, device="auto",
+                         correct: bool = False, batch_size: int | None = None, device="auto",
                          random_state=None) -> Attribution:
     """Integrated gradients (Sundararajan et al. 2017) along the straight path from a baseline.
 
@@ -169,8 +180,8 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
         Shuffles per sequence for ``baseline="shuffle"``.
     correct : bool
         Correct the path-averaged gradient (:func:`correct_gradient`) before multiplying.
-    batch_size : int
-        Interpolated sequences per backward pass.
+    batch_size : int, optional
+        Interpolated sequences per backward pass; default from the memory rule.
     device : str or torch.device
     random_state : int or None
         Seed of the shuffles.
@@ -185,6 +196,7 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
         raise ValueError(f"n_steps must be >= 2; got {n_steps}")
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs)
+    batch_size = resolve_batch_size(batch_size, model, X, device, backward=True)
     alphas, weights = _ig_rule(n_steps, rule)
     alphas, weights = alphas.to(X.dtype), weights.to(X.dtype)
     refs = _baselines(X, baseline, n_baselines, random_state)  # (N, B, 4, L)

@@ -27,11 +27,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._core import predict
+from .._core import predict, resolve_batch_size
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
-from ._common import check_target, prepare
-from ._fast_ism import local_plan
+from ._common import check_target, model_method, prepare
+from ._fast_ism import checked_plan
 from .gradients import saliency
 from .ism import edit_evaluator, saturation_mutagenesis
 
@@ -117,9 +117,10 @@ class PairwiseISMResult:
         return out
 
 
+@model_method
 @torch.no_grad()
 def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, target: int | None = 0,
-                 batch_size: int = 512, device="auto", max_window: int = 40,
+                 batch_size: int | None = None, device="auto", max_window: int = 40,
                  progress: bool = True) -> PairwiseISMResult:
     """Every pair of single-base substitutions within ``[start, end)`` of one sequence.
 
@@ -138,7 +139,8 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
         Half-open window ``[start, end)``, ``0 <= start < end <= L``.
     target : int or None
         Output index (None only for single-output models).
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Double mutants evaluated at once.
     device : str or torch.device
         ``"auto"`` picks CUDA when available.
@@ -154,6 +156,7 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
     """
     _check_single(X, "pairwise_ism")
     device, n_outputs = prepare(model, X, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs)
     length = X.shape[2]
     if isinstance(start, bool) or isinstance(end, bool) or not (0 <= int(start) < int(end) <= length):
@@ -370,7 +373,7 @@ def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: t
     seq = torch.arange(n, device=device).repeat_interleave(3 * n_pos)
     pos = positions.to(device).repeat_interleave(3).repeat(n)
     base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
-    plan = local_plan(model)
+    plan = checked_plan(model, Vd, device)
     reference, evaluate = edit_evaluator(model, Vd, plan, batch_size)
 
     outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
@@ -475,9 +478,10 @@ def _dfim_scores(x: torch.Tensor, sources, targets, importance_fn, mutation, n_d
     return change
 
 
+@model_method
 def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: int | None = 0,
          importance="ism", aggregate: str = "sum", mutation: str = "random", n_draws: int = 8, n_null: int = 10,
-         batch_size: int = 1024, device="auto", random_state=None, progress: bool = True) -> DFIMResult:
+         batch_size: int | None = None, device="auto", random_state=None, progress: bool = True) -> DFIMResult:
     """Deep Feature Interaction Maps (Greenside et al. 2018) for one sequence.
 
     For each source feature, ``n_draws`` copies of the sequence with the source replaced are
@@ -532,7 +536,8 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
         30 held-out grammar sequences, ``n_null=20``: the planted Spi1-Irf1 pair had
         p <= 0.05 in both directions in 27, median z 36; in 25 some entry involving CTCF or
         REST also had p <= 0.05, with a median largest z of 10.)
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Sequences (or ISM edits) evaluated at once.
     device : str or torch.device
     random_state : int, numpy.random.Generator or None
@@ -556,6 +561,7 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
     if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 0 or n_null == 1:
         raise ValueError(f"n_null must be 0 (no null) or an integer >= 2; got {n_null!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs)
     length = X.shape[2]
     sources = _as_features(sources, length, "sources")
@@ -591,8 +597,9 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
                       n_draws, target)
 
 
+@model_method
 def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int | None = 0, importance="ism",
-                       mutation: str = "random", n_draws: int = 8, batch_size: int = 1024, device="auto",
+                       mutation: str = "random", n_draws: int = 8, batch_size: int | None = None, device="auto",
                        random_state=None) -> torch.Tensor:
     """Per-position importance after mutating one feature, averaged over its mutated copies.
 
@@ -622,6 +629,7 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
+    batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs)
     _check_random_state(random_state)
     feature = _as_feature(source, X.shape[2])

@@ -5,10 +5,15 @@ that start with position-local layers (convolutions, pooling, element-wise layer
 CNNs, and DanQ's convolution before its LSTM) it uses the fast incremental path of
 :mod:`._fast_ism` for that part; for anything else (attention, unknown layers) it runs batched
 forward passes of the edited sequences. Both give the same numbers.
+
+At an unknown base (an ``N`` column, all-zero or all-0.25, as :func:`data.one_hot` writes it
+with ``unknown="zeros"`` or ``"uniform"``) all four bases are substitutions: ``delta`` holds
+the change from the sequence with ``N`` to the sequence with each base there.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,12 +21,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._core import predict
+from .._core import activation_bytes, predict, resolve_batch_size
 from ..data.motifs import scan
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import PlantedInstances
-from ._common import check_target, prepare
-from ._fast_ism import FastISM, local_plan
+from ._common import check_target, model_method, prepare
+from ._fast_ism import FastISM, checked_plan, fast_ism_support, local_plan
 
 ISM_METHODS = ("auto", "fast", "naive")
 
@@ -67,7 +72,7 @@ def edit_evaluator(model: nn.Module, Xd: torch.Tensor, plan, batch_size: int):
     (torch.Tensor, callable)
         ``reference (N, T)`` and ``evaluate(seq, pos, base) -> (E, T)`` for edits "sequence
         ``seq[e]`` with base ``base[e]`` at ``pos[e]``": from :class:`FastISM`'s cached windows
-        when ``plan`` (from ``local_plan(model)``) is given, else by plain forward passes.
+        when ``plan`` (from :func:`._fast_ism.checked_plan`) is given, else by plain forward passes.
     """
     if plan is not None:
         engine = FastISM(plan, Xd)
@@ -89,8 +94,29 @@ def supports_fast_ism(model: nn.Module) -> bool:
     return local_plan(model) is not None
 
 
+def fast_edit_bytes(plan, model: nn.Module, X: torch.Tensor, device) -> int:
+    """Bytes one edit needs on the fast path: the head's activations (and the stitched final
+    map when the head reads the whole map) plus each local layer's edited window."""
+    per_module = activation_bytes(model, X, device)["per_module"]
+    local = set(map(id, plan.layers))
+    total = sum(size for module, (size, _) in per_module.items() if id(module) not in local)
+    width, final = 1, 0
+    for layer in plan.layers:
+        if isinstance(layer, nn.Conv1d):
+            width += layer.dilation[0] * (layer.kernel_size[0] - 1)
+        elif isinstance(layer, nn.MaxPool1d):
+            size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+            width = (width - 1) // size + 2
+        size, length = per_module.get(layer, (0, 1))
+        total += size // max(length, 1) * min(width, length)
+        final = size
+    return total + (0 if plan.global_max else 2 * final)  # the stitched map and its overlay copy
+
+
+@model_method
 @torch.no_grad()
-def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int = 1024,
+def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
+                           batch_size: int | None = None,
                            device="auto", method: str = "auto", progress: bool = False) -> ISMResult:
     """Predict every single-base substitution of every sequence.
 
@@ -102,13 +128,16 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
         One-hot sequences.
     target : int or None
         Output index; ``None`` keeps all outputs.
-    batch_size : int
-        Edited sequences evaluated at once.
+    batch_size : int, optional
+        Edited sequences evaluated at once; default from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`: 256 MiB of activations).
     device : str or torch.device
         ``"auto"`` picks CUDA when available.
     method : {"auto", "fast", "naive"}
-        ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) and raises
-        otherwise; ``"auto"`` uses it when possible.
+        ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) whose fast path
+        agrees with its forward on a few test edits (:func:`._fast_ism.checked_plan`) and raises
+        otherwise; ``"auto"`` uses it when possible and otherwise runs plain forward passes
+        (with a RuntimeWarning when the test edits disagreed).
     progress : bool
         Show a progress bar over batches.
 
@@ -120,18 +149,17 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
         raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, allow_all=True)
-    plan = local_plan(model) if method != "naive" else None
+    plan = checked_plan(model, X, device, strict=method == "fast") if method != "naive" else None
     if method == "fast" and plan is None:
-        raise ValueError(f"{type(model).__name__} has layers that are not position-local (e.g. an RNN or "
-                         "attention), so fast ISM does not apply; use method='naive' or 'auto'")
+        raise ValueError(f"fast ISM does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
+                         "use method='naive' or 'auto'")
     n, _, length = X.shape
     Xd = X.to(device)
-    ref_base = Xd.argmax(1)  # (N, L)
-    # all edits: (sequence, position, base) with base != reference base
-    offsets = torch.arange(1, 4, device=device)
-    seq = torch.arange(n, device=device).repeat_interleave(3 * length)
-    pos = torch.arange(length, device=device).repeat_interleave(3).repeat(n)
-    base = (ref_base.repeat_interleave(3, dim=1) + offsets.repeat(length)[None]).remainder(4).flatten()
+    # all edits (sequence, position, base) with a base not observed there: three per position,
+    # four at an N; ordered by sequence, then position, so the fast path shares windows
+    seq, pos, base = torch.nonzero((Xd != 1).permute(0, 2, 1)).unbind(1)
+    batch_size = resolve_batch_size(batch_size, model, X, device,
+                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
 
     reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
 
@@ -147,9 +175,10 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
     return ISMResult(delta.float().cpu(), reference.float().cpu(), X, "fast" if plan is not None else "naive")
 
 
+@model_method
 @torch.no_grad()
-def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None = 0, *, batch_size: int = 256,
-                  device="auto") -> torch.Tensor:
+def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None = 0, *,
+                  batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Prediction change of single substitutions.
 
     Parameters
@@ -159,6 +188,9 @@ def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None =
     edits : sequence of (int, int, str or int)
         ``(sequence index, position, new base)``; the base as a letter or an index 0..3.
     target : int or None
+    batch_size : int, optional
+        Sequences per forward pass; default from the memory rule.
+    device : str or torch.device
 
     Returns
     -------
@@ -197,7 +229,8 @@ class OcclusionResult:
     starts : torch.Tensor, shape (W,)
         First position of each window.
     per_position : torch.Tensor, shape (N, L)
-        Mean ``delta`` over the windows covering each position.
+        Mean ``delta`` over the windows covering each position; NaN (with a warning) at
+        positions no window covers, which happens only when ``stride > window``.
     """
 
     delta: torch.Tensor
@@ -216,9 +249,10 @@ def _fill(segment: torch.Tensor, fill: str, n_shuffles: int, random_state) -> to
     return torch.full_like(segment, value)[:, None]
 
 
+@model_method
 @torch.no_grad()
 def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, window: int = 10,
-              stride: int = 1, fill: str = "shuffle", n_shuffles: int = 5, batch_size: int = 512,
+              stride: int = 1, fill: str = "shuffle", n_shuffles: int = 5, batch_size: int | None = None,
               device="auto", random_state=None, progress: bool = False) -> OcclusionResult:
     """Slide a window along each sequence, replace it, and record the prediction change.
 
@@ -227,12 +261,15 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
     model, X, target
         As in :func:`saturation_mutagenesis` (``target`` must select one output).
     window, stride : int
-        Window width and step.
+        Window width and step. Windows start at ``0, stride, 2 stride, ...``; when the last
+        of these does not reach the end, one more window flush with the end is added, so every
+        position is covered by at least one window.
     fill : {"shuffle", "zeros", "uniform"}
         Dinucleotide shuffles of the window (averaged over ``n_shuffles``), all-zero columns,
         or all-0.25 columns.
     n_shuffles : int
-    batch_size : int
+    batch_size : int, optional
+        Sequences per forward pass; default from the memory rule.
     device : str or torch.device
     random_state : int or None
         Seed of the shuffles.
@@ -249,7 +286,10 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
     n, _, length = X.shape
     if not 1 <= window <= length or stride < 1:
         raise ValueError(f"need 1 <= window <= L ({length}) and stride >= 1; got window={window}, stride={stride}")
-    starts = torch.arange(0, length - window + 1, stride)
+    starts = list(range(0, length - window + 1, stride))
+    if starts[-1] != length - window:
+        starts.append(length - window)  # the final window flush with the end: every position covered
+    starts = torch.tensor(starts)
     reference = predict(model, X, batch_size, device)[:, target]
     delta = torch.zeros(n, len(starts))
     generator = np.random.default_rng(random_state)
@@ -265,7 +305,10 @@ def occlusion(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, wind
     for w, s in enumerate(starts.tolist()):
         per_position[:, s : s + window] += delta[:, w : w + 1]
         coverage[s : s + window] += 1
-    return OcclusionResult(delta, starts, per_position / coverage.clamp_min(1))
+    if bool((coverage == 0).any()):
+        warnings.warn(f"stride {stride} > window {window}: {int((coverage == 0).sum())} positions lie in no window "
+                      "and are NaN in per_position", RuntimeWarning, stacklevel=3)
+    return OcclusionResult(delta, starts, per_position / coverage)
 
 
 @dataclass(frozen=True)
@@ -284,9 +327,11 @@ class KnockoutResult:
     delta: torch.Tensor
 
 
+@model_method
 @torch.no_grad()
 def motif_knockout(model: nn.Module, X: torch.Tensor, sites=None, target: int | None = 0, *, motif=None,
-                   threshold: float = 0.8, fill: str = "shuffle", n_shuffles: int = 5, batch_size: int = 512,
+                   threshold: float = 0.8, fill: str = "shuffle", n_shuffles: int = 5,
+                   batch_size: int | None = None,
                    device="auto", random_state=None) -> KnockoutResult:
     """Replace motif sites and measure the prediction change (the review's motif mutation).
 

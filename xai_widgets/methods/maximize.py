@@ -32,7 +32,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..data.motifs import Motif
-from ._common import check_output, check_target, prepare
+from .._core import resolve_batch_size
+from ._common import check_output, check_target, model_method, prepare
 from .ism import saturation_mutagenesis
 
 MAXIMIZE_METHODS = ("relaxed", "greedy")
@@ -266,12 +267,13 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
     return Motif.from_counts("maximized", counts), torch.stack([starts, torch.tensor(strands)], 1)
 
 
+@model_method
 def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0, layer=None,
                         channel: int | None = None, reduce: str = "max", n_starts: int = 8,
                         method: str = "relaxed", steps: int | None = None, lr: float = 0.1,
                         relaxation: str = "straight_through", penalty: str | None = "entropy",
                         penalty_weight: float = 0.1, motif_width: int = 30,
-                        batch_size: int = 256, device="auto", random_state=None,
+                        batch_size: int | None = None, device="auto", random_state=None,
                         progress: bool = True) -> MaximizationResult:
     """Search for sequences that maximise a model output or a hidden unit.
 
@@ -311,7 +313,8 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
         Final weight of the penalty (in objective units per nat / per unit distance).
     motif_width : int
         Width of the aligned windows that make ``motif`` (clipped to ``length``).
-    batch_size : int
+    batch_size : int, optional
+        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Sequences (or ISM edits) evaluated at once.
     device : str or torch.device
         ``"auto"`` picks CUDA when available.
@@ -360,6 +363,7 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
             out = model(probe.to(device))
         except RuntimeError as err:
             raise ValueError(f"the model cannot run on sequences of length {length}: {err}") from err
+    batch_size = resolve_batch_size(batch_size, model, probe, device, backward=True)
     if layer is None:
         target = check_target(target, check_output(out, 1))
         description = f"output {target}"

@@ -11,8 +11,8 @@ from torch import nn
 
 from .._core import predict, resolve_device
 from ..data.encoding import decode
-from ..methods.filters import (filter_importance, filters_from_activations, first_layer, mean_activations,
-                               mean_metric, predict_ablated, tomtom_matches)
+from ..methods.filters import (SIGNIFICANT_E_VALUE, filter_importance, filters_from_activations, first_layer,
+                               mean_activations, mean_metric, predict_ablated, tomtom_matches)
 from ..plots.filters import gallery_data, gallery_figure
 from ._common import bokeh_widget, target_options, update_source
 
@@ -174,7 +174,8 @@ class FilterGallery(ipw.VBox):
 
     def _label(self, f: int) -> str:
         motif, best = self.motifs[f], self.matches[f][0] if self.matches[f] else None
-        match = f"{best.target} E={best.e_value:.1g}" if best is not None and best.e_value < 10 else "no match"
+        significant = best is not None and best.e_value < SIGNIFICANT_E_VALUE  # none for an uninformative filter
+        match = f"{best.target} E={best.e_value:.1g}" if significant else "no match"
         return f"f{f} {match}\nIC {motif.information_content().sum():.1f} n={motif.n_sites}"
 
     def _predict_ablated(self, X: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Training and evaluation of sequence-to-activity models on the synthetic tasks."""
+"""Training and evaluation of sequence-to-activity models on any :class:`~xai_widgets.data.Dataset`
+(the synthetic tasks, shipped real data, data read from files)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .._core import predict, resolve_device
 from ..data.encoding import reverse_complement
-from ..data.tasks import SyntheticTask
+from ..data.dataset import Dataset
 from ..metrics import auroc, average_precision, pearson
 
 LOSSES = {"multilabel": nn.BCEWithLogitsLoss, "binary": nn.BCEWithLogitsLoss, "regression": nn.MSELoss}
@@ -40,7 +41,16 @@ class TrainingResult:
     seconds: float = 0.0
 
 
-def _check_task_model(model: nn.Module, task: SyntheticTask) -> None:
+def _check_task_model(model: nn.Module, task: Dataset) -> None:
+    if not isinstance(task, Dataset):
+        raise TypeError(f"expected an xai_widgets.data.Dataset (or a synthetic task); got {type(task).__name__}. "
+                        "Wrap arrays with data.Dataset.from_arrays(X, y).")
+    if task.y is None:
+        raise ValueError(f"data set {task.name!r} has no labels y, so a model cannot be trained or evaluated on it")
+    absent = [s for s in ("train", "valid") if s not in task.splits]
+    if absent:
+        raise ValueError(f"data set {task.name!r} has no {absent[0]!r} split (it has {list(task.splits)}): "
+                         "make them with task.random_split((0.8, 0.1, 0.1))")
     with torch.no_grad():
         was_training = model.training
         out = model.eval()(task.X[:2].to(next(model.parameters()).device))
@@ -50,21 +60,22 @@ def _check_task_model(model: nn.Module, task: SyntheticTask) -> None:
                          f"{task.y.shape[1]} target(s): build it with n_targets={task.y.shape[1]}")
 
 
-def train(model: nn.Module, task: SyntheticTask, *, epochs: int = 30, batch_size: int = 128, lr: float = 1e-3,
+def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int = 128, lr: float = 1e-3,
           weight_decay: float = 0.0, patience: int = 4, rc_augment: bool = False, device="auto",
           random_state: int = 0, progress: bool = True) -> TrainingResult:
     """Train ``model`` on the task's train split with Adam, early-stopping on the valid split.
 
-    The loss follows ``task.kind``: binary cross-entropy on logits for classification, mean
-    squared error for regression. Training stops after ``patience`` epochs without a lower
+    The loss follows ``task.kind``: binary cross-entropy on logits for classification
+    (``"binary"``, ``"multilabel"``), mean squared error for ``"regression"``. Training stops after ``patience`` epochs without a lower
     validation loss, and the best epoch's weights are restored.
 
     Parameters
     ----------
     model : torch.nn.Module
         Maps ``(N, 4, L)`` to ``(N, T)`` with ``T`` the task's number of targets.
-    task : SyntheticTask
-        Uses its ``"train"`` and ``"valid"`` splits.
+    task : Dataset
+        Any data set with labels (a synthetic task, shipped real data, data from files); uses
+        its ``"train"`` and ``"valid"`` splits (``task.random_split(...)`` makes them).
     epochs, batch_size, lr, weight_decay, patience : int or float
     rc_augment : bool
         Also train on the reverse complement of every batch (same labels).
@@ -78,6 +89,12 @@ def train(model: nn.Module, task: SyntheticTask, *, epochs: int = 30, batch_size
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``task`` is not a Dataset, has no labels or no train/valid split, or the model's
+        output does not match its number of targets.
     """
     if epochs < 1 or batch_size < 1 or patience < 1:
         raise ValueError("epochs, batch_size and patience must be >= 1")
@@ -123,9 +140,10 @@ def train(model: nn.Module, task: SyntheticTask, *, epochs: int = 30, batch_size
     return TrainingResult(model, history, best_epoch, time.perf_counter() - start_time)
 
 
-def evaluate(model: nn.Module, task: SyntheticTask, split: str = "test", batch_size: int = 512,
+def evaluate(model: nn.Module, task: Dataset, split: str = "test", batch_size: int = 512,
              device="auto") -> dict:
-    """Held-out metrics of ``model`` on ``task``.
+    """Held-out metrics of ``model`` on the ``split`` rows of a labelled :class:`~xai_widgets.data.Dataset`
+    (``"all"``: every row).
 
     Returns
     -------
@@ -133,6 +151,8 @@ def evaluate(model: nn.Module, task: SyntheticTask, split: str = "test", batch_s
         Classification: ``auroc`` and ``auprc`` (means over targets) and ``per_target_auroc``.
         Regression: ``pearson`` and ``mse`` (first target) and ``per_target_pearson``.
     """
+    if task.y is None:
+        raise ValueError(f"data set {task.name!r} has no labels y to evaluate against")
     subset = task.subset(split) if split != "all" else task
     scores = predict(model, subset.X, batch_size, device)
     y = subset.y
