@@ -92,6 +92,20 @@ def kernel_io_loop():
     return getattr(Kernel.instance(), "io_loop", None)
 
 
+def _is_kernel_thread(owner: int) -> bool:
+    """Whether the current thread may change widget state: the thread that created the widget,
+    the main thread, or an ipykernel subshell thread (which runs widget callbacks when the
+    frontend sends comm messages to a subshell)."""
+    current = threading.current_thread()
+    if current.ident == owner or current is threading.main_thread():
+        return True
+    try:
+        from ipykernel.subshell import SubshellThread
+    except ImportError:
+        return False
+    return isinstance(current, SubshellThread)
+
+
 def _current_render_bundle(value, widget) -> str:
     """``render_bundle`` as sent to the browser: the document as it is now, not as it was created."""
     from bokeh.core.json_encoder import serialize_json
@@ -145,11 +159,19 @@ def _batched_bokeh_model_class():
           is sent (a reloaded page requests it from the kernel);
         - :meth:`sync_views` sends it when the browser's model lags behind (after changes
           while no view was alive, or before a second display); it runs after every cell and
-          when this widget is displayed;
+          when this widget is displayed. Every live view then rebuilds itself from it (that is
+          jupyter_bokeh's view code; a rebuilt view keeps sending clicks). We keep the browser
+          model current this way rather than by patching only the new view: a view created
+          later renders from the browser model alone, and a patch sent while the view is being
+          created can reach the model before the view listens;
         - inside ``with model.batched():`` changes are collected and sent as one ``PATCH-DOC``
           message on exit, so BokehJS applies them together and redraws once;
-        - the document may only be changed from the thread that created the widget (the
-          kernel's): a change from another thread raises ``RuntimeError``.
+        - changes may come from the kernel's threads only: the main thread (cells) and the
+          subshell threads that run widget callbacks (JupyterLab 4.4+ with ipykernel 7 sends
+          comm messages to a subshell, so a click is handled concurrently with a running cell);
+          a change from any other thread raises ``RuntimeError``. A lock makes ``batched``
+          blocks and each message's parts (jupyter_bokeh sends one PATCH-DOC as several comm
+          messages) atomic across those threads.
         """
 
         render_bundle = Dict().tag(sync=True, to_json=_current_render_bundle)
@@ -159,6 +181,7 @@ def _batched_bokeh_model_class():
 
         def __init__(self, model, **kwargs):
             self._owner_thread = threading.get_ident()
+            self._lock = threading.RLock()
             super().__init__(model, **kwargs)
             _live_models.add(self)
             _register_post_run_cell_hook()
@@ -173,9 +196,10 @@ def _batched_bokeh_model_class():
         def sync_views(self) -> None:
             """Send the whole current document to the browser if some change may not have reached
             every view (all views then redraw from it)."""
-            if self._views_behind and self.comm is not None:
-                self._views_behind = False
-                self.send_state("render_bundle")
+            with self._lock:
+                if self._views_behind and self.comm is not None:
+                    self._views_behind = False
+                    self.send_state("render_bundle")
 
         def _repr_mimebundle_(self, **kwargs):
             self.sync_views()
@@ -183,35 +207,39 @@ def _batched_bokeh_model_class():
 
         @contextmanager
         def batched(self):
-            self._pending = []
-            try:
-                yield
-            finally:
-                events, self._pending = self._pending, None
-                if events:
-                    self._send_patch(events)
+            with self._lock:
+                outer, self._pending = self._pending, [] if self._pending is None else self._pending
+                try:
+                    yield
+                finally:
+                    if outer is None:  # the outermost block sends
+                        events, self._pending = self._pending, None
+                        if events:
+                            self._send_patch(events)
 
         def _document_patched(self, event) -> None:
             if event.setter is self:  # came from the browser
                 return
-            if threading.get_ident() != self._owner_thread:
+            if not _is_kernel_thread(self._owner_thread):
                 raise RuntimeError(
                     "a Bokeh widget's document was changed from a background thread; change it only on "
                     "the kernel's thread (hand results over with kernel_io_loop().add_callback)")
-            if self._pending is not None:
-                self._pending.append(event)
-            else:
-                self._send_patch([event])
+            with self._lock:
+                if self._pending is not None:
+                    self._pending.append(event)
+                else:
+                    self._send_patch([event])
 
         def _send_patch(self, events) -> None:
-            # views alive now get the events; the browser model's render_bundle does not
-            self._views_behind = True
-            # the message layout of jupyter_bokeh 4 (header, metadata, content, then each buffer)
-            msg = Protocol().create("PATCH-DOC", events)
-            for part in (msg.header_json, msg.metadata_json, msg.content_json):
-                self.send({"msg": "patch", "payload": part})
-            for buffer in msg.buffers:
-                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
-                self.send({"msg": "patch"}, [buffer.to_bytes()])
+            with self._lock:  # the parts of one message must not interleave with another's
+                # views alive now get the events; the browser model's render_bundle does not
+                self._views_behind = True
+                # the message layout of jupyter_bokeh 4 (header, metadata, content, then each buffer)
+                msg = Protocol().create("PATCH-DOC", events)
+                for part in (msg.header_json, msg.metadata_json, msg.content_json):
+                    self.send({"msg": "patch", "payload": part})
+                for buffer in msg.buffers:
+                    self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                    self.send({"msg": "patch"}, [buffer.to_bytes()])
 
     return BatchedBokehModel

@@ -80,7 +80,7 @@ class SpacingSweep(ipw.VBox):
                  width: int = 900, run: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column
-        from bokeh.models import ColumnDataSource
+        from bokeh.models import ColumnDataSource, Range1d
 
         self.model, self.device, self.target, self.random_state = model, resolve_device(device), target, random_state
         self.background_sequences = background_sequences
@@ -117,8 +117,15 @@ class SpacingSweep(ipw.VBox):
                         "sites": ColumnDataSource(instance_data([]), name="sweep_sites_source")}
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
                         "example": logo_figure(source=self.sources["example"], width=width, height=170,
-                                               name="sweep_example", title="click a spacing for an example")}
+                                               name="sweep_example", title="example")}
         add_instance_boxes(self.figures["example"], self.sources["sites"])
+        # explicit ranges, set from the curve when it arrives: BokehJS cannot derive ranges from an
+        # empty source (it warns), and the empty state shows the spacings to be swept
+        low, high = spacings
+        self.figures["sweep"].x_range = Range1d(low - 0.5, high + 0.5)
+        self.figures["sweep"].y_range = Range1d(0, 1)
+        self.figures["sweep"].title.text = "run the sweep, then click a spacing for an example"
+        self.figures["example"].visible = False  # no placeholder: shown with the first example
         for event in (Tap, DoubleTap):
             self.figures["sweep"].on_event(event, self.on_sweep_tap)
         self.plot = bokeh_widget(column(self.figures["sweep"], self.figures["example"]))
@@ -237,8 +244,16 @@ class SpacingSweep(ipw.VBox):
         for orientation in ORIENTATIONS:  # orientations not run are drawn empty
             for key in ("effect", "lo", "hi"):
                 columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
+        curves = np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items() if k != "spacing"])
+        curves = curves[np.isfinite(curves)]
+        bottom, top = (float(curves.min()), float(curves.max())) if len(curves) else (0.0, 1.0)
+        pad = 0.05 * (top - bottom) or 0.5
         with self.plot.batched():
             update_source(self.sources["sweep"], columns)
+            figure = self.figures["sweep"]
+            figure.x_range.start, figure.x_range.end = columns["spacing"][0] - 0.5, columns["spacing"][-1] + 0.5
+            figure.y_range.start, figure.y_range.end = bottom - pad, top + pad
+            figure.title.text = "click a spacing for an example"
         best = max(parts, key=lambda p: float(torch.nan_to_num(p.effect, nan=-np.inf).max()))
         orientation, spacing = best.peak()
         s = int((best.spacings == spacing).nonzero()[0])
@@ -277,5 +292,6 @@ class SpacingSweep(ipw.VBox):
         with self.plot.batched():
             update_source(self.sources["example"], logo_data(ism.attribution()[0]))
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
+            self.figures["example"].visible = True
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
                                                   f"{float(ism.reference[0]):.3f}")
