@@ -1,8 +1,9 @@
 """BatchedBokehModel: a view created later renders the current document, not the creation-time one;
-the browser model is re-sent only when it lags behind; a background thread may not change it."""
+the browser model is re-sent only when it lags behind; a background thread may not change it, a kernel subshell thread may."""
 
 import json
 import threading
+from contextlib import contextmanager
 
 import pytest
 from bokeh.models import ColumnDataSource
@@ -116,3 +117,59 @@ def test_update_source_keeps_columns_the_same_length(widget):
     update_source(source, {"x": [0, 1, 2, 3, 4], "y": [1, 2, 30, 4, 5]})
     assert lengths and all(len(s) == 1 for s in lengths)
     assert dict(source.data) == {"x": [0, 1, 2, 3, 4], "y": [1, 2, 30, 4, 5]}
+
+
+@contextmanager
+def subshell_thread(target):
+    """An ipykernel subshell thread (where JupyterLab 4.4+ has widget clicks handled) running ``target``."""
+    import zmq
+    from ipykernel.subshell import SubshellThread
+
+    context = zmq.Context()
+    thread = SubshellThread("test", context)
+    thread.run = target
+    try:
+        yield thread
+    finally:
+        thread.join()
+        thread.shell_channel_to_subshell.close()
+        thread.subshell_to_shell_channel.close()
+        context.term()
+
+
+def test_a_change_from_a_kernel_subshell_thread_is_sent(widget):
+    w, source = widget
+    sent = Sent(w)
+    errors = []
+
+    def change():
+        try:
+            update_source(source, {"x": [0, 1, 2], "y": [5, 6, 8]})
+        except RuntimeError as error:
+            errors.append(error)
+
+    with subshell_thread(change) as thread:
+        thread.start()
+    assert errors == [] and len(sent.patches()) >= 3
+
+
+def test_a_batched_block_is_not_interleaved_with_another_threads_change(widget):
+    w, source = widget
+    sent = Sent(w)
+    started = threading.Event()
+
+    def click_handler():  # on a subshell thread, while the main thread is inside a batched block
+        started.set()
+        update_source(source, {"x": [0, 1, 2], "y": [2, 2, 2]})
+
+    with subshell_thread(click_handler) as thread:
+        with w.batched():
+            update_source(source, {"x": [0, 1, 2], "y": [1, 1, 1]})
+            thread.start()
+            started.wait()
+            thread.join(0.5)
+            assert thread.is_alive() and sent.messages == []  # the handler waits for the block to end
+    contents = [json.loads(p["payload"]) for p in sent.patches() if "payload" in p]
+    events = [c["events"] for c in contents if isinstance(c, dict) and "events" in c]
+    assert len(events) == 2  # two whole messages, one after the other
+    assert list(source.data["y"]) == [2, 2, 2]
