@@ -67,6 +67,7 @@ def wait_for_sweep(page):
 
 
 def all_match(page, views):
+    xl.scroll_through_notebook(page)  # a reloaded page may render outputs only when they come into view
     for name in WIDGETS:
         xl.assert_browser_matches_kernel(page, name, views=views)
 

@@ -62,6 +62,7 @@ __all__ = [
     "restart_kernel",
     "run_cell",
     "save_notebook",
+    "scroll_through_notebook",
     "browser_unavailable_reason",
     "chromium_page",
     "click_bokeh",
@@ -1054,6 +1055,22 @@ def reload_notebook(page: Any, lab: LabServer, path: str, *, timeout: float = 60
     """Reload the browser page on notebook ``path`` (the kernel keeps running) and wait for it."""
     page.reload(timeout=timeout * 1000)
     open_notebook(page, lab, path, timeout=timeout)
+
+
+def scroll_through_notebook(page: Any, *, pause_ms: int = 300) -> None:
+    """Scroll every cell of the current notebook into view, top to bottom, as a reader would.
+
+    JupyterLab may render the outputs of cells outside the viewport only when they come into
+    view (its notebook windowing), so views of a reloaded page exist only after this.
+    """
+    n = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+    for index in range(n):
+        page.evaluate("""async (index) => {
+          const notebook = window.jupyterapp.shell.currentWidget.content;
+          await notebook.scrollToItem(index, "start");
+          notebook.widgets[index].node.scrollIntoView({block: "start"});
+        }""", index)
+        page.wait_for_timeout(pause_ms)
 
 
 def restart_kernel(page: Any, *, timeout: float = 60) -> None:
