@@ -80,18 +80,20 @@ def click_and_match(page, name, expression, figure, x, y, views):
     xl.assert_browser_matches_kernel(page, name, views=views)
 
 
-def one_action_each(page, views):
+def one_action_each(page, views, round=0):
+    """One click per widget; ``round`` moves the clicks so that a second round changes the state again."""
     click_and_match(page, "flipper", "flipper.sequence", "flipper_sequence", 20, 0.5, views)
     tiles = xl.kernel_value(page, "{k: [float(v) for v in gallery.sources['tiles'].data[k][:1]] "
                                   "for k in ('left', 'right', 'bottom', 'top')}")
     click_and_match(page, "gallery", "gallery.readout.value", "gallery", (tiles["left"][0] + tiles["right"][0]) / 2,
                     (tiles["bottom"][0] + tiles["top"][0]) / 2, views)
-    click_and_match(page, "overlay", "overlay.query_position", "attention_sequence", 61, 0.5, views)
+    click_and_match(page, "overlay", "overlay.query_position", "attention_sequence", 61 + 10 * round, 0.5, views)
     orientation, spacing = xl.kernel_value(page, "sweep.peak")
     effect = xl.kernel_value(page, f"float(np.nanmax(sweep.sources['sweep'].data['effect_{orientation}']))")
-    click_and_match(page, "sweep", "sweep.figures['example'].title.text", "sweep", spacing, effect * 0.9, views)
+    click_and_match(page, "sweep", "sweep.figures['example'].title.text", "sweep", spacing - 3 * round, effect * 0.9,
+                    views)
     n = xl.kernel_value(page, "len(imap.features)")
-    click_and_match(page, "imap", "imap.selected", "interaction_heatmap", 2.5, n - 2 + 0.5, views)
+    click_and_match(page, "imap", "imap.selected", "interaction_heatmap", 2.5 - round, n - 2 + 0.5, views)
 
 
 def run_notebook(page, cells):
@@ -121,7 +123,7 @@ def test_every_view_of_every_widget_shows_the_kernel_state(lab, page):
         xl.reload_notebook(page, lab, NOTEBOOK)
         all_match(page, views=2)
         xl.screenshot(page, "sync_reloaded")
-        one_action_each(page, views=2)  # ... and they follow the next action
+        one_action_each(page, views=2, round=1)  # ... and they follow the next action
         # reload and re-run everything in the same kernel (BokehJS must be sent to the new page)
         xl.reload_notebook(page, lab, NOTEBOOK)
         run_notebook(page, range(SECOND_DISPLAY + 1))
