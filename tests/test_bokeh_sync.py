@@ -173,3 +173,19 @@ def test_a_batched_block_is_not_interleaved_with_another_threads_change(widget):
     events = [c["events"] for c in contents if isinstance(c, dict) and "events" in c]
     assert len(events) == 2  # two whole messages, one after the other
     assert list(source.data["y"]) == [2, 2, 2]
+
+
+def test_a_data_change_from_one_view_is_sent_to_every_view_once(widget):
+    """A CustomJS callback in one view changed a source: the other views must show it too."""
+    w, source = widget
+    sent = Sent(w)
+    change = {"event": "jsevent", "kind": "ModelChanged", "model": {"id": source.id}, "attr": "data",
+              "new": {"type": "map", "entries": [["x", [9]], ["y", [8]]]}}
+    w._sync_model(w, dict(change), [])
+    assert dict(source.data) == {"x": [9], "y": [8]}
+    contents = [json.loads(p["payload"]) for p in sent.patches() if "payload" in p]
+    (events,) = [c["events"] for c in contents if isinstance(c, dict) and "events" in c]
+    assert events[0]["model"]["id"] == source.id
+    n = len(sent.messages)
+    w._sync_model(w, dict(change), [])  # the views' echo of it: not sent again
+    assert len(sent.messages) == n

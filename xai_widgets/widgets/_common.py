@@ -182,6 +182,7 @@ def _batched_bokeh_model_class():
         def __init__(self, model, **kwargs):
             self._owner_thread = threading.get_ident()
             self._lock = threading.RLock()
+            self._forwarded = {}  # source id: the data last forwarded from one view to all
             super().__init__(model, **kwargs)
             _live_models.add(self)
             _register_post_run_cell_hook()
@@ -218,7 +219,8 @@ def _batched_bokeh_model_class():
                             self._send_patch(events)
 
         def _document_patched(self, event) -> None:
-            if event.setter is self:  # came from the browser
+            if event.setter is self:  # came from one browser view
+                self._forward_to_views(event)
                 return
             if not _is_kernel_thread(self._owner_thread):
                 raise RuntimeError(
@@ -229,6 +231,30 @@ def _batched_bokeh_model_class():
                     self._pending.append(event)
                 else:
                     self._send_patch([event])
+
+        def _forward_to_views(self, event) -> None:
+            """A data source changed in one view (a CustomJS callback, e.g. a hover highlight): send it
+            to every view, so that all show what Python now holds. Only data sources: ranges and
+            sizes are each view's own. The same value is not forwarded twice in a row, so the views'
+            echoes of it end the exchange."""
+            from bokeh.core.json_encoder import serialize_json
+            from bokeh.document.events import ColumnsPatchedEvent, ColumnsStreamedEvent, ModelChangedEvent
+            from bokeh.models import ColumnDataSource
+
+            model = getattr(event, "model", None)
+            if not isinstance(model, ColumnDataSource):
+                return
+            if isinstance(event, ModelChangedEvent) and event.attr != "data":
+                return
+            if not isinstance(event, (ModelChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent)):
+                return
+            value = serialize_json(dict(model.data))
+            with self._lock:
+                if self._forwarded.get(model.id) == value:
+                    return
+                self._forwarded[model.id] = value
+                event.setter = None
+                self._send_patch([event])
 
         def _send_patch(self, events) -> None:
             with self._lock:  # the parts of one message must not interleave with another's
