@@ -223,6 +223,12 @@ def _batched_bokeh_model_class():
                 self._forward_to_views(event)
                 return
             if not _is_kernel_thread(self._owner_thread):
+                # Bokeh's patch_curdoc (around this callback) pops its entry only when the callback
+                # returns; pop it here, or curdoc() fails for the rest of the process
+                from bokeh.io import doc as bokeh_doc
+
+                if bokeh_doc._PATCHED_CURDOCS and bokeh_doc._PATCHED_CURDOCS[-1]() is self._document:
+                    bokeh_doc._PATCHED_CURDOCS.pop()
                 raise RuntimeError(
                     "a Bokeh widget's document was changed from a background thread; change it only on "
                     "the kernel's thread (hand results over with kernel_io_loop().add_callback)")
