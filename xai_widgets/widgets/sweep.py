@@ -117,7 +117,7 @@ class SpacingSweep(ipw.VBox):
                         "sites": ColumnDataSource(instance_data([]), name="sweep_sites_source")}
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
                         "example": logo_figure(source=self.sources["example"], width=width, height=170,
-                                               name="sweep_example", title="example")}
+                                               name="sweep_example", title="click a spacing for an example")}
         add_instance_boxes(self.figures["example"], self.sources["sites"])
         # explicit ranges, set from the curve when it arrives: BokehJS cannot derive ranges from an
         # empty source (it warns), and the empty state shows the spacings to be swept
@@ -125,7 +125,6 @@ class SpacingSweep(ipw.VBox):
         self.figures["sweep"].x_range = Range1d(low - 0.5, high + 0.5)
         self.figures["sweep"].y_range = Range1d(0, 1)
         self.figures["sweep"].title.text = "run the sweep, then click a spacing for an example"
-        self.figures["example"].visible = False  # no placeholder: shown with the first example
         for event in (Tap, DoubleTap):
             self.figures["sweep"].on_event(event, self.on_sweep_tap)
         self.plot = bokeh_widget(column(self.figures["sweep"], self.figures["example"]))
@@ -292,6 +291,5 @@ class SpacingSweep(ipw.VBox):
         with self.plot.batched():
             update_source(self.sources["example"], logo_data(ism.attribution()[0]))
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
-            self.figures["example"].visible = True
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
                                                   f"{float(ism.reference[0]):.3f}")
