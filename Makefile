@@ -36,8 +36,13 @@ $(VENV)/.lab: pyproject.toml $(VENV)/.torch
 	$(WARM_UP)
 	touch $@
 
+# bpnet-lite (tested 1.1.0) is only a test oracle (the original BPNet model); --no-deps because
+# its declared dependencies pull MACS3 and bam2bw, which build from source and are never used here
+BPNET_LITE ?= bpnet-lite>=1.1,<1.2
+
 $(VENV)/.test: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e ".[test]"
+	$(PIP) install --no-deps "$(BPNET_LITE)"
 	$(WARM_UP)
 	touch $@
 

@@ -248,3 +248,19 @@ def test_peak_memory_of_default_batches_stays_in_budget(call):
                          text=True, timeout=600, check=True)
     peak_mb = json.loads(out.stdout.strip().splitlines()[-1])
     assert peak_mb < 2 * MEMORY_BUDGET_BYTES / 2**20, f"peak {peak_mb:.0f} MB for {call}"
+
+
+# --- targets by name ----------------------------------------------------------------------------
+
+def test_targets_by_output_name():
+    from xai_widgets.adapt import adapt
+
+    model = adapt(_model(seed=6), output_names=["dev", "hk"])
+    X = data.one_hot([SEQ])
+    by_name = methods.saturation_mutagenesis(model, X, target="hk").delta
+    torch.testing.assert_close(by_name, _ism_loop(model, X, 1))
+    torch.testing.assert_close(methods.saliency(model, X, target="dev").values, methods.saliency(model, X, target=0).values)
+    with pytest.raises(ValueError, match="its outputs are"):
+        methods.saliency(model, X, target="dvl")
+    with pytest.raises(ValueError, match="declares no output names"):
+        methods.saliency(_model(), X, target="dev")

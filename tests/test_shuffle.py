@@ -57,4 +57,6 @@ def test_shuffle_rejects_bad_input():
     with pytest.raises(ValueError):
         dinucleotide_shuffle(one_hot("ACGT"), 0)
     with pytest.raises(ValueError, match="not one-hot"):
-        dinucleotide_shuffle(torch.full((1, 4, 5), 0.25))
+        dinucleotide_shuffle(torch.full((1, 4, 5), 0.5))
+    # all-0.25 columns are N (as one_hot(..., unknown="uniform") writes them): kept in place
+    assert torch.equal(dinucleotide_shuffle(torch.full((1, 4, 5), 0.25), 1)[:, 0], torch.full((1, 4, 5), 0.25))

@@ -58,11 +58,25 @@ def profile_contribution(logits: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor, shape (N, 1)
     """
+    return _profile_contribution(logits, ProfileScaling())
+
+
+class ProfileScaling(nn.Module):
+    """``softmax(l).detach() * l`` on centred, flattened profile logits ``(N, M) -> (N, M)``.
+
+    A module (bpnet-lite's ``_ProfileLogitScaling``) so that DeepLIFT can give it a rule: the
+    rescale rule on its input and output, as bpnet-lite and tangermeme do.
+    """
+
+    def forward(self, flat: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(flat, dim=1).detach() * flat
+
+
+def _profile_contribution(logits: torch.Tensor, scaling: nn.Module) -> torch.Tensor:
     if logits.ndim < 2:
         raise ValueError(f"profile logits must have shape (N, L') or (N, S, L'); got {tuple(logits.shape)}")
     flat = logits.flatten(1)
-    flat = flat - flat.mean(dim=1, keepdim=True)
-    return (torch.softmax(flat, dim=1).detach() * flat).sum(dim=1, keepdim=True)
+    return scaling(flat - flat.mean(dim=1, keepdim=True)).sum(dim=1, keepdim=True)
 
 
 def _check_alphabet(alphabet: str) -> str:
@@ -118,6 +132,7 @@ class AdaptedModel(nn.Module):
         if self._names is None and profile is not None:
             self._names = ("counts", "profile") if profile == "both" else (profile,)
         self._explicit_names = output_names is not None
+        self.profile_scaling = ProfileScaling() if profile is not None else None
         self._card = None
         # channel i of the wrapped model's input reads base alphabet[i]
         self._order = None if alphabet == ALPHABET else [ALPHABET.index(base) for base in alphabet]
@@ -187,7 +202,7 @@ class AdaptedModel(nn.Module):
             if counts.shape[1] != 1:
                 raise ValueError(f"the counts head must give one value per sequence; it has shape "
                                  f"{tuple(counts.shape)}: choose the right head with output=(profile, counts)")
-            parts = {"counts": [counts], "profile": [profile_contribution(logits)]}
+            parts = {"counts": [counts], "profile": [_profile_contribution(logits, self.profile_scaling)]}
             parts["both"] = parts["counts"] + parts["profile"]
             result = torch.cat(parts[self.profile], dim=1)
             self._set_names(result.shape[1], None)

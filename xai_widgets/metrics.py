@@ -24,16 +24,24 @@ def auroc(scores, labels) -> float:
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    order = torch.argsort(s)
-    sorted_s = s[order]
-    ranks = torch.empty_like(s)
-    ranks[order] = torch.arange(1, len(s) + 1, dtype=torch.float64)
-    # average the ranks of tied scores
-    _, inverse, counts = torch.unique_consecutive(sorted_s, return_inverse=True, return_counts=True)
-    ends = torch.cumsum(counts, 0).to(torch.float64)
-    mean_rank = ends - (counts.to(torch.float64) - 1) / 2
-    ranks[order] = mean_rank[inverse]
+    ranks = rankdata(s)
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def rankdata(x) -> torch.Tensor:
+    """Ranks 1..n of a 1-D array, ties getting their average rank (as ``scipy.stats.rankdata``)."""
+    s = _as_float64(x).flatten()
+    order = torch.argsort(s)
+    _, inverse, counts = torch.unique_consecutive(s[order], return_inverse=True, return_counts=True)
+    ends = torch.cumsum(counts, 0).to(torch.float64)
+    ranks = torch.empty_like(s)
+    ranks[order] = (ends - (counts.to(torch.float64) - 1) / 2)[inverse]
+    return ranks
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation: Pearson r of the tie-averaged ranks; NaN if either is constant."""
+    return pearson(rankdata(x), rankdata(y))
 
 
 def average_precision(scores, labels) -> float:

@@ -17,6 +17,7 @@ from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_mo
                      read_meme, scan, write_meme)
 from .real import chip_peaks, example_genome, fly_enhancers, lentimpra
 from .shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle
+from .vcf import VariantSet, read_variant_table, read_vcf, variants_from_edits
 from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
                     cooperative_grammar, make_task, motif_presence)
 
@@ -28,4 +29,5 @@ __all__ = [
     "attribution_benchmark", "cooperative_grammar", "make_task", "motif_presence",
     "Dataset", "ReadReport", "read_bed", "read_fasta", "read_table",
     "chip_peaks", "example_genome", "fly_enhancers", "lentimpra",
+    "VariantSet", "read_variant_table", "read_vcf", "variants_from_edits",
 ]

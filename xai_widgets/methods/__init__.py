@@ -10,12 +10,18 @@
 - :mod:`.maximize`: maximal activation of an output or a hidden channel
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
+- :mod:`.variants`: variant effects from a VCF, a table or edits (ref/alt, calibrated percentile)
 - :func:`capabilities`: which of these apply to a given model, and why not
+- :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 """
 
+from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
+from ._common import output_names
 from .capabilities import capabilities
+from .diagnostics import Diagnosis, diagnose
+from .discovery import DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
                       filter_importance, filters_from_activations, filters_from_weights, first_layer,
@@ -29,11 +35,15 @@ from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
 from .maximize import MaximizationResult, maximize_activation
+from .variants import (EXPLAIN_METHODS, VariantExplanation, VariantScores, explain_variant, random_snv_effects,
+                       score_variants, variant_motifs)
 
 __all__ = [
+    "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
-    "capabilities",
+    "capabilities", "Diagnosis", "diagnose", "output_names",
+    "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
     "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
@@ -45,4 +55,6 @@ __all__ = [
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",
+    "EXPLAIN_METHODS", "VariantExplanation", "VariantScores", "explain_variant", "random_snv_effects",
+    "score_variants", "variant_motifs",
 ]

@@ -25,8 +25,39 @@ from torch import nn
 from .._core import as_model_input, preserved_state, resolve_device
 from ..data.encoding import check_one_hot
 
+def declared_output_names(model: nn.Module) -> tuple | None:
+    """The model's output names, if it declares them: ``output_names`` (adapted models) or its
+    card's ``task.target_names`` (zoo models); else None."""
+    names = getattr(model, "output_names", None)
+    if not names:
+        card = getattr(model, "card", None)
+        names = (card or {}).get("task", {}).get("target_names") if isinstance(card, dict) else None
+    return tuple(str(n) for n in names) if names else None
+
+
+def output_names(model: nn.Module, n_outputs: int) -> tuple:
+    """The model's output names (:func:`declared_output_names`), else ``"0"``, ``"1"``, ..."""
+    names = declared_output_names(model)
+    return names if names and len(names) == n_outputs else tuple(str(i) for i in range(n_outputs))
+
+
+def target_index(model: nn.Module, target):
+    """``target`` as an output index: a name is looked up in the model's output names; other
+    values are returned unchanged (checked later by :func:`check_target`)."""
+    if not isinstance(target, str):
+        return target
+    names = declared_output_names(model)
+    if not names:
+        raise ValueError(f"target {target!r} is a name, but the model declares no output names: pass an index, or "
+                         "wrap the model with xai_widgets.adapt.adapt(model, output_names=[...])")
+    if target not in names:
+        raise ValueError(f"target {target!r} is not an output of the model; its outputs are {names}")
+    return names.index(target)
+
+
 def model_method(func):
-    """Decorator for public methods ``func(model, X, ...)``: see the module docstring."""
+    """Decorator for public methods ``func(model, X, ...)``: see the module docstring. A ``target``
+    given as an output name becomes its index (:func:`target_index`)."""
     signature = inspect.signature(func)
     names = list(signature.parameters)
 
@@ -37,6 +68,8 @@ def model_method(func):
         if isinstance(model, nn.Module):
             if len(names) > 1 and names[1] in bound.arguments:
                 bound.arguments[names[1]] = as_model_input(model, bound.arguments[names[1]])
+            if "target" in bound.arguments:
+                bound.arguments["target"] = target_index(model, bound.arguments["target"])
             with preserved_state(model):
                 return func(*bound.args, **bound.kwargs)
         return func(*bound.args, **bound.kwargs)

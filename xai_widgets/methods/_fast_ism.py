@@ -28,12 +28,15 @@ from torch import nn
 from torch.nn.modules import module as _module_globals
 
 from ..zoo.architectures import Exp, LocalPlan
+from ..zoo.published import Residual
 
 ELEMENTWISE = (nn.BatchNorm1d, nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU,
                nn.Identity, nn.Dropout, Exp)
 """Element-wise layers fast ISM knows (BatchNorm1d only in eval mode with running statistics)."""
-KNOWN_LAYERS = (nn.Conv1d, nn.MaxPool1d) + ELEMENTWISE
-"""Every layer class the fast path computes itself (see :func:`local_plan`)."""
+KNOWN_LAYERS = (nn.Conv1d, nn.MaxPool1d, Residual) + ELEMENTWISE
+"""Every layer class the fast path computes itself (see :func:`local_plan`). A
+:class:`~xai_widgets.zoo.published.Residual` block (``x + body(x)``) counts when every layer
+of its body does and keeps the length: convolutions with "same" padding, element-wise layers."""
 _COMPUTATION = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl", "__getattr__",
                 "__getattribute__", "weight", "bias")
 """Attributes a subclass may not redefine and still count as its known base class."""
@@ -81,7 +84,7 @@ def _plan_and_reason(model: nn.Module) -> tuple[LocalPlan | None, str]:
     layers = list(plan.layers)
     reason = "its plan has no layers"
     for k, layer in enumerate(layers):
-        problem = _layer_problem(layer, id(layer) in names)
+        problem = _layer_problem(layer, id(layer) in names, names)
         if problem is not None:
             name = names.get(id(layer))
             label = f"layer {name!r}" if name else f"plan layer {k}"
@@ -137,11 +140,12 @@ def _hooks(module: nn.Module, top_level: bool = False) -> str:
     return " and ".join(found)
 
 
-def _layer_problem(module, owned: bool) -> str | None:
+def _layer_problem(module, owned: bool, names: dict | None = None) -> str | None:
     """Why ``module`` is not a local layer fast ISM can compute, or None.
 
     ``owned``: the module belongs to the model, which every method puts in eval mode first; a
-    plan layer outside the model keeps its own training flag.
+    plan layer outside the model keeps its own training flag. ``names``: ids of the model's
+    modules (for the layers inside a :class:`Residual` block).
     """
     if not isinstance(module, nn.Module):
         return "is not an nn.Module"
@@ -156,6 +160,17 @@ def _layer_problem(module, owned: bool) -> str | None:
     if hooked:
         return f"has {hooked}, which the fast path would bypass"
     training = module.training and not owned
+    if cls is Residual:
+        for k, layer in enumerate(module.body):
+            problem = _layer_problem(layer, id(layer) in names if names is not None else owned, names)
+            if problem is None and isinstance(layer, nn.MaxPool1d):
+                problem = "changes the length"
+            if problem is None and isinstance(layer, nn.Conv1d) and \
+                    2 * layer.padding[0] != layer.dilation[0] * (layer.kernel_size[0] - 1):
+                problem = "changes the length (a residual body needs 'same' padding: 2 * padding == dilation * (width - 1))"
+            if problem is not None:
+                return f"has body layer {k} ({type(layer).__name__}) that {problem}"
+        return None
     if cls is nn.Conv1d:
         if module.stride != (1,):
             return f"has stride {module.stride[0]}; fast ISM needs stride 1"
@@ -246,9 +261,37 @@ def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = Fa
 
 def _self_check(model: nn.Module, plan: LocalPlan, X: torch.Tensor) -> tuple[bool, str]:
     """Whether the fast path agrees with ``model`` on edits of ``X``, and the max difference found."""
+    result = compare_fast_path(model, X, plan)
+    return result["agrees"], result["detail"]
+
+
+@torch.no_grad()
+def compare_fast_path(model: nn.Module, X: torch.Tensor, plan: LocalPlan, *, device=None,
+                      n_sequences: int = CHECK_SEQUENCES, n_edits: int = CHECK_EDITS) -> dict:
+    """Outputs of the raw fast path against the model's own forward, on sampled edits of ``X``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode.
+    X : torch.Tensor, shape (N, 4, L)
+        The first ``n_sequences`` are used, with ``n_edits`` single-base edits each (the first
+        and last positions included) and the unedited sequences.
+    plan : LocalPlan
+        The plan to check (e.g. :func:`local_plan`), used as it is.
+    device : torch.device, optional
+        Where to compute (default: where ``X`` is).
+
+    Returns
+    -------
+    dict
+        ``agrees`` (within ``CHECK_RTOL * (1 + largest absolute output)``), ``max_difference``,
+        ``tolerance``, ``n_edits`` and a ``detail`` sentence.
+    """
+    X = X[:n_sequences].to(device if device is not None else X.device)
     n, _, length = X.shape
     generator = torch.Generator().manual_seed(0)
-    k = min(CHECK_EDITS, length)
+    k = min(n_edits, length)
     inner = torch.randperm(max(length - 2, 0), generator=generator)[: max(k - 2, 0)] + 1
     positions = torch.cat([torch.tensor([0, length - 1][:k]), inner]).unique()
     seq = torch.arange(n).repeat_interleave(len(positions))
@@ -260,21 +303,23 @@ def _self_check(model: nn.Module, plan: LocalPlan, X: torch.Tensor) -> tuple[boo
     edited[rows, :, pos] = 0
     edited[rows, base, pos] = 1
     expected = torch.cat([model(X), model(edited)])
+    result = {"agrees": False, "max_difference": math.inf, "tolerance": math.nan, "n_edits": len(seq)}
     try:
         engine = FastISM(plan, X)
         fast = torch.cat([engine.reference_output, engine.edited_outputs(seq, pos, base)])
     except Exception as error:  # noqa: BLE001 - a plan whose layers or head do not fit the model
-        return False, f"the fast path failed: {type(error).__name__}: {error}"
+        return result | {"detail": f"the fast path failed: {type(error).__name__}: {error}"}
     if fast.shape != expected.shape:
-        return False, f"the fast path gives outputs of shape {tuple(fast.shape)}, the model {tuple(expected.shape)}"
+        return result | {"detail": f"the fast path gives outputs of shape {tuple(fast.shape)}, "
+                                   f"the model {tuple(expected.shape)}"}
     same = (fast == expected) | (torch.isnan(fast) & torch.isnan(expected))
-    difference = torch.where(same, 0.0, (fast - expected).abs().nan_to_num(math.inf)).max()
+    difference = float(torch.where(same, 0.0, (fast - expected).abs().nan_to_num(math.inf)).max())
     finite = expected[torch.isfinite(expected)]
     scale = float(finite.abs().max()) if len(finite) else 0.0
-    rtol = max(CHECK_RTOL, 32 * torch.finfo(expected.dtype).eps)
-    tolerance = rtol * (1 + scale)
-    return float(difference) <= tolerance, (f"max difference {float(difference):.3g} > tolerance {tolerance:.3g} "
-                                            f"on {len(seq)} test edits")
+    tolerance = max(CHECK_RTOL, 32 * torch.finfo(expected.dtype).eps) * (1 + scale)
+    return {"agrees": difference <= tolerance, "max_difference": difference, "tolerance": tolerance,
+            "n_edits": len(seq),
+            "detail": f"max difference {difference:.3g} > tolerance {tolerance:.3g} on {len(seq)} test edits"}
 
 
 def _single(value) -> int:
@@ -327,11 +372,7 @@ class FastISM:
 
     def __init__(self, plan: LocalPlan, X: torch.Tensor):
         self.plan = plan
-        self.inputs = []  # input of every local layer, (N, C, L_k)
-        h = X
-        for layer in plan.layers:
-            self.inputs.append(h)
-            h = layer(h.clone() if getattr(layer, "inplace", False) else h)  # keep the cached input
+        self.inputs, h = self._cache(plan.layers, X)  # input of every local layer, (N, C, L_k)
         self.final = h
         if plan.global_max:
             n, c, length = h.shape
@@ -342,33 +383,70 @@ class FastISM:
         self.reference_output = self.plan.head(h.amax(-1) if plan.global_max else h)
         self._padded = {}
 
-    def _padded_input(self, k: int, pad: int) -> torch.Tensor:
-        if k not in self._padded:
-            self._padded[k] = F.pad(self.inputs[k], (pad, pad))
-        return self._padded[k]
+    @classmethod
+    def _cache(cls, layers, h: torch.Tensor):
+        """Inputs of ``layers`` on the unedited ``h`` (for a :class:`Residual`: its input and the
+        inputs of its body) and their final output."""
+        inputs = []
+        for layer in layers:
+            if isinstance(layer, Residual):
+                body_inputs, body_out = cls._cache(list(layer.body), h)
+                inputs.append((h, body_inputs))
+                h = h + body_out
+            else:
+                inputs.append(h)
+                h = layer(h.clone() if getattr(layer, "inplace", False) else h)  # keep the cached input
+        return inputs, h
+
+    def _padded_input(self, reference: torch.Tensor, pad: int) -> torch.Tensor:
+        key = (id(reference), pad)  # the cached inputs live as long as the engine
+        if key not in self._padded:
+            self._padded[key] = F.pad(reference, (pad, pad))
+        return self._padded[key]
 
     def edited_outputs(self, seq: torch.Tensor, pos: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Model outputs ``(E, T)`` for edits: sequence ``seq[e]``, position ``pos[e]`` set to ``base[e]``."""
         values = F.one_hot(base.long(), 4).to(self.final.dtype)[:, :, None]  # (E, 4, 1)
-        win = _Windows(values, pos.clone())
-        full = None  # once a window spans a whole layer, continue with full edited maps
-        for k, layer in enumerate(self.plan.layers):
+        win, full = self._advance(self.plan.layers, self.inputs, seq, _Windows(values, pos.clone()))
+        if full is not None:
+            return self.plan.head(full.amax(-1) if self.plan.global_max else full)
+        if self.plan.global_max:
+            width = win.values.shape[2]
+            outside = torch.maximum(self.prefix_max[seq, :, win.start],
+                                    self.suffix_max[seq, :, win.start + width])
+            return self.plan.head(torch.maximum(win.values.amax(-1), outside))
+        return self.plan.head(self._stitch(self.final, seq, win))
+
+    def _advance(self, layers, inputs, seq: torch.Tensor, win: _Windows):
+        """Carry the edited windows ``win`` through ``layers`` (cached ``inputs``): returns
+        ``(windows, None)``, or ``(None, full edited maps)`` once a window spans a whole layer."""
+        full = None
+        for layer, reference in zip(layers, inputs):
             if full is not None:
                 full = layer(full)
                 continue
-            reference = self.inputs[k]
+            if isinstance(layer, Residual):
+                reference, body_inputs = reference
+                body_layers, skip = list(layer.body), None
+                if isinstance(body_layers[0], nn.Conv1d) and all(isinstance(b, ELEMENTWISE) for b in body_layers[1:]):
+                    # conv, then element-wise layers: the conv's padded input region holds the skip
+                    first, full, skip = self._conv(body_layers[0], body_inputs[0], seq, win)
+                    body, full = self._advance(body_layers[1:], body_inputs[1:], seq, first) if full is None \
+                        else (None, self._continue(body_layers[1:], full))
+                else:
+                    body, full = self._advance(body_layers, body_inputs, seq, win)
+                if full is not None:
+                    full = full + self._stitch(reference, seq, win)
+                    continue
+                # the body's window contains the input's ("same" padding): add the edited input on it
+                if skip is None:
+                    skip = _overlay(_gather(reference, seq, body.start, body.values.shape[2]), body.start, win)
+                win = _Windows(body.values + skip, body.start)
+                continue
             length_in = reference.shape[2]
             if isinstance(layer, nn.Conv1d):
-                w, d, p = layer.kernel_size[0], layer.dilation[0], layer.padding[0]
-                length_out = length_in + 2 * p - d * (w - 1)
-                width_out = win.values.shape[2] + d * (w - 1)
-                if width_out >= length_out:
-                    full = layer(self._stitch(reference, seq, win))
-                    continue
-                start = (win.start + p - d * (w - 1)).clamp(0, length_out - width_out)
-                region = _gather(self._padded_input(k, p), seq, start, width_out + d * (w - 1))
-                region = _overlay(region, start - p, win)
-                win = _Windows(F.conv1d(region, layer.weight, layer.bias, dilation=d, groups=layer.groups), start)
+                out, full, _ = self._conv(layer, reference, seq, win)
+                win = out if full is None else win
             elif isinstance(layer, nn.MaxPool1d):
                 size = _single(layer.kernel_size)
                 length_out = length_in // size
@@ -381,14 +459,32 @@ class FastISM:
                 win = _Windows(F.max_pool1d(region, size), start)
             else:
                 win = _Windows(layer(win.values), win.start)
-        if full is not None:
-            return self.plan.head(full.amax(-1) if self.plan.global_max else full)
-        if self.plan.global_max:
-            width = win.values.shape[2]
-            outside = torch.maximum(self.prefix_max[seq, :, win.start],
-                                    self.suffix_max[seq, :, win.start + width])
-            return self.plan.head(torch.maximum(win.values.amax(-1), outside))
-        return self.plan.head(self._stitch(self.final, seq, win))
+        return win, full
+
+    @staticmethod
+    def _continue(layers, full: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            full = layer(full)
+        return full
+
+    def _conv(self, layer: nn.Conv1d, reference: torch.Tensor, seq: torch.Tensor, win: _Windows):
+        """One convolution on the edited windows: ``(windows, None, skip)`` or ``(None, full maps, None)``.
+
+        ``skip``: for a length-preserving ("same" padding) convolution, the edited input on the
+        output window (read from the padded input region, which a :class:`Residual` adds back).
+        """
+        w, d, p = layer.kernel_size[0], layer.dilation[0], layer.padding[0]
+        length_in = reference.shape[2]
+        length_out = length_in + 2 * p - d * (w - 1)
+        width_out = win.values.shape[2] + d * (w - 1)
+        if width_out >= length_out:
+            return None, layer(self._stitch(reference, seq, win)), None
+        start = (win.start + p - d * (w - 1)).clamp(0, length_out - width_out)
+        region = _gather(self._padded_input(reference, p), seq, start, width_out + d * (w - 1))
+        region = _overlay(region, start - p, win)
+        out = _Windows(F.conv1d(region, layer.weight, layer.bias, dilation=d, groups=layer.groups), start)
+        skip = region[:, :, p : p + width_out] if length_out == length_in else None
+        return out, None, skip
 
     @staticmethod
     def _stitch(reference: torch.Tensor, seq: torch.Tensor, win: _Windows) -> torch.Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from .._core import as_model_input
+
 from ._fast_ism import fast_ism_support
 from .deeplift import deeplift_support
 
@@ -36,6 +38,7 @@ def capabilities(model: nn.Module, X=None) -> dict[str, str]:
     'no: not made of position-local layers (e.g. an RNN or attention); ISM runs plain forward passes'
     """
     yes = "yes"
+    X = as_model_input(model, X)
     return {
         "saturation_mutagenesis": yes,
         "fast_ism": fast_ism_support(model),

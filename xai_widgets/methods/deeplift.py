@@ -34,11 +34,13 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from .._core import resolve_batch_size
+from ..adapt import ProfileScaling
 from ..data.shuffle import dinucleotide_shuffle
 from ..zoo.architectures import Exp, GlobalMaxPool
 from ._common import check_target, model_method, prepare
 
-ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp)
+ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp,
+                         ProfileScaling)
 POOLING = (nn.MaxPool1d, GlobalMaxPool)
 RULED = ELEMENTWISE_NONLINEAR + POOLING
 LINEAR = (nn.Conv1d, nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Identity, nn.Flatten, nn.AvgPool1d)

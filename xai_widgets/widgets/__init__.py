@@ -8,6 +8,7 @@ attributes and only map clicks and traitlets to method calls and data-source upd
 - :class:`AttentionOverlay`: attention of a query position over the sequence, beside ISM
 - :class:`SpacingSweep`: two motifs at every spacing and orientation, effect with confidence bands
 - :class:`InteractionMap`: DFIM or pairwise-ISM heatmap linked to the sequence logo
+- :class:`VariantExplorer`: scored variants in a sortable table; ref/alt logos, difference, motifs
 """
 
 from .attention import AttentionOverlay
@@ -15,6 +16,7 @@ from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
 from .gallery import FilterGallery
 from .interaction import InteractionMap
 from .sweep import SpacingSweep
+from .variants import VariantExplorer
 
 __all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "InteractionMap",
-           "NucleotideFlipper", "SpacingSweep"]
+           "NucleotideFlipper", "SpacingSweep", "VariantExplorer"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -17,6 +18,7 @@ from .._core import predict, resolve_device
 from ..data.encoding import decode
 from ..data.shuffle import differing_shuffle
 from ..methods import (
+    diagnose,
     ISMResult,
     capabilities,
     deep_lift_shap,
@@ -151,7 +153,7 @@ class NucleotideFlipper(ipw.VBox):
         self.ism = None
         self.attribution = None
 
-        supported = capabilities(model)
+        supported = capabilities(model, self.original)
         self.available_methods = [m for m, key in ATTRIBUTION_METHODS.items() if supported[key] == "yes"]
         self._check_method(method)
         options = target_options(model, len(first), target_names)
@@ -202,6 +204,11 @@ class NucleotideFlipper(ipw.VBox):
         self.buttons["undo"].on_click(lambda _: self.undo())
         self.buttons["redo"].on_click(lambda _: self.redo())
         self.buttons["reset"].on_click(lambda _: self.reset())
+        self.buttons["diagnose"] = ipw.Button(description="diagnose",
+                                              tooltip="check whether the attributions of this model can be trusted here")
+        self.diagnosis = None
+        self.diagnosis_box = ipw.HTML().add_class("xw-diagnosis")
+        self.buttons["diagnose"].on_click(lambda _: self.diagnose())
         self.buttons["knock out"].on_click(lambda _: self.knock_out(*self.span_slider.value))
         self.buttons["restore"].on_click(lambda _: self.restore(*self.span_slider.value))
         traitlets.link((self.target_dropdown, "value"), (self, "target"))
@@ -215,8 +222,8 @@ class NucleotideFlipper(ipw.VBox):
         self.plot = bokeh_widget(column(*(self.figures[n] for n in ("sequence", "logo", "heatmap", "history"))))
         controls = ipw.HBox([self.target_dropdown, self.method_dropdown, self.readout])
         edits = ipw.HBox([*(self.buttons[n] for n in ("undo", "redo", "reset")), self.span_slider,
-                          self.buttons["knock out"], self.buttons["restore"]])
-        super().__init__([controls, edits, self.plot])
+                          self.buttons["knock out"], self.buttons["restore"], self.buttons["diagnose"]])
+        super().__init__([controls, edits, self.plot, self.diagnosis_box])
         self.add_class("xw-flipper")
 
     # ---- public state -------------------------------------------------------------------
@@ -260,6 +267,20 @@ class NucleotideFlipper(ipw.VBox):
         X[0, :, position] = 0
         X[0, index, position] = 1
         self._push(X, f"{position} {BASES[old]}>{BASES[index]}")
+
+    def diagnose(self):
+        """Run :func:`xai_widgets.methods.diagnose` on the current sequence and target; show its verdict.
+
+        Returns
+        -------
+        Diagnosis
+            Also kept as :attr:`diagnosis` and shown below the plots.
+        """
+        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device)
+        colour = "#1a7f37" if self.diagnosis.ok else "#b42318"
+        self.diagnosis_box.value = (f"<pre style='color:{colour};font-size:11px;line-height:1.3'>"
+                                    f"{html.escape(self.diagnosis.summary())}</pre>")
+        return self.diagnosis
 
     def flip(self, position: int) -> None:
         """Turn the base at ``position`` into the next one (A>C>G>T>A)."""

@@ -129,6 +129,29 @@ class DeepSTARR(_LocalStackModel):
         return LocalPlan(layers, False, self._head)
 
 
+class Residual(nn.Module):
+    """``x + body(x)``: a residual block of length-preserving position-local layers.
+
+    A local layer of the :class:`~xai_widgets.zoo.architectures.LocalPlan` vocabulary: fast ISM
+    carries an edit's window through ``body`` and adds the edited input on the same span. The
+    body may hold ``Conv1d`` layers with stride 1 and "same" zero padding
+    (``2 * padding == dilation * (kernel_size - 1)``), element-wise layers and further
+    ``Residual`` blocks (see :func:`xai_widgets.methods.fast_ism_support`).
+
+    Parameters
+    ----------
+    *layers : torch.nn.Module
+        The body, applied in order.
+    """
+
+    def __init__(self, *layers: nn.Module):
+        super().__init__()
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class BPNet(_ZooModel):
     """BPNet as implemented by bpnet-lite (without control tracks).
 
@@ -184,12 +207,45 @@ class BPNet(_ZooModel):
         if x.shape[-1] <= 2 * trim:
             raise ValueError(f"BPNet crops {trim} positions on each side: input length must exceed {2 * trim} "
                              f"(published: {self.config['input_length']}); got {x.shape[-1]}")
-        start, end = trim, x.shape[-1] - trim
         h = self.irelu(self.iconv(x))
         for conv, relu in zip(self.rconvs, self.rrelus):
             h = h + relu(conv(h))
+        return self.heads(h)
+
+    def heads(self, h: torch.Tensor):
+        """Profile logits and log counts from the last residual features ``h (N, n_filters, L)``."""
+        trim = self.config["trimming"]
+        start, end = trim, h.shape[-1] - trim
         profile = self.fconv(h)[:, :, start:end]
         counts = self.linear(h[:, :, max(start - 37, 0) : end + 37].mean(dim=2))
+        return profile, counts
+
+    def local_plan(self) -> LocalPlan:
+        """Fast-ISM plan: ``iconv``, ReLU, one :class:`Residual` block per dilated conv and a last
+        convolution are local; the head crops.
+
+        The last convolution joins the profile conv ``fconv`` (channels ``0 .. S-1``) and the
+        counts layer ``linear`` as a centre tap (channel ``S``: ``linear`` at every position), so
+        that an edit changes a window of an ``(N, S + 1, L)`` map; the head crops the profile and
+        averages channel ``S`` over the counts window (the mean of ``linear`` equals ``linear``
+        of the mean).
+        """
+        residuals = [Residual(conv, relu) for conv, relu in zip(self.rconvs, self.rrelus)]
+        fconv, width = self.fconv, self.config["fconv_width"]
+        joined = nn.Conv1d(fconv.in_channels, fconv.out_channels + 1, width, padding=width // 2)
+        with torch.no_grad():
+            joined.weight.zero_()
+            joined.weight[: fconv.out_channels] = fconv.weight
+            joined.weight[fconv.out_channels, :, width // 2] = self.linear.weight[0]
+            joined.bias.copy_(torch.cat([fconv.bias, self.linear.bias]))
+        joined.to(fconv.weight.device, fconv.weight.dtype).requires_grad_(False)
+        return LocalPlan([self.iconv, self.irelu, *residuals, joined], False, self._cropped_heads)
+
+    def _cropped_heads(self, joined: torch.Tensor):
+        trim = self.config["trimming"]
+        start, end = trim, joined.shape[-1] - trim
+        profile = joined[:, :-1, start:end]
+        counts = joined[:, -1, max(start - 37, 0) : end + 37].mean(dim=1, keepdim=True)
         return profile, counts
 
 

@@ -1,0 +1,321 @@
+"""VariantExplorer: click through scored variants and see why the model predicts their effect."""
+
+from __future__ import annotations
+
+import html
+from collections import OrderedDict
+from contextlib import nullcontext
+
+import ipywidgets as ipw
+import numpy as np
+import torch
+import traitlets
+from torch import nn
+
+from .._core import resolve_device
+from ..methods import capabilities
+from ..methods import output_names
+from ..methods.variants import EXPLAIN_METHODS, VariantScores, explain_variant, variant_motifs
+from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
+from ..plots.tracks import attribution_track_figure, track_data
+from ._common import bokeh_widget
+from .flipper import _METHOD_LABELS, ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, NucleotideFlipper
+
+VARIANT_COLOR = "#e6550d"
+"""Colour of the box that marks the variant's bases."""
+
+
+def _sort_keys(scores: VariantScores) -> list[tuple[str, str]]:
+    """``(label, key)`` pairs of the sort dropdown: ``|delta_o|``, ``delta_o``, ``percentile_o``, position."""
+    keys = []
+    for o in scores.outputs:
+        keys += [(f"|delta {o}|", f"|delta_{o}|"), (f"delta {o}", f"delta_{o}")]
+        if f"percentile_{o}" in scores.table:
+            keys.append((f"percentile {o}", f"percentile_{o}"))
+    return keys + [("position", "pos")]
+
+
+class VariantExplorer(ipw.VBox):
+    """A sortable table of scored variants; selecting one explains it.
+
+    The selected variant's ref and alt attribution logos are drawn on one x-axis (window
+    columns; after an indel the alt window's right flank is shifted, see
+    :class:`~xai_widgets.methods.VariantExplanation`) above the difference track (alt minus
+    ref, per position), with the motifs it creates (on the alt logo) or breaks (on the ref
+    logo) as boxes (:func:`~xai_widgets.methods.variant_motifs`) and its ref, alt, delta and
+    percentile per output (:meth:`outputs_table`). "open flipper" opens a :class:`NucleotideFlipper` on the ref or alt
+    window.
+
+    All user-settable state is in traitlets: :attr:`selected` (a row of ``scores.table``),
+    :attr:`method`, :attr:`target`, :attr:`sort_by`, :attr:`descending` and :attr:`allele`.
+    The numbers shown are :attr:`explanation` (from :func:`~xai_widgets.methods.explain_variant`)
+    and :attr:`motifs`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model that scored the variants.
+    scores : VariantScores
+        From :func:`~xai_widgets.methods.score_variants`; only rows with ``status == "ok"``
+        are listed (the header says how many others there are).
+    method : str
+        One of :data:`~xai_widgets.methods.EXPLAIN_METHODS` that applies to the model.
+    target : int or str, optional
+        Output explained (index or name); default the first scored output.
+    motifs : dict or list of Motif, optional
+        Passed to :func:`~xai_widgets.methods.variant_motifs` (default: the bundled JASPAR set).
+    motif_threshold : float
+        Fraction of a motif's best score that makes a site.
+    method_options : dict, optional
+        Keyword arguments per method (defaults as in the flipper: interactive speed).
+    window : int
+        Columns shown around the variant (zoom and pan to see the rest).
+    rows : int
+        Table rows visible at once.
+    device : str or torch.device
+    width : int
+        Pixels.
+    """
+
+    selected = traitlets.Int(None, allow_none=True)
+    method = traitlets.Unicode("ism")
+    target = traitlets.Int(0)
+    sort_by = traitlets.Unicode("")
+    descending = traitlets.Bool(True)
+    allele = traitlets.Unicode("alt")
+
+    def __init__(self, model: nn.Module, scores: VariantScores, *, method: str = "ism", target=None, motifs=None,
+                 motif_threshold: float = 0.8, method_options: dict | None = None, window: int = 60,
+                 rows: int = 10, device="auto", width: int = 900):
+        from bokeh.layouts import column
+        from bokeh.models import ColumnDataSource, Range1d
+
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        if not isinstance(scores, VariantScores):
+            raise TypeError("scores must be a VariantScores: run xai_widgets.methods.score_variants first")
+        ok = np.flatnonzero(scores.table["status"].to_numpy() == "ok")
+        if not len(ok):
+            raise ValueError("no variant was scored (every status differs from 'ok'): nothing to explore")
+        self.model, self.scores, self.device = model, scores, resolve_device(device)
+        self.motif_set, self.motif_threshold, self.window = motifs, motif_threshold, window
+        self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
+        self.explanation = None
+        self.motifs = None
+        self.flipper = None
+        self._ok = ok
+        self._cache: OrderedDict = OrderedDict()
+        length = scores.length
+
+        X_ref, _, _ = scores.windows(int(ok[0]))
+        with torch.no_grad():
+            n_outputs = int(model.eval().to(self.device)(X_ref.to(self.device)).shape[1])
+        self.output_names = output_names(model, n_outputs)
+        supported = capabilities(model, X_ref)
+        self.available_methods = [m for m in EXPLAIN_METHODS if supported[ATTRIBUTION_METHODS[m]] == "yes"]
+        if method not in self.available_methods:
+            raise ValueError(f"method {method!r} is not available for {type(model).__name__}: "
+                             f"choose one of {self.available_methods}")
+        if target is None:
+            target = scores.outputs[0]
+        if isinstance(target, str):
+            if target not in self.output_names:
+                raise ValueError(f"target {target!r} is not an output of the model; its outputs are "
+                                 f"{self.output_names}")
+            target = self.output_names.index(target)
+        if not 0 <= target < n_outputs:
+            raise ValueError(f"target {target} is out of range: the model has {n_outputs} output(s)")
+
+        # Bokeh: ref logo, alt logo and difference track on one x range
+        self.sources = {name: ColumnDataSource(name=f"variant_{name}_source")
+                        for name in ("ref", "alt", "difference", "variant", "lost", "gained")}
+        self.sources["ref"].data = self.sources["alt"].data = logo_data(np.zeros((4, length)))
+        self.sources["difference"].data = track_data(np.zeros(length))
+        for name in ("variant", "lost", "gained"):
+            self.sources[name].data = instance_data([])
+        self.x_range = Range1d(-0.5, min(window, length) - 0.5, bounds=(-0.5, length - 0.5))
+        self.figures = {
+            "ref": logo_figure(source=self.sources["ref"], width=width, height=150, x_range=self.x_range,
+                               name="variant_ref", title="reference", y_label="ref"),
+            "alt": logo_figure(source=self.sources["alt"], width=width, height=150, x_range=self.x_range,
+                               name="variant_alt", title="alternative", y_label="alt"),
+            "difference": attribution_track_figure(self.sources["difference"], width=width, height=120,
+                                                   x_range=self.x_range, name="variant_difference",
+                                                   y_label="alt - ref"),
+        }
+        for name in ("ref", "alt", "difference"):
+            add_instance_boxes(self.figures[name], self.sources["variant"], color=VARIANT_COLOR)
+        add_instance_boxes(self.figures["ref"], self.sources["lost"], color="#2166ac")
+        add_instance_boxes(self.figures["alt"], self.sources["gained"], color="#b2182b")
+        # ipywidgets: the variant table and controls
+        keys = _sort_keys(scores)
+        self.sort_dropdown = ipw.Dropdown(options=keys, value=keys[0][1], description="sort by",
+                                          layout=ipw.Layout(width="240px"))
+        self.order_toggle = ipw.ToggleButton(value=True, description="descending", layout=ipw.Layout(width="110px"))
+        self.table = ipw.Select(options=[], rows=rows, layout=ipw.Layout(width=f"{width}px"))
+        self.table.add_class("xw-variant-table")
+        self.header = ipw.HTML().add_class("xw-variant-header")
+        self.method_dropdown = ipw.Dropdown(options=[(_METHOD_LABELS[m], m) for m in self.available_methods],
+                                            value=method, description="logo", layout=ipw.Layout(width="280px"))
+        self.target_dropdown = ipw.Dropdown(options=[(f"{t}: {n}", t) for t, n in enumerate(self.output_names)],
+                                            value=target, description="target", layout=ipw.Layout(width="220px"))
+        self.allele_buttons = ipw.ToggleButtons(options=["alt", "ref"], value="alt",
+                                                style={"button_width": "50px"})
+        self.flip_button = ipw.Button(description="open flipper", tooltip="edit this window base by base")
+        self.flip_button.on_click(lambda _: self.open_flipper())
+        self.readout = ipw.HTML("<i>select a variant</i>").add_class("xw-variant-readout")
+        self.outputs_box = ipw.HTML(layout=ipw.Layout(margin="0 32px 0 0")).add_class("xw-variant-outputs")
+        self.motifs_box = ipw.HTML().add_class("xw-variant-motifs")
+        self.flipper_box = ipw.VBox()
+        traitlets.link((self.sort_dropdown, "value"), (self, "sort_by"))
+        traitlets.link((self.order_toggle, "value"), (self, "descending"))
+        traitlets.link((self.method_dropdown, "value"), (self, "method"))
+        traitlets.link((self.target_dropdown, "value"), (self, "target"))
+        traitlets.link((self.allele_buttons, "value"), (self, "allele"))
+        traitlets.link((self.table, "value"), (self, "selected"))
+
+        self.plot = None
+        with self.hold_trait_notifications():
+            self.sort_by, self.method, self.target = keys[0][1], method, target
+        self._fill_table()
+        self.observe(lambda _: self._fill_table(), names=["sort_by", "descending"])
+        self.observe(lambda _: self._refresh(), names=["selected", "method", "target"])
+        self.selected = int(self.order[0])  # the first row, shown before the figures are sent (no empty ranges)
+        self.plot = bokeh_widget(column(self.figures["ref"], self.figures["alt"], self.figures["difference"]))
+        controls = ipw.HBox([self.sort_dropdown, self.order_toggle, self.method_dropdown, self.target_dropdown])
+        flip = ipw.HBox([self.allele_buttons, self.flip_button, self.readout])
+        tables = ipw.HBox([self.outputs_box, self.motifs_box])
+        super().__init__([self.header, controls, self.table, flip, tables, self.plot, self.flipper_box])
+        self.add_class("xw-variants")
+
+    def __repr__(self) -> str:
+        return (f"VariantExplorer(model={type(self.model).__name__}, variants={len(self._ok)}, "
+                f"selected={self.selected}, method={self.method!r}, target={self.target})")
+
+    # ---- table --------------------------------------------------------------------------
+    @property
+    def order(self) -> np.ndarray:
+        """Rows of ``scores.table`` in the order the table lists them."""
+        return np.array([value for _, value in self.table.options], dtype=int)
+
+    def _fill_table(self) -> None:
+        """List the scored rows sorted by :attr:`sort_by` (``|...|``: by absolute value); NaN last."""
+        t = self.scores.table.iloc[self._ok]
+        key = self.sort_by
+        values = t[key.strip("|")].to_numpy(dtype=float)
+        values = np.abs(values) if key.startswith("|") else values
+        order = np.argsort(-values if self.descending else values, kind="stable")
+        order = np.concatenate([order[~np.isnan(values[order])], order[np.isnan(values[order])]])
+        first = self.scores.outputs[0]
+        columns = [f"delta_{first}"] + ([f"percentile_{first}"] if f"percentile_{first}" in t else [])
+        options = []
+        for i in order:
+            r = t.iloc[i]
+            numbers = "  ".join(f"{c.split('_')[0]} {r[c]:+.4f}" if c.startswith("delta") else f"pct {r[c]:5.1f}"
+                                for c in columns)
+            label = f"{r.chrom}:{r.pos} {r.ref}>{r.alt}"
+            options.append((f"{label:<28} {str(r.id)[:18]:<18} {r.kind:<9} {numbers}", int(self._ok[i])))
+        selected = self.selected
+        with self.hold_trait_notifications():
+            self.table.options = options
+            if selected is not None:
+                self.table.value = selected
+        left = len(self.scores.table) - len(self._ok)
+        self.header.value = ("<style>.xw-variant-table select {font-family: monospace; font-size: 12px}</style>"
+                             f"<b>{len(self._ok)} scored variants</b>, sorted by {html.escape(key)}"
+                             f"{' (largest first)' if self.descending else ' (smallest first)'}"
+                             + (f"; {left} not scored (see scores.table.status)" if left else "")
+                             + f"; columns: variant, id, kind, delta and percentile of output {html.escape(first)}")
+
+    # ---- selection ----------------------------------------------------------------------
+    def _explain(self, row: int):
+        key = (row, self.method, self.target)
+        if key not in self._cache:
+            self._cache[key] = explain_variant(self.model, self.scores, row, method=self.method, target=self.target,
+                                               method_options=self.method_options.get(self.method),
+                                               device=self.device)
+            if len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+    def outputs_table(self, row: int):
+        """ref, alt, delta (and log2fc, percentile where scored) of ``row`` per output, from
+        ``scores.table``: a DataFrame indexed by output name."""
+        import pandas as pd
+
+        columns = [c for c in ("ref", "alt", "delta", "log2fc", "percentile")
+                   if any(f"{c}_{o}" in self.scores.table for o in self.scores.outputs)]
+        r = self.scores.table.iloc[row]
+        return pd.DataFrame({c: [float(r.get(f"{c}_{o}", np.nan)) for o in self.scores.outputs] for c in columns},
+                            index=pd.Index(self.scores.outputs, name="output"))
+
+    def _refresh(self) -> None:
+        """Explain the selected row and assign every source's data at once (one message)."""
+        row = self.selected
+        if row is None:
+            return
+        if row not in self._ok:
+            raise ValueError(f"row {row} is not a scored variant: choose one of the table's rows")
+        self.explanation = e = self._explain(row)
+        if self.motifs is None or self.motifs.attrs.get("row") != row:
+            self.motifs = variant_motifs(self.scores, row, motifs=self.motif_set, threshold=self.motif_threshold)
+            self.motifs.attrs["row"] = row
+        r = self.scores.table.iloc[row]
+        span = max(len(r.ref), len(r.alt), 1)
+        sites = {call: [(m.motif, m.start, m.end, int(m.strand)) for m in self.motifs.itertuples() if m.call == call]
+                 for call in ("lost", "gained")}
+        length = self.scores.length
+        shown = min(self.window, length)
+        left = max(0, min(e.offset + span // 2 - shown // 2, length - shown))
+        with self._batched():
+            self.sources["ref"].data = logo_data(e.ref)
+            self.sources["alt"].data = logo_data(e.alt)
+            self.sources["difference"].data = track_data(e.difference_per_position())
+            self.sources["variant"].data = instance_data([(f"{r.ref}>{r.alt}", e.offset, min(e.offset + span,
+                                                                                                length))])
+            self.sources["lost"].data = instance_data(sites["lost"])
+            self.sources["gained"].data = instance_data(sites["gained"])
+            self.x_range.update(start=left - 0.5, end=left + shown - 0.5)
+        self.outputs_box.value = self.outputs_table(row).to_html(float_format="%.4f", na_rep="", border=0)
+        shown = self.motifs[["motif", "strand", "call", "start", "end", "ref_score", "alt_score", "change"]]
+        self.motifs_box.value = ("<i>no motif gained or lost</i>" if not len(shown) else
+                                 shown.to_html(index=False, float_format="%.2f", border=0))
+        name = self.output_names[self.target]
+        self.readout.value = (f"<b>{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b> "
+                              f"{html.escape(_METHOD_LABELS[self.method])} of {html.escape(name)}: "
+                              f"ref <span class='xw-ref'>{float(e.predictions[0]):.4f}</span>, "
+                              f"alt <span class='xw-alt'>{float(e.predictions[1]):.4f}</span>")
+
+    def _batched(self):
+        return self.plot.batched() if self.plot is not None else nullcontext()
+
+    # ---- flipper ------------------------------------------------------------------------
+    def open_flipper(self, allele: str | None = None) -> NucleotideFlipper:
+        """Open a :class:`NucleotideFlipper` on the selected variant's ``allele`` window
+        (default :attr:`allele`), with the motif sites and the variant marked.
+
+        Returns
+        -------
+        NucleotideFlipper
+            Also kept as :attr:`flipper` and shown below the plots.
+        """
+        allele = self.allele if allele is None else allele
+        if allele not in ("ref", "alt"):
+            raise ValueError(f"allele must be 'ref' or 'alt'; got {allele!r}")
+        if self.explanation is None:
+            raise ValueError("select a variant first")
+        e = self.explanation
+        X = e.X[1 if allele == "alt" else 0][None]
+        call = "gained" if allele == "alt" else "lost"
+        instances = [(m.motif, m.start, m.end, int(m.strand)) for m in self.motifs.itertuples() if m.call == call]
+        r = self.scores.table.iloc[e.row]
+        variant = (f"variant {r.ref}>{r.alt}", e.offset, min(e.offset + max(len(r.ref), len(r.alt), 1),
+                                                              self.scores.length))
+        instances = [variant] + instances  # the flipper opens centred on its first instance
+        self.flipper = NucleotideFlipper(self.model, X, target=self.target, method=self.method, instances=instances,
+                                         target_names=list(self.output_names), window=self.window,
+                                         method_options=self.method_options, device=self.device)
+        self.flipper_box.children = [ipw.HTML(f"<b>flipper on the {allele} window of "
+                                              f"{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b>"),
+                                     self.flipper]
+        return self.flipper
