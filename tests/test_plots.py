@@ -78,6 +78,15 @@ def test_heatmap_and_track_data_match_their_inputs():
     assert plots.symmetric_limit([-3.0, 2.0]) == 3.0
 
 
+def test_padded_limits_hold_every_finite_value():
+    from xai_widgets.plots.tracks import padded_limits
+
+    assert padded_limits([1.0, 3.0, np.nan]) == pytest.approx((0.9, 3.1))  # 5 % of the span of 2
+    assert padded_limits([2.0, 3.0], include_zero=True) == pytest.approx((-0.15, 3.15))
+    assert padded_limits([2.0, 2.0]) == (1.5, 2.5)  # no span: 0.5 either side
+    assert padded_limits([np.nan]) == (0.0, 1.0) and padded_limits([], include_zero=True) == (-0.5, 0.5)
+
+
 def test_instance_data_and_its_errors():
     data = plots.instance_data([("SP1", 10, 20, -1), ("MAX", 30, 36, "+")])
     assert data["left"] == [9.5, 29.5] and data["right"] == [19.5, 35.5]

@@ -98,6 +98,9 @@ def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
     figure, example = widget.figures["sweep"], widget.figures["example"]
     # empty state: the spacings to sweep on x (BokehJS cannot derive ranges from an empty curve)
     assert (figure.x_range.start, figure.x_range.end) == (-3.5, 3.5) and example.title.text.startswith("click")
+    # ... and no example letters, over the sequence's positions
+    assert len(widget.sources["example"].data["position"]) == 0
+    assert (example.x_range.start, example.x_range.end) == (-0.5, widget.length - 0.5)
     widget.run(wait=True)
     curves = np.concatenate([np.asarray(v, dtype=float) for k, v in widget.sources["sweep"].data.items()
                              if k != "spacing"])
@@ -106,3 +109,8 @@ def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
     assert figure.y_range.start < curves.min() and figure.y_range.end > curves.max()
     widget.on_sweep_tap(Tap(figure, x=1.2, y=0.0))
     assert widget.example["spacing"] == 1 and "at spacing 1" in example.title.text
+    # the example's y range holds every letter (each spans bottom .. bottom + value)
+    letters = widget.sources["example"].data
+    bottoms, tops = np.asarray(letters["bottom"]), np.asarray(letters["bottom"]) + np.asarray(letters["value"])
+    assert len(bottoms) > 0
+    assert example.y_range.start < min(bottoms.min(), tops.min()) and example.y_range.end > max(bottoms.max(), tops.max())

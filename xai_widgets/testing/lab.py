@@ -429,8 +429,16 @@ def chromium_page(*, viewport: tuple[int, int] = (1400, 1000), timeout: float = 
             def on_pageerror(err: Any) -> None:
                 page.page_errors.append(f"{getattr(err, 'name', 'Error')}: {getattr(err, 'message', err)}")
 
+            def on_dialog(dialog: Any) -> None:
+                # a reload or navigation is what the test asked for: leave (beforeunload), and
+                # record every dialog so that a test can see one it did not expect
+                page.dialogs.append(f"{dialog.type}: {dialog.message}")
+                dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss()
+
+            page.dialogs = []
             page.on("console", on_console)
             page.on("pageerror", on_pageerror)
+            page.on("dialog", on_dialog)
             yield page
         finally:
             browser.close()
@@ -506,16 +514,36 @@ def open_notebook(page: Any, lab: LabServer, path: str, *, timeout: float = 60) 
     quoted = urllib.parse.quote(path.replace(os.sep, "/"))
     page.goto(f"{lab.url}/lab/tree/{quoted}?reset&token={lab.token}", timeout=timeout * 1000)
     page.wait_for_selector(".jp-NotebookPanel", timeout=timeout * 1000)
-    page.wait_for_function(
-        "(path) => {" + _JS_NOTEBOOK + """
-          const p = xwPanel();
-          return p != null && p.context.isReady && p.context.path === path
-                 && p.content.widgets.length > 0 && xwKernelIdle(p);
-        }""",
-        arg=path.replace(os.sep, "/"),
-        timeout=timeout * 1000,
-        polling=100,
-    )
+    try:
+        page.wait_for_function(
+            "(path) => {" + _JS_NOTEBOOK + """
+              const p = xwPanel();
+              return p != null && p.context.isReady && p.context.path === path
+                     && p.content.widgets.length > 0 && xwKernelIdle(p);
+            }""",
+            arg=path.replace(os.sep, "/"),
+            timeout=timeout * 1000,
+            polling=100,
+        )
+    except Exception as exc:
+        raise AssertionError(f"notebook {path} not open with an idle kernel after {timeout} s: "
+                             f"{_notebook_state(page)}; dialogs: {getattr(page, 'dialogs', None)}") from exc
+
+
+def _notebook_state(page: Any) -> dict:
+    """What :func:`open_notebook` waits for, part by part, and any open dialog (for its error)."""
+    try:
+        return page.evaluate("() => {" + _JS_NOTEBOOK + """
+          const app = window.jupyterapp, p = xwPanel(), w = app?.shell.currentWidget;
+          const k = p?.sessionContext.session?.kernel;
+          return {url: location.href, app: app != null, current: w?.constructor?.name ?? null,
+                  path: p?.context.path ?? null, ready: p?.context.isReady ?? null,
+                  dirty: p?.context.model.dirty ?? null, cells: p?.content.widgets.length ?? null,
+                  kernel: k == null ? null : {status: k.status, connection: k.connectionStatus},
+                  dialogs: [...document.querySelectorAll(".jp-Dialog")].map((d) => d.innerText.slice(0, 200))};
+        }""")
+    except Exception as exc:  # the page itself is not answering
+        return {"error": repr(exc)}
 
 
 def run_all_cells(page: Any, *, timeout: float = 120, check_errors: bool = True) -> None:

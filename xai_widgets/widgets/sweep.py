@@ -18,6 +18,7 @@ from ..methods.gia import ORIENTATIONS, b_start, backgrounds, insert_motifs, spa
 from ..methods.ism import saturation_mutagenesis
 from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
 from ..plots.sweep import sweep_data, sweep_figure
+from ..plots.tracks import padded_limits
 from ._common import bokeh_widget, kernel_io_loop, update_source
 
 
@@ -112,7 +113,7 @@ class SpacingSweep(ipw.VBox):
 
         empty_curves = {"spacing": [], **{f"{key}_{o}": [] for o in ORIENTATIONS for key in ("effect", "lo", "hi")}}
         self.sources = {"sweep": ColumnDataSource(empty_curves, name="sweep_curve_source"),
-                        "example": ColumnDataSource(logo_data(np.zeros((4, self.length)) + 1e-9),
+                        "example": ColumnDataSource(logo_data(np.zeros((4, self.length))),  # no letters
                                                     name="sweep_example_source"),
                         "sites": ColumnDataSource(instance_data([]), name="sweep_sites_source")}
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
@@ -125,6 +126,10 @@ class SpacingSweep(ipw.VBox):
         self.figures["sweep"].x_range = Range1d(low - 0.5, high + 0.5)
         self.figures["sweep"].y_range = Range1d(0, 1)
         self.figures["sweep"].title.text = "run the sweep, then click a spacing for an example"
+        # the example's empty state: no letters, the sequence's positions on x (set from the
+        # example's letters when one is shown)
+        self.figures["example"].x_range = Range1d(-0.5, self.length - 0.5)
+        self.figures["example"].y_range = Range1d(-1, 1)
         for event in (Tap, DoubleTap):
             self.figures["sweep"].on_event(event, self.on_sweep_tap)
         self.plot = bokeh_widget(column(self.figures["sweep"], self.figures["example"]))
@@ -243,15 +248,13 @@ class SpacingSweep(ipw.VBox):
         for orientation in ORIENTATIONS:  # orientations not run are drawn empty
             for key in ("effect", "lo", "hi"):
                 columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
-        curves = np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items() if k != "spacing"])
-        curves = curves[np.isfinite(curves)]
-        bottom, top = (float(curves.min()), float(curves.max())) if len(curves) else (0.0, 1.0)
-        pad = 0.05 * (top - bottom) or 0.5
+        bottom, top = padded_limits(np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items()
+                                                    if k != "spacing"]))
         with self.plot.batched():
             update_source(self.sources["sweep"], columns)
             figure = self.figures["sweep"]
             figure.x_range.start, figure.x_range.end = columns["spacing"][0] - 0.5, columns["spacing"][-1] + 0.5
-            figure.y_range.start, figure.y_range.end = bottom - pad, top + pad
+            figure.y_range.start, figure.y_range.end = bottom, top
             figure.title.text = "click a spacing for an example"
         best = max(parts, key=lambda p: float(torch.nan_to_num(p.effect, nan=-np.inf).max()))
         orientation, spacing = best.peak()
@@ -288,8 +291,12 @@ class SpacingSweep(ipw.VBox):
         self.example = {"X": X, "orientation": orientation, "spacing": spacing, "ism": ism,
                         "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
                                   (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
+        letters = logo_data(ism.attribution()[0])
+        bottoms, heights = np.asarray(letters["bottom"], dtype=float), np.asarray(letters["value"], dtype=float)
+        low, high = padded_limits(np.concatenate([bottoms, bottoms + heights]), include_zero=True)  # letter ends
         with self.plot.batched():
-            update_source(self.sources["example"], logo_data(ism.attribution()[0]))
+            update_source(self.sources["example"], letters)
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
+            self.figures["example"].y_range.start, self.figures["example"].y_range.end = low, high
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
                                                   f"{float(ism.reference[0]):.3f}")
