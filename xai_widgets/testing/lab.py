@@ -1036,9 +1036,9 @@ def reporting(page: Any, lab: LabServer, name: str) -> Iterator[None]:
         screenshot(page, f"{name}_failure")
         print(f"JupyterLab log {lab.log_path}:\n{lab.log_tail()}")
         raise
-    assert page.page_errors == [], page.page_errors
-    assert page.console_errors == [], page.console_errors
-    assert page.bokeh_warnings == [], f"{len(page.bokeh_warnings)} Bokeh warnings: {page.bokeh_warnings[:20]}"
+    problems = {"page errors": page.page_errors, "console errors": page.console_errors,
+                "Bokeh warnings": page.bokeh_warnings}  # all three in one message
+    assert not any(problems.values()), "; ".join(f"{len(v)} {k}: {v[:20]}" for k, v in problems.items())
 
 
 # --------------------------------------------------------------------------- #
