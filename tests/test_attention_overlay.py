@@ -116,6 +116,9 @@ def test_ism_toggle_shows_the_ism_importance(overlay, model, task):
     torch.testing.assert_close(overlay.ism_importance, expected)
     np.testing.assert_allclose(overlay.sources["ism"].data["value"], expected.numpy(), rtol=1e-6)
     assert "r with |ISM| (10)" in overlay.readout.value
+    # an explicit y range (BokehJS cannot derive one while the track is hidden) holding every bar
+    low, high = overlay.figures["ism"].y_range.start, overlay.figures["ism"].y_range.end
+    assert low <= 0 and low < expected.min().item() and high > expected.max().item()
     overlay.show_ism = False
     assert not overlay.ism_toggle.value and not overlay.figures["ism"].visible
 

@@ -78,6 +78,15 @@ def test_heatmap_and_track_data_match_their_inputs():
     assert plots.symmetric_limit([-3.0, 2.0]) == 3.0
 
 
+def test_padded_limits_hold_every_finite_value():
+    from xai_widgets.plots.tracks import padded_limits
+
+    assert padded_limits([1.0, 3.0, np.nan]) == pytest.approx((0.9, 3.1))  # 5 % of the span of 2
+    assert padded_limits([2.0, 3.0], include_zero=True) == pytest.approx((-0.15, 3.15))
+    assert padded_limits([2.0, 2.0]) == (1.5, 2.5)  # no span: 0.5 either side
+    assert padded_limits([np.nan]) == (0.0, 1.0) and padded_limits([], include_zero=True) == (-0.5, 0.5)
+
+
 def test_instance_data_and_its_errors():
     data = plots.instance_data([("SP1", 10, 20, -1), ("MAX", 30, 36, "+")])
     assert data["left"] == [9.5, 29.5] and data["right"] == [19.5, 35.5]
@@ -101,17 +110,24 @@ def test_panel_figures_share_one_x_range():
     assert (x_range.start, x_range.end) == (-0.5, 99.5)
 
 
-def test_notebook_setup_uses_inline_resources(monkeypatch):
+def test_notebook_setup_uses_inline_resources_on_every_call(monkeypatch):
     import bokeh.io
 
     from xai_widgets.plots import _common
 
     calls = []
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda resources, **kw: calls.append(resources))
-    monkeypatch.setattr(_common, "_notebook_ready", False)
-    plots.setup_notebook()
-    plots.setup_notebook()
+    monkeypatch.setattr(_common, "_pages_with_bokehjs", set())
+    _common.ensure_bokehjs()  # what widgets call: once per page
+    _common.ensure_bokehjs()
     assert len(calls) == 1 and calls[0].mode == "inline"
+    plots.setup_notebook()  # what a reloaded page re-runs: always sends
+    plots.setup_notebook()
+    assert len(calls) == 3 and all(c.mode == "inline" for c in calls)
+    monkeypatch.setattr(_common, "_frontend_session", lambda: "a reloaded page")
+    _common.ensure_bokehjs()  # a new page gets it again
+    _common.ensure_bokehjs()
+    assert len(calls) == 4
 
 
 def test_figure_html_fetches_nothing():

@@ -60,6 +60,7 @@ def test_cancel_keeps_the_widget_usable(model):
     widget._cancel.set()
     thread_settings = widget._settings()
     widget._sweep(*thread_settings)  # a cancelled run draws nothing
+    widget._drain()  # what the worker posted, applied on this (the kernel's) thread
     assert widget.status == "cancelled" and widget.result is None
     assert not widget.run_button.disabled and widget.cancel_button.disabled
     widget.run(wait=True)
@@ -79,3 +80,37 @@ def test_bad_settings_are_refused(model):
     with pytest.raises(ValueError, match="length"):
         SpacingSweep(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(1)), run=False)
     assert repr(widget) == "SpacingSweep(model=Basset, A='Spi1', B='Irf1', status='idle')"
+
+
+def test_the_worker_thread_leaves_widget_state_to_the_kernel_thread(model):
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    widget.run()
+    widget._thread.join()  # the sweep is computed, but nothing has been handed over yet
+    assert widget.status == "running" and widget.progress.value == 0
+    assert len(widget.sources["sweep"].data["spacing"]) == 0 and widget.run_button.disabled
+    widget.wait()  # hands the results over on this thread
+    assert widget.status == "done" and widget.progress.value == widget.progress.max == 4
+    assert list(widget.sources["sweep"].data["spacing"]) == list(range(-3, 4)) and not widget.run_button.disabled
+
+
+def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    figure, example = widget.figures["sweep"], widget.figures["example"]
+    # empty state: the spacings to sweep on x (BokehJS cannot derive ranges from an empty curve)
+    assert (figure.x_range.start, figure.x_range.end) == (-3.5, 3.5) and example.title.text.startswith("click")
+    # ... and no example letters, over the sequence's positions
+    assert len(widget.sources["example"].data["position"]) == 0
+    assert (example.x_range.start, example.x_range.end) == (-0.5, widget.length - 0.5)
+    widget.run(wait=True)
+    curves = np.concatenate([np.asarray(v, dtype=float) for k, v in widget.sources["sweep"].data.items()
+                             if k != "spacing"])
+    curves = curves[np.isfinite(curves)]
+    assert (figure.x_range.start, figure.x_range.end) == (-3.5, 3.5)
+    assert figure.y_range.start < curves.min() and figure.y_range.end > curves.max()
+    widget.on_sweep_tap(Tap(figure, x=1.2, y=0.0))
+    assert widget.example["spacing"] == 1 and "at spacing 1" in example.title.text
+    # the example's y range holds every letter (each spans bottom .. bottom + value)
+    letters = widget.sources["example"].data
+    bottoms, tops = np.asarray(letters["bottom"]), np.asarray(letters["bottom"]) + np.asarray(letters["value"])
+    assert len(bottoms) > 0
+    assert example.y_range.start < min(bottoms.min(), tops.min()) and example.y_range.end > max(bottoms.max(), tops.max())

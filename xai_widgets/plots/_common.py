@@ -9,7 +9,8 @@ BASE_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 #: Blue (negative) to white to red (positive), for signed maps.
 DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
 
-_notebook_ready = False
+#: Kernel client sessions (browser pages) BokehJS was sent to; ``None`` outside a kernel.
+_pages_with_bokehjs: set = set()
 
 
 def _as_float_array(values) -> np.ndarray:
@@ -41,24 +42,42 @@ def as_track(values, name: str = "scores") -> np.ndarray:
     return values
 
 
+def _frontend_session():
+    """The session id of the browser page (kernel client) whose request is being handled, or
+    ``None`` outside a kernel: a reloaded page is a new client with a new id."""
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:
+        return None
+    if not Kernel.initialized():
+        return None
+    parent = Kernel.instance().get_parent() or {}
+    return parent.get("header", {}).get("session")
+
+
 def setup_notebook() -> None:
-    """Load BokehJS into the notebook from the installed package (INLINE), once.
+    """Load BokehJS into the notebook from the installed package (INLINE).
 
     Without this, figures and ``BokehModel`` widgets render nothing; with Bokeh's default CDN
-    resources they render nothing offline.
+    resources they render nothing offline. Every call sends BokehJS, so a page reloaded and
+    re-run gets it again (widgets call :func:`ensure_bokehjs`, which sends it once per page).
     """
-    global _notebook_ready
-    if not _notebook_ready:
-        from bokeh.io import output_notebook
-        from bokeh.resources import INLINE
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
 
-        output_notebook(INLINE, hide_banner=True)
-        _notebook_ready = True
+    output_notebook(INLINE, hide_banner=True)
+    _pages_with_bokehjs.add(_frontend_session())
+
+
+def ensure_bokehjs() -> None:
+    """:func:`setup_notebook` unless this browser page (kernel client session) already got BokehJS."""
+    if _frontend_session() not in _pages_with_bokehjs:
+        setup_notebook()
 
 
 def show(obj) -> None:
     """Show a Bokeh figure or layout in the notebook (resources INLINE)."""
     from bokeh.io import show as bokeh_show
 
-    setup_notebook()
+    ensure_bokehjs()
     bokeh_show(obj)

@@ -63,6 +63,25 @@ def symmetric_limit(values) -> float:
     return max(float(np.abs(np.asarray(values)).max(initial=0.0)), 1e-6)
 
 
+def padded_limits(values, *, pad: float = 0.05, include_zero: bool = False) -> tuple[float, float]:
+    """``(start, end)`` of an explicit axis range holding every finite value, widened by ``pad``
+    of the span on each side (by 0.5 when the span is 0); ``(0, 1)`` when no value is finite.
+
+    Widgets give their figures explicit ``Range1d`` ranges and set them with this when the data
+    change: BokehJS cannot derive a range from an empty or hidden source (it warns "could not
+    set initial ranges").
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if include_zero:
+        values = np.append(values, 0.0)
+    if len(values) == 0:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    margin = pad * (high - low) or 0.5
+    return low - margin, high + margin
+
+
 def ism_heatmap_figure(source, *, width: int = 900, height: int = 130, x_range=None, name: str = "heatmap",
                        title: str | None = None):
     """A 4 x L heatmap of substitution effects, blue (down) to red (up), A on top; hover and tap.

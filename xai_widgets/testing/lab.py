@@ -52,7 +52,17 @@ __all__ = [
     "NotebookError",
     "artifacts_dir",
     "bokeh_data_to_page",
+    "assert_browser_matches_kernel",
     "bokeh_source_data",
+    "browser_sources",
+    "kernel_sources",
+    "kernel_value",
+    "python_sources",
+    "reload_notebook",
+    "restart_kernel",
+    "run_cell",
+    "save_notebook",
+    "scroll_through_notebook",
     "browser_unavailable_reason",
     "chromium_page",
     "click_bokeh",
@@ -386,10 +396,12 @@ def chromium_page(*, viewport: tuple[int, int] = (1400, 1000), timeout: float = 
     Yields
     ------
     playwright.sync_api.Page
-        With two extra list attributes, filled as the page runs:
+        With three extra list attributes, filled as the page runs:
         ``page.console_errors`` (text of every ``console.error`` message, with
-        its source location) and ``page.page_errors`` (uncaught exceptions and
-        unhandled rejections, as ``"Name: message"``).
+        its source location), ``page.page_errors`` (uncaught exceptions and
+        unhandled rejections, as ``"Name: message"``) and ``page.bokeh_warnings``
+        (BokehJS's ``console.warn`` lines, ``[bokeh 3.x] ...``, such as "data
+        source has columns of inconsistent lengths").
     """
     reason = browser_unavailable_reason()
     if reason is not None:
@@ -404,8 +416,11 @@ def chromium_page(*, viewport: tuple[int, int] = (1400, 1000), timeout: float = 
             page = context.new_page()
             page.console_errors = []
             page.page_errors = []
+            page.bokeh_warnings = []
 
             def on_console(msg: Any) -> None:
+                if msg.type == "warning" and "[bokeh" in msg.text:
+                    page.bokeh_warnings.append(msg.text)
                 if msg.type == "error":
                     loc = msg.location or {}
                     where = f" ({loc.get('url', '')}:{loc.get('lineNumber', '')})" if loc.get("url") else ""
@@ -414,8 +429,16 @@ def chromium_page(*, viewport: tuple[int, int] = (1400, 1000), timeout: float = 
             def on_pageerror(err: Any) -> None:
                 page.page_errors.append(f"{getattr(err, 'name', 'Error')}: {getattr(err, 'message', err)}")
 
+            def on_dialog(dialog: Any) -> None:
+                # a reload or navigation is what the test asked for: leave (beforeunload), and
+                # record every dialog so that a test can see one it did not expect
+                page.dialogs.append(f"{dialog.type}: {dialog.message}")
+                dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss()
+
+            page.dialogs = []
             page.on("console", on_console)
             page.on("pageerror", on_pageerror)
+            page.on("dialog", on_dialog)
             yield page
         finally:
             browser.close()
@@ -491,16 +514,36 @@ def open_notebook(page: Any, lab: LabServer, path: str, *, timeout: float = 60) 
     quoted = urllib.parse.quote(path.replace(os.sep, "/"))
     page.goto(f"{lab.url}/lab/tree/{quoted}?reset&token={lab.token}", timeout=timeout * 1000)
     page.wait_for_selector(".jp-NotebookPanel", timeout=timeout * 1000)
-    page.wait_for_function(
-        "(path) => {" + _JS_NOTEBOOK + """
-          const p = xwPanel();
-          return p != null && p.context.isReady && p.context.path === path
-                 && p.content.widgets.length > 0 && xwKernelIdle(p);
-        }""",
-        arg=path.replace(os.sep, "/"),
-        timeout=timeout * 1000,
-        polling=100,
-    )
+    try:
+        page.wait_for_function(
+            "(path) => {" + _JS_NOTEBOOK + """
+              const p = xwPanel();
+              return p != null && p.context.isReady && p.context.path === path
+                     && p.content.widgets.length > 0 && xwKernelIdle(p);
+            }""",
+            arg=path.replace(os.sep, "/"),
+            timeout=timeout * 1000,
+            polling=100,
+        )
+    except Exception as exc:
+        raise AssertionError(f"notebook {path} not open with an idle kernel after {timeout} s: "
+                             f"{_notebook_state(page)}; dialogs: {getattr(page, 'dialogs', None)}") from exc
+
+
+def _notebook_state(page: Any) -> dict:
+    """What :func:`open_notebook` waits for, part by part, and any open dialog (for its error)."""
+    try:
+        return page.evaluate("() => {" + _JS_NOTEBOOK + """
+          const app = window.jupyterapp, p = xwPanel(), w = app?.shell.currentWidget;
+          const k = p?.sessionContext.session?.kernel;
+          return {url: location.href, app: app != null, current: w?.constructor?.name ?? null,
+                  path: p?.context.path ?? null, ready: p?.context.isReady ?? null,
+                  dirty: p?.context.model.dirty ?? null, cells: p?.content.widgets.length ?? null,
+                  kernel: k == null ? null : {status: k.status, connection: k.connectionStatus},
+                  dialogs: [...document.querySelectorAll(".jp-Dialog")].map((d) => d.innerText.slice(0, 200))};
+        }""")
+    except Exception as exc:  # the page itself is not answering
+        return {"error": repr(exc)}
 
 
 def run_all_cells(page: Any, *, timeout: float = 120, check_errors: bool = True) -> None:
@@ -985,12 +1028,244 @@ ipywidgets.VBox([readout, jupyter_bokeh.BokehModel(p)])""",
 @contextlib.contextmanager
 def reporting(page: Any, lab: LabServer, name: str) -> Iterator[None]:
     """Run a browser check: on failure keep a screenshot ``{name}_failure`` and print the
-    JupyterLab log; on success assert that the page logged no error to its console."""
+    JupyterLab log; on success assert that the page logged no error to its console and BokehJS
+    no warning."""
     try:
         yield
     except Exception:
         screenshot(page, f"{name}_failure")
         print(f"JupyterLab log {lab.log_path}:\n{lab.log_tail()}")
         raise
-    assert page.page_errors == [], page.page_errors
-    assert page.console_errors == [], page.console_errors
+    problems = {"page errors": page.page_errors, "console errors": page.console_errors,
+                "Bokeh warnings": page.bokeh_warnings}  # all three in one message
+    assert not any(problems.values()), "; ".join(f"{len(v)} {k}: {v[:20]}" for k, v in problems.items())
+
+
+# --------------------------------------------------------------------------- #
+# Browser state against Python state
+# --------------------------------------------------------------------------- #
+def run_cell(page: Any, index: int, *, timeout: float = 120, check_errors: bool = True) -> None:
+    """Run code cell ``index`` (0-based, counting every cell) of the current notebook and wait
+    until the kernel is idle and no cell is busy; raise :class:`NotebookError` on an error output."""
+    page.evaluate(
+        """(index) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          panel.content.activeCellIndex = index;
+          window.__xwRunAll = {done: false, result: null};
+          window.jupyterapp.commands.execute("notebook:run-cell").then(
+            (r) => { window.__xwRunAll = {done: true, result: r}; },
+            (e) => { window.__xwRunAll = {done: true, result: String(e)}; });
+        }""",
+        index,
+    )
+    page.wait_for_function(
+        "() => {" + _JS_NOTEBOOK + """
+          const p = xwPanel();
+          return window.__xwRunAll.done && p != null && xwKernelIdle(p) && xwBusyCells(p) === 0;
+        }""",
+        timeout=timeout * 1000,
+        polling=100,
+    )
+    if check_errors:
+        errors = notebook_errors(page)
+        if errors:
+            raise NotebookError(errors)
+
+
+def save_notebook(page: Any, *, timeout: float = 30) -> None:
+    """Save the current notebook (``docmanager:save``) and wait until it is no longer dirty."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => {" + _JS_NOTEBOOK + "const p = xwPanel(); return p != null && !p.context.model.dirty; }",
+                           timeout=timeout * 1000, polling=100)
+
+
+def reload_notebook(page: Any, lab: LabServer, path: str, *, timeout: float = 60) -> None:
+    """Reload the browser page on notebook ``path`` (the kernel keeps running) and wait for it."""
+    page.reload(timeout=timeout * 1000)
+    open_notebook(page, lab, path, timeout=timeout)
+
+
+def scroll_through_notebook(page: Any, *, pause_ms: int = 300) -> None:
+    """Scroll every cell of the current notebook into view, top to bottom, as a reader would.
+
+    JupyterLab may render the outputs of cells outside the viewport only when they come into
+    view (its notebook windowing), so views of a reloaded page exist only after this.
+    """
+    n = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
+    for index in range(n):
+        page.evaluate("""async (index) => {
+          const notebook = window.jupyterapp.shell.currentWidget.content;
+          await notebook.scrollToItem(index, "start");
+          notebook.widgets[index].node.scrollIntoView({block: "start"});
+        }""", index)
+        page.wait_for_timeout(pause_ms)
+
+
+def restart_kernel(page: Any, *, timeout: float = 60) -> None:
+    """Restart the current notebook's kernel (no dialog) and wait until it is idle."""
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()")
+    page.wait_for_function("() => {" + _JS_NOTEBOOK + "const p = xwPanel(); return p != null && xwKernelIdle(p); }",
+                           timeout=timeout * 1000, polling=100)
+
+
+def kernel_value(page: Any, expression: str, *, timeout: float = 60) -> Any:
+    """Evaluate a Python ``expression`` in the current notebook's kernel and return its value.
+
+    Sent as a silent execute request's ``user_expressions``: no cell runs, nothing is displayed,
+    and IPython's ``post_run_cell`` hooks do not fire (so reading state does not change it). The
+    value comes back as its ``repr`` and is decoded with :func:`ast.literal_eval`.
+    """
+    import ast
+
+    reply = page.evaluate(
+        """async ([expression, timeout]) => {
+          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const future = kernel.requestExecute({code: "", silent: true, store_history: false,
+                                                user_expressions: {value: expression}});
+          const reply = await Promise.race([future.done,
+            new Promise((_, reject) => setTimeout(() => reject(new Error("no reply")), timeout * 1000))]);
+          return reply.content.user_expressions.value;
+        }""",
+        [expression, timeout],
+    )
+    if reply.get("status") != "ok":
+        raise NotebookError(f"{expression}: {reply.get('ename')}: {reply.get('evalue')}")
+    return ast.literal_eval(reply["data"]["text/plain"])
+
+
+def _plain(value: Any) -> Any:
+    """A data-source column value as JSON-able lists, strings and floats."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def python_sources(widget: Any) -> str:
+    """Every ``ColumnDataSource`` of every Bokeh widget inside ``widget``, as JSON (run in the kernel).
+
+    Walks ipywidgets ``children`` for ``jupyter_bokeh.BokehModel`` widgets and returns
+    ``{source id: {"name": name, "data": {column: values}}}``, with numbers as floats.
+    """
+    from bokeh.models import ColumnDataSource
+    from jupyter_bokeh import BokehModel
+
+    found, stack = {}, [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, BokehModel):
+            for model in w._document.models:
+                if isinstance(model, ColumnDataSource):
+                    found[model.id] = {"name": model.name, "data": {k: _plain(v) for k, v in model.data.items()}}
+        stack.extend(getattr(w, "children", ()))
+    return json.dumps(found)
+
+
+def kernel_sources(page: Any, widget_expression: str) -> dict:
+    """:func:`python_sources` of the kernel's ``widget_expression`` (e.g. ``"flipper"``)."""
+    text = kernel_value(page, f"__import__('xai_widgets.testing.lab', fromlist=['lab']).python_sources({widget_expression})")
+    return json.loads(text)
+
+
+def browser_sources(page: Any) -> list[dict]:
+    """The data sources of every Bokeh document rendered in the page, one dict per document.
+
+    A document counts when one of its root views is registered in ``Bokeh.index`` and attached
+    to the page; each is ``{source id: {"name": name, "data": {column: values}}}`` (typed arrays
+    as lists).
+    """
+    return page.evaluate(
+        "() => {" + _JS_BOKEH + """
+          const plain = (v) => (v != null && typeof v === "object" && typeof v.length === "number"
+                                && typeof v !== "string") ? Array.from(v, plain) : v;
+          const docs = [];
+          for (const view of xwAllViews()) {
+            if (view.parent != null || view.el == null || !view.el.isConnected) continue;
+            const doc = view.model?.document;
+            if (doc != null && !docs.includes(doc)) docs.push(doc);
+          }
+          return docs.map((doc) => {
+            const out = {};
+            for (const m of (doc._all_models?.values?.() ?? doc.all_models ?? [])) {
+              if (m.type !== "ColumnDataSource" && m.constructor?.__name__ !== "ColumnDataSource") continue;
+              const data = {};
+              const entries = m.data instanceof Map ? [...m.data.entries()] : Object.entries(m.data);
+              for (const [k, v] of entries) data[k] = plain(v);
+              out[m.id] = {name: m.name, data};
+            }
+            return out;
+          });
+        }"""
+    )
+
+
+def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    import math
+
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return abs(a - b) <= atol + rtol * abs(b)
+    if a is None and isinstance(b, float) and math.isnan(b):  # NaN serialised as null
+        return True
+    return a == b
+
+
+def assert_browser_matches_kernel(page: Any, widget_expression: str, *, views: int = 1, rtol: float = 1e-6,
+                                  atol: float = 1e-9, timeout: float = 20) -> dict:
+    """Assert that every browser view of a widget holds exactly Python's data sources.
+
+    Reads the kernel's sources of ``widget_expression`` (:func:`kernel_sources`), then waits up
+    to ``timeout`` seconds until exactly ``views`` rendered documents hold those sources and
+    each holds every column of every source with Python's values (numbers within
+    ``atol + rtol * |python|``, NaN equal to NaN).
+
+    Returns
+    -------
+    dict
+        The kernel's sources, for further checks.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first differing source and column, with the lengths on both sides.
+    """
+    expected = kernel_sources(page, widget_expression)
+    if not expected:
+        raise AssertionError(f"{widget_expression} has no Bokeh data sources in the kernel")
+    deadline = time.monotonic() + timeout
+    while True:
+        problems = []
+        docs = [d for d in browser_sources(page) if any(sid in d for sid in expected)]
+        if len(docs) != views:
+            problems.append(f"{len(docs)} rendered views of {widget_expression}, expected {views}")
+        for i, doc in enumerate(docs):
+            for sid, source in expected.items():
+                shown = doc.get(sid)
+                if shown is None:
+                    problems.append(f"view {i}: no source {source['name'] or sid}")
+                    continue
+                if set(shown["data"]) != set(source["data"]):
+                    problems.append(f"view {i}: {source['name'] or sid} has columns {sorted(shown['data'])}, "
+                                    f"Python {sorted(source['data'])}")
+                    continue
+                for column, values in source["data"].items():
+                    if not _same(shown["data"][column], values, rtol, atol):
+                        n = len(shown["data"][column]) if isinstance(shown["data"][column], list) else "?"
+                        problems.append(f"view {i}: {source['name'] or sid}.{column} differs "
+                                        f"(browser {n} values, Python {len(values)})")
+        if not problems:
+            return expected
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{widget_expression}: the browser does not show what Python holds:\n  "
+                                 + "\n  ".join(problems[:20]))
+        page.wait_for_timeout(200)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -69,52 +71,207 @@ def update_source(source, data: dict, max_patched_rows: int = 64) -> None:
 
 def bokeh_widget(layout):
     """Wrap a Bokeh layout as an ipywidget (BokehJS loaded INLINE first); see :class:`BatchedBokehModel`."""
-    from ..plots import setup_notebook
+    from ..plots._common import ensure_bokehjs
 
-    setup_notebook()
+    ensure_bokehjs()
     return _batched_bokeh_model_class()(layout)
+
+
+def kernel_io_loop():
+    """The running IPython kernel's event loop (its main thread), or ``None`` outside a kernel.
+
+    ``io_loop.add_callback(f)`` is the thread-safe way for a worker thread to have ``f`` run on
+    the kernel's thread, where widget and Bokeh state may be written.
+    """
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:
+        return None
+    if not Kernel.initialized():
+        return None
+    return getattr(Kernel.instance(), "io_loop", None)
+
+
+def _is_kernel_thread(owner: int) -> bool:
+    """Whether the current thread may change widget state: the thread that created the widget,
+    the main thread, or an ipykernel subshell thread (which runs widget callbacks when the
+    frontend sends comm messages to a subshell)."""
+    current = threading.current_thread()
+    if current.ident == owner or current is threading.main_thread():
+        return True
+    try:
+        from ipykernel.subshell import SubshellThread
+    except ImportError:
+        return False
+    return isinstance(current, SubshellThread)
+
+
+def _current_render_bundle(value, widget) -> str:
+    """``render_bundle`` as sent to the browser: the document as it is now, not as it was created."""
+    from bokeh.core.json_encoder import serialize_json
+
+    model = getattr(widget, "_model", None)
+    return serialize_json(value if model is None else widget._model_to_traits(model))
+
+
+_live_models = weakref.WeakSet()
+
+
+def sync_views() -> None:
+    """Send the current document to every BatchedBokehModel whose browser model lags behind.
+
+    Runs after every notebook cell (an IPython ``post_run_cell`` hook): a cell may have displayed
+    a widget (a new view) after its document changed, and a new view renders from the browser
+    model's ``render_bundle``.
+    """
+    for model in list(_live_models):
+        model.sync_views()
+
+
+def _after_cell(*_) -> None:
+    sync_views()
+
+
+def _register_post_run_cell_hook() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _after_cell)
 
 
 @lru_cache(maxsize=None)
 def _batched_bokeh_model_class():
     from bokeh.protocol import Protocol
     from jupyter_bokeh import BokehModel
+    from traitlets import Dict
 
     class BatchedBokehModel(BokehModel):
-        """A ``jupyter_bokeh.BokehModel`` that can send many document changes as one message.
+        """A ``jupyter_bokeh.BokehModel`` whose every browser view shows the current document.
 
-        Inside ``with model.batched():`` changes are collected and sent as one ``PATCH-DOC``
-        message on exit, so BokehJS applies them together and redraws once. Outside, each
-        change is sent at once, as ``BokehModel`` does.
+        ``jupyter_bokeh`` sends a document change only to the views alive at that moment, and a
+        view created later (a second display, a reloaded page) renders from ``render_bundle``,
+        which it sets once, at creation. Here:
+
+        - ``render_bundle`` is serialised from the document *as it is now* whenever the state
+          is sent (a reloaded page requests it from the kernel);
+        - :meth:`sync_views` sends it when the browser's model lags behind (after changes
+          while no view was alive, or before a second display); it runs after every cell and
+          when this widget is displayed. Every live view then rebuilds itself from it (that is
+          jupyter_bokeh's view code; a rebuilt view keeps sending clicks). We keep the browser
+          model current this way rather than by patching only the new view: a view created
+          later renders from the browser model alone, and a patch sent while the view is being
+          created can reach the model before the view listens;
+        - inside ``with model.batched():`` changes are collected and sent as one ``PATCH-DOC``
+          message on exit, so BokehJS applies them together and redraws once;
+        - changes may come from the kernel's threads only: the main thread (cells) and the
+          subshell threads that run widget callbacks (JupyterLab 4.4+ with ipykernel 7 sends
+          comm messages to a subshell, so a click is handled concurrently with a running cell);
+          a change from any other thread raises ``RuntimeError``. A lock makes ``batched``
+          blocks and each message's parts (jupyter_bokeh sends one PATCH-DOC as several comm
+          messages) atomic across those threads.
         """
 
+        render_bundle = Dict().tag(sync=True, to_json=_current_render_bundle)
         _pending = None
+        _views_behind = False
+        _closed = False
+
+        def __init__(self, model, **kwargs):
+            self._owner_thread = threading.get_ident()
+            self._lock = threading.RLock()
+            self._forwarded = {}  # source id: the data last forwarded from one view to all
+            super().__init__(model, **kwargs)
+            _live_models.add(self)
+            _register_post_run_cell_hook()
+
+        def close(self) -> None:
+            if self._closed:  # ipywidgets closes again on garbage collection; jupyter_bokeh would raise
+                return
+            self._closed = True
+            _live_models.discard(self)
+            super().close()
+
+        def sync_views(self) -> None:
+            """Send the whole current document to the browser if some change may not have reached
+            every view (all views then redraw from it)."""
+            with self._lock:
+                if self._views_behind and self.comm is not None:
+                    self._views_behind = False
+                    self.send_state("render_bundle")
+
+        def _repr_mimebundle_(self, **kwargs):
+            self.sync_views()
+            return super()._repr_mimebundle_(**kwargs)
 
         @contextmanager
         def batched(self):
-            self._pending = []
-            try:
-                yield
-            finally:
-                events, self._pending = self._pending, None
-                if events:
-                    self._send_patch(events)
+            with self._lock:
+                outer, self._pending = self._pending, [] if self._pending is None else self._pending
+                try:
+                    yield
+                finally:
+                    if outer is None:  # the outermost block sends
+                        events, self._pending = self._pending, None
+                        if events:
+                            self._send_patch(events)
 
         def _document_patched(self, event) -> None:
-            if event.setter is self:  # came from the browser
+            if event.setter is self:  # came from one browser view
+                self._forward_to_views(event)
                 return
-            if self._pending is not None:
-                self._pending.append(event)
-            else:
+            if not _is_kernel_thread(self._owner_thread):
+                # Bokeh's patch_curdoc (around this callback) pops its entry only when the callback
+                # returns; pop it here, or curdoc() fails for the rest of the process
+                from bokeh.io import doc as bokeh_doc
+
+                if bokeh_doc._PATCHED_CURDOCS and bokeh_doc._PATCHED_CURDOCS[-1]() is self._document:
+                    bokeh_doc._PATCHED_CURDOCS.pop()
+                raise RuntimeError(
+                    "a Bokeh widget's document was changed from a background thread; change it only on "
+                    "the kernel's thread (hand results over with kernel_io_loop().add_callback)")
+            with self._lock:
+                if self._pending is not None:
+                    self._pending.append(event)
+                else:
+                    self._send_patch([event])
+
+        def _forward_to_views(self, event) -> None:
+            """A data source changed in one view (a CustomJS callback, e.g. a hover highlight): send it
+            to every view, so that all show what Python now holds. Only data sources: ranges and
+            sizes are each view's own. The same value is not forwarded twice in a row, so the views'
+            echoes of it end the exchange."""
+            from bokeh.core.json_encoder import serialize_json
+            from bokeh.document.events import ColumnsPatchedEvent, ColumnsStreamedEvent, ModelChangedEvent
+            from bokeh.models import ColumnDataSource
+
+            model = getattr(event, "model", None)
+            if not isinstance(model, ColumnDataSource):
+                return
+            if isinstance(event, ModelChangedEvent) and event.attr != "data":
+                return
+            if not isinstance(event, (ModelChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent)):
+                return
+            value = serialize_json(dict(model.data))
+            with self._lock:
+                if self._forwarded.get(model.id) == value:
+                    return
+                self._forwarded[model.id] = value
+                event.setter = None
                 self._send_patch([event])
 
         def _send_patch(self, events) -> None:
-            # the message layout of jupyter_bokeh 4 (header, metadata, content, then each buffer)
-            msg = Protocol().create("PATCH-DOC", events)
-            for part in (msg.header_json, msg.metadata_json, msg.content_json):
-                self.send({"msg": "patch", "payload": part})
-            for buffer in msg.buffers:
-                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
-                self.send({"msg": "patch"}, [buffer.to_bytes()])
+            with self._lock:  # the parts of one message must not interleave with another's
+                # views alive now get the events; the browser model's render_bundle does not
+                self._views_behind = True
+                # the message layout of jupyter_bokeh 4 (header, metadata, content, then each buffer)
+                msg = Protocol().create("PATCH-DOC", events)
+                for part in (msg.header_json, msg.metadata_json, msg.content_json):
+                    self.send({"msg": "patch", "payload": part})
+                for buffer in msg.buffers:
+                    self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                    self.send({"msg": "patch"}, [buffer.to_bytes()])
 
     return BatchedBokehModel

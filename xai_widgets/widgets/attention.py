@@ -14,7 +14,7 @@ from ..methods._common import check_target
 from ..methods.attention import attention_importance, attention_maps, check_index, ism_importance
 from ..metrics import pearson
 from ..plots.attention import attention_panel, heat_strip_data, query_data
-from ..plots.tracks import symmetric_limit, track_data
+from ..plots.tracks import padded_limits, symmetric_limit, track_data
 from ._common import as_sequence, bokeh_widget, update_source
 
 _MEAN = "mean"  # the dropdown value of "all layers" / "mean of heads" (the trait is None)
@@ -63,6 +63,7 @@ class AttentionOverlay(ipw.VBox):
     def __init__(self, model: nn.Module, sequence, *, target: int | None = None, instances=(), device="auto",
                  width: int = 900):
         from bokeh.events import DoubleTap, Tap
+        from bokeh.models import Range1d
 
         self.model = model
         self.device = resolve_device(device)
@@ -77,6 +78,9 @@ class AttentionOverlay(ipw.VBox):
         panel = attention_panel(self.X, torch.zeros(length), None, instances, stride=self.maps.stride, width=width,
                                 name="attention")
         self.figures, self.sources = panel.figures, panel.sources
+        # the ISM track is hidden (and all zeros) until shown: an explicit y range, set from the
+        # scores when they come (BokehJS cannot derive one and warns "could not set initial ranges")
+        self.figures["ism"].y_range = Range1d(*padded_limits([], include_zero=True))
         self._strip_colors = self.figures["strip"].select_one({"name": "attention_strip_colors"})
         # BokehJS reports a second tap within 300 ms as a DoubleTap (and no Tap): both are clicks
         for event in (Tap, DoubleTap):
@@ -153,6 +157,8 @@ class AttentionOverlay(ipw.VBox):
             self.figures["ism"].visible = self.show_ism
             if self.show_ism:
                 update_source(self.sources["ism"], track_data(self.ism_importance))
+                ism_range = self.figures["ism"].y_range
+                ism_range.start, ism_range.end = padded_limits(self.ism_importance.numpy(), include_zero=True)
             self.readout.value = " · ".join(parts)
 
     def _batched(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from functools import lru_cache
@@ -17,7 +18,8 @@ from ..methods.gia import ORIENTATIONS, b_start, backgrounds, insert_motifs, spa
 from ..methods.ism import saturation_mutagenesis
 from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
 from ..plots.sweep import sweep_data, sweep_figure
-from ._common import bokeh_widget, update_source
+from ..plots.tracks import padded_limits
+from ._common import bokeh_widget, kernel_io_loop, update_source
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +81,7 @@ class SpacingSweep(ipw.VBox):
                  width: int = 900, run: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column
-        from bokeh.models import ColumnDataSource
+        from bokeh.models import ColumnDataSource, Range1d
 
         self.model, self.device, self.target, self.random_state = model, resolve_device(device), target, random_state
         self.background_sequences = background_sequences
@@ -92,6 +94,7 @@ class SpacingSweep(ipw.VBox):
         self.status = "idle"
         self._cancel = threading.Event()
         self._thread = None
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
 
         names = list(motif_names())
         self.motif_a_box = ipw.Combobox(value=motif_a, options=names, description="motif A", ensure_option=False)
@@ -108,14 +111,25 @@ class SpacingSweep(ipw.VBox):
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: self.cancel())
 
-        self.sources = {"sweep": ColumnDataSource({"spacing": []}, name="sweep_curve_source"),
-                        "example": ColumnDataSource(logo_data(np.zeros((4, self.length)) + 1e-9),
+        empty_curves = {"spacing": [], **{f"{key}_{o}": [] for o in ORIENTATIONS for key in ("effect", "lo", "hi")}}
+        self.sources = {"sweep": ColumnDataSource(empty_curves, name="sweep_curve_source"),
+                        "example": ColumnDataSource(logo_data(np.zeros((4, self.length))),  # no letters
                                                     name="sweep_example_source"),
                         "sites": ColumnDataSource(instance_data([]), name="sweep_sites_source")}
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
                         "example": logo_figure(source=self.sources["example"], width=width, height=170,
                                                name="sweep_example", title="click a spacing for an example")}
         add_instance_boxes(self.figures["example"], self.sources["sites"])
+        # explicit ranges, set from the curve when it arrives: BokehJS cannot derive ranges from an
+        # empty source (it warns), and the empty state shows the spacings to be swept
+        low, high = spacings
+        self.figures["sweep"].x_range = Range1d(low - 0.5, high + 0.5)
+        self.figures["sweep"].y_range = Range1d(0, 1)
+        self.figures["sweep"].title.text = "run the sweep, then click a spacing for an example"
+        # the example's empty state: no letters, the sequence's positions on x (set from the
+        # example's letters when one is shown)
+        self.figures["example"].x_range = Range1d(-0.5, self.length - 0.5)
+        self.figures["example"].y_range = Range1d(-1, 1)
         for event in (Tap, DoubleTap):
             self.figures["sweep"].on_event(event, self.on_sweep_tap)
         self.plot = bokeh_widget(column(self.figures["sweep"], self.figures["example"]))
@@ -132,27 +146,56 @@ class SpacingSweep(ipw.VBox):
                 f"B={self.motif_b_box.value!r}, status={self.status!r})")
 
     # ---- running ----------------------------------------------------------------------------
+    # The sweep runs in a worker thread, which never touches widget or Bokeh state: it posts
+    # callables to ``self._inbox`` and asks the kernel's event loop to run them (``_drain``) on
+    # the kernel's thread. ``wait`` (and ``run(wait=True)``) drain on the calling thread, which
+    # is how results arrive outside a kernel.
     def run(self, wait: bool = False) -> None:
-        """Start a sweep with the current settings (in a background thread unless ``wait``)."""
+        """Start a sweep with the current settings (in a background thread unless ``wait``).
+
+        In a notebook the curve appears when the sweep ends; elsewhere (no kernel) call
+        :meth:`wait`, which shows it.
+        """
         if self._thread is not None and self._thread.is_alive():
             return
         settings = self._settings()
         self._cancel.clear()
         self.status = "running"
         self.run_button.disabled, self.cancel_button.disabled = True, False
+        self.progress.max, self.progress.value = len(settings[2]), 0
         self._thread = threading.Thread(target=self._sweep, args=settings, daemon=True)
         self._thread.start()
         if wait:
-            self._thread.join()
+            self.wait()
 
     def cancel(self) -> None:
         """Stop a running sweep after the current block; the previous result stays shown."""
         self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until a running sweep ends."""
+        """Block until a running sweep ends, then show what it produced."""
         if self._thread is not None:
             self._thread.join(timeout)
+        self._drain()
+
+    def _post(self, function, *args) -> None:
+        """From the worker: have ``function(*args)`` run on the kernel's thread."""
+        self._inbox.put((function, args))
+        loop = kernel_io_loop()
+        if loop is not None:
+            loop.add_callback(self._drain)
+
+    def _drain(self) -> None:
+        """On the kernel's thread: apply what the worker posted, in order."""
+        while True:
+            try:
+                function, args = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            function(*args)
+        # this may run at any time, also while a browser view is being created (and would miss
+        # the changes): have every view redraw from the current document
+        self.plot.sync_views()
 
     def _settings(self):
         motif_a, motif_b = resolve_motif(self.motif_a_box.value), resolve_motif(self.motif_b_box.value)
@@ -166,9 +209,9 @@ class SpacingSweep(ipw.VBox):
         return motif_a, motif_b, orientations, list(range(low, high + 1)), bgs
 
     def _sweep(self, motif_a, motif_b, orientations, spacings, bgs) -> None:
-        """Sweep one orientation at a time (a cancel point between blocks), then draw."""
+        """The worker: sweep one orientation at a time (a cancel point between blocks), then post
+        the result (or the cancellation, or the error) to the kernel's thread."""
         started = time.perf_counter()
-        self.progress.max, self.progress.value = len(orientations), 0
         parts = []
         try:
             for orientation in orientations:
@@ -177,19 +220,24 @@ class SpacingSweep(ipw.VBox):
                 parts.append(spacing_sweep(self.model, bgs, motif_a, motif_b, spacings=spacings,
                                            orientations=(orientation,), target=self.target, device=self.device,
                                            random_state=self.random_state))
-                self.progress.value += 1
+                self._post(self._set_progress, len(parts))
             if self._cancel.is_set():
-                self.status = "cancelled"
-                self.readout.value = "<i>cancelled</i>: the previous result is still shown"
+                self._post(self._finish, "cancelled", "<i>cancelled</i>: the previous result is still shown")
             else:
-                self._show(parts, motif_a, motif_b, bgs, time.perf_counter() - started)
-                self.status = "done"
+                self._post(self._show, parts, motif_a, motif_b, bgs, time.perf_counter() - started)
+                self._post(self._finish, "done", None)
         except Exception as error:  # shown in the widget; the thread must not die silently
-            self.status = "error"
-            self.readout.value = f"<b>error</b>: {error}"
+            self._post(self._finish, "error", f"<b>error</b>: {error}")
             raise
-        finally:
-            self.run_button.disabled, self.cancel_button.disabled = False, True
+
+    def _set_progress(self, value: int) -> None:
+        self.progress.value = value
+
+    def _finish(self, status: str, message: str | None) -> None:
+        self.status = status
+        if message is not None:
+            self.readout.value = message
+        self.run_button.disabled, self.cancel_button.disabled = False, True
 
     def _show(self, parts, motif_a, motif_b, bgs, seconds: float) -> None:
         self._inputs = (motif_a, motif_b, bgs)
@@ -200,8 +248,14 @@ class SpacingSweep(ipw.VBox):
         for orientation in ORIENTATIONS:  # orientations not run are drawn empty
             for key in ("effect", "lo", "hi"):
                 columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
+        bottom, top = padded_limits(np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items()
+                                                    if k != "spacing"]))
         with self.plot.batched():
             update_source(self.sources["sweep"], columns)
+            figure = self.figures["sweep"]
+            figure.x_range.start, figure.x_range.end = columns["spacing"][0] - 0.5, columns["spacing"][-1] + 0.5
+            figure.y_range.start, figure.y_range.end = bottom, top
+            figure.title.text = "click a spacing for an example"
         best = max(parts, key=lambda p: float(torch.nan_to_num(p.effect, nan=-np.inf).max()))
         orientation, spacing = best.peak()
         s = int((best.spacings == spacing).nonzero()[0])
@@ -237,8 +291,12 @@ class SpacingSweep(ipw.VBox):
         self.example = {"X": X, "orientation": orientation, "spacing": spacing, "ism": ism,
                         "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
                                   (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
+        letters = logo_data(ism.attribution()[0])
+        bottoms, heights = np.asarray(letters["bottom"], dtype=float), np.asarray(letters["value"], dtype=float)
+        low, high = padded_limits(np.concatenate([bottoms, bottoms + heights]), include_zero=True)  # letter ends
         with self.plot.batched():
-            update_source(self.sources["example"], logo_data(ism.attribution()[0]))
+            update_source(self.sources["example"], letters)
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
+            self.figures["example"].y_range.start, self.figures["example"].y_range.end = low, high
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
                                                   f"{float(ism.reference[0]):.3f}")
