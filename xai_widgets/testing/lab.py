@@ -497,6 +497,14 @@ const xwBusyCells = (panel) => {
 """
 
 
+def _js_run_done() -> str:
+    """A page expression: the last run command has finished and the notebook's kernel is idle."""
+    return "() => {" + _JS_NOTEBOOK + """
+      const p = xwPanel();
+      return window.__xwRunAll.done && p != null && xwKernelIdle(p) && xwBusyCells(p) === 0;
+    }"""
+
+
 def open_notebook(page: Any, lab: LabServer, path: str, *, timeout: float = 60) -> None:
     """Open ``path`` (relative to the server root) in JupyterLab and wait for an idle kernel.
 
@@ -577,10 +585,7 @@ def run_all_cells(page: Any, *, timeout: float = 120, check_errors: bool = True)
     )
     try:
         page.wait_for_function(
-            "() => {" + _JS_NOTEBOOK + """
-              const p = xwPanel();
-              return window.__xwRunAll.done && p != null && xwKernelIdle(p) && xwBusyCells(p) === 0;
-            }""",
+            _js_run_done(),
             timeout=timeout * 1000,
             polling=100,
         )
@@ -1059,10 +1064,7 @@ def run_cell(page: Any, index: int, *, timeout: float = 120, check_errors: bool 
         index,
     )
     page.wait_for_function(
-        "() => {" + _JS_NOTEBOOK + """
-          const p = xwPanel();
-          return window.__xwRunAll.done && p != null && xwKernelIdle(p) && xwBusyCells(p) === 0;
-        }""",
+        _js_run_done(),
         timeout=timeout * 1000,
         polling=100,
     )
