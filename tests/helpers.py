@@ -1,7 +1,14 @@
-"""Small helpers shared by the tests."""
+"""Small helpers shared by the tests: paths, random sequences and toy models."""
+
+from pathlib import Path
 
 import torch
 from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+"""The repository root."""
+REALDATA = REPO.parent / "shared" / "realdata"
+"""The project's real data beside the checkout (``../shared/realdata``)."""
 
 
 def random_one_hot(n: int, length: int, seed: int = 0) -> torch.Tensor:

@@ -16,14 +16,14 @@ Markup in a source:
   edition gets one ``name = ...`` line per top-level name the block assigns, or the names listed on the
   BEGIN line (``### BEGIN SOLUTION share, best``). Put hints as comments above the block.
 - a code cell tagged ``check``: recomputes the answer and compares it with the student's value; it
-  must raise ``AssertionError`` while the answer is ``...`` or wrong (tests/test_course_checks.py
+  must raise ``AssertionError`` while the answer is ``...`` or wrong (tests/course/test_course_checks.py
   runs every check cell of both editions).
 - a markdown cell tagged ``answer``: the example answer to a written question; the student edition
   shows a prompt instead.
 
 Without ``--execute``, a teacher edition whose cells are unchanged keeps its stored outputs; a
 changed one is written unexecuted and must be executed before committing (the sync test in
-tests/test_course_sync.py says which).
+tests/course/test_course_sync.py says which).
 """
 
 import ast

@@ -328,7 +328,7 @@ def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float
     had a match at E < 0.1. Correlation ignores a column's scale, so flat query columns no longer
     prefer flat target columns (a constant one scores 0 against all), and the rate of random
     matrices with any match at E < 0.1 stays below the nominal 0.1
-    (``tests/test_tomtom_calibration.py``).
+    (``tests/methods/test_tomtom_calibration.py``).
 
     The first call compiles memelite's numba code (about a minute on 2 cores; cached on disk
     afterwards): :func:`warm_up` does it ahead of time, as ``make`` and ``binder/postBuild`` do.

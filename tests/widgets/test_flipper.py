@@ -1,0 +1,247 @@
+"""NucleotideFlipper driven through its public API and the callbacks a click fires; every data
+source is checked against values computed directly with xai_widgets.methods and plots."""
+
+import numpy as np
+import pytest
+import torch
+from bokeh.events import Tap
+from torch import nn
+
+from tests.helpers import random_one_hot
+from xai_widgets import zoo
+from xai_widgets._core import predict
+from xai_widgets.data import decode, one_hot
+from xai_widgets.data.tasks import motif_presence
+from xai_widgets.methods import (
+    deep_lift_shap,
+    gradient_x_input,
+    integrated_gradients,
+    saliency,
+    saturation_mutagenesis,
+)
+from xai_widgets.plots import heatmap_data, logo_data
+from xai_widgets.widgets import NucleotideFlipper
+from xai_widgets.widgets.flipper import DEFAULT_METHOD_OPTIONS
+
+
+@pytest.fixture(scope="module")
+def model():
+    return zoo.load("basset_exp_motif_presence", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def task():
+    return motif_presence(n=10, random_state=11)
+
+
+@pytest.fixture
+def flipper(model, task):
+    return NucleotideFlipper(model, task.X[0], instances=task.instances.for_sequence(0), target=1, device="cpu")
+
+
+def heatmap_tap(flipper, position, base):
+    flipper.on_heatmap_tap(Tap(flipper.figures["heatmap"], x=position + 0.2, y=3 - "ACGT".index(base) - 0.3))
+
+
+def sequence_tap(flipper, position):
+    flipper.on_sequence_tap(Tap(flipper.figures["sequence"], x=position - 0.3, y=0.5))
+
+
+def assert_sources_match(flipper, model):
+    """What the widget shows equals a direct computation for its current sequence."""
+    X = flipper.X
+    ism = saturation_mutagenesis(model, X, flipper.target, device="cpu")
+    np.testing.assert_allclose(flipper.sources["heatmap"].data["value"], heatmap_data(ism.delta[0])["value"],
+                               atol=1e-5)
+    assert flipper.sources["sequence"].data["base"] == logo_data(X)["base"]
+    assert list(flipper.sources["sequence"].data["position"]) == list(logo_data(X)["position"])
+    expected = float(predict(model, X)[0, flipper.target])
+    assert flipper.prediction == pytest.approx(expected, abs=1e-5)
+    assert f"{expected:.4f}" in flipper.readout.value
+    history = flipper.sources["history"].data["prediction"]
+    assert history[flipper.history.__len__() - 1] == pytest.approx(expected, abs=1e-5)
+
+
+def test_initial_state_matches_direct_computation(flipper, model, task):
+    assert flipper.sequence == decode(task.X[:1])[0]
+    assert flipper.method == "ism" and flipper.target == 1
+    ism = saturation_mutagenesis(model, task.X[:1], 1, device="cpu")
+    torch.testing.assert_close(flipper.attribution, ism.attribution()[0])
+    logo = logo_data(ism.attribution()[0])
+    assert flipper.sources["logo"].data["value"] == pytest.approx(logo["value"])
+    assert flipper.sources["instances"].data["motif"] == [m for m, *_ in task.instances.for_sequence(0)]
+    assert [label for label, _ in flipper.target_dropdown.options][1] == "1: CEBPB"
+    assert_sources_match(flipper, model)
+    assert repr(flipper) == "NucleotideFlipper(model=Basset, L=200, target=1, method='ism', edits=0)"
+
+
+def test_heatmap_click_makes_that_edit(flipper, model):
+    old = flipper.sequence
+    target_base = "A" if old[17] != "A" else "C"
+    heatmap_tap(flipper, 17, target_base)
+    assert flipper.sequence == old[:17] + target_base + old[18:]
+    assert flipper.history[-1].label == f"17 {old[17]}>{target_base}"
+    assert_sources_match(flipper, model)
+    # the heatmap cell clicked predicted exactly this change
+    before = saturation_mutagenesis(model, one_hot(old), 1, device="cpu")
+    change = flipper.prediction - flipper.history[0].predictions[1].item()
+    assert change == pytest.approx(float(before.delta[0, "ACGT".index(target_base), 17]), abs=1e-4)
+
+
+def test_clicking_the_current_base_changes_nothing(flipper):
+    heatmap_tap(flipper, 3, flipper.sequence[3])
+    assert len(flipper.history) == 1
+
+
+def test_sequence_click_cycles_the_base(flipper, model):
+    old = flipper.sequence[40]
+    sequence_tap(flipper, 40)
+    assert flipper.sequence[40] == "ACGT"[("ACGT".index(old) + 1) % 4]
+    assert_sources_match(flipper, model)
+
+
+def test_clicks_outside_the_sequence_are_ignored(flipper):
+    flipper.on_sequence_tap(Tap(flipper.figures["sequence"], x=-3.0, y=0.5))
+    flipper.on_heatmap_tap(Tap(flipper.figures["heatmap"], x=500.0, y=1.0))
+    assert len(flipper.history) == 1
+
+
+def test_undo_redo_reset(flipper, model):
+    start = flipper.sequence
+    flipper.edit(5, "A" if start[5] != "A" else "G")
+    once = flipper.sequence
+    flipper.edit(6, "A" if start[6] != "A" else "G")
+    twice = flipper.sequence
+    flipper.undo()
+    assert flipper.sequence == once and len(flipper.history) == 2
+    assert_sources_match(flipper, model)
+    flipper.redo()
+    assert flipper.sequence == twice
+    flipper.redo()  # nothing left to redo
+    assert flipper.sequence == twice
+    flipper.undo()
+    flipper.undo()
+    flipper.undo()  # at the start already
+    assert flipper.sequence == start
+    flipper.edit(9, "T" if start[9] != "T" else "C")  # a new edit drops the undone ones
+    flipper.redo()
+    assert len(flipper.history) == 2 and flipper.sequence[5:7] == start[5:7]
+    # undone steps are faded in the history plot
+    flipper.undo()
+    assert list(flipper.sources["history"].data["alpha"]) == [1.0, 0.3]
+    flipper.reset()
+    assert flipper.sequence == start and len(flipper.history) == 1
+    assert_sources_match(flipper, model)
+
+
+def test_knock_out_shuffles_only_the_span_and_restore_undoes_it(flipper, model):
+    start = flipper.sequence
+    begin, end = flipper.span_slider.value
+    assert (begin, end) != (0, 10)  # the span starts on the first planted instance
+    flipper.knock_out(begin, end)
+    after = flipper.sequence
+    assert after[:begin] == start[:begin] and after[end:] == start[end:]
+    assert after[begin:end] != start[begin:end]
+    assert sorted(after[begin:end]) == sorted(start[begin:end])  # a shuffle keeps the composition
+    assert flipper.history[-1].label == f"knock-out {begin}-{end}"
+    assert_sources_match(flipper, model)
+    flipper.restore(begin, end)
+    assert flipper.sequence == start
+    with pytest.raises(ValueError, match="start < end"):
+        flipper.knock_out(20, 10)
+
+
+def test_buttons_fire_the_same_actions(flipper):
+    start = flipper.sequence
+    flipper.flip(0)
+    flipper.buttons["undo"].click()
+    assert flipper.sequence == start
+    flipper.buttons["redo"].click()
+    assert flipper.sequence != start
+    flipper.buttons["knock out"].click()
+    assert flipper.history[-1].label.startswith("knock-out")
+    flipper.buttons["reset"].click()
+    assert flipper.sequence == start and len(flipper.history) == 1
+
+
+@pytest.mark.parametrize("method", ["saliency", "gradient_x_input", "integrated_gradients", "deep_lift_shap"])
+def test_method_selector_shows_that_methods_map(flipper, model, method):
+    flipper.method_dropdown.value = method
+    assert flipper.method == method
+    X, options = flipper.X, DEFAULT_METHOD_OPTIONS.get(method, {})
+    expected = {"saliency": lambda: saliency(model, X, 1, device="cpu").values,
+                "gradient_x_input": lambda: gradient_x_input(model, X, 1, device="cpu").values,
+                "integrated_gradients": lambda: integrated_gradients(model, X, 1, device="cpu", **options).values,
+                "deep_lift_shap": lambda: deep_lift_shap(model, X, 1, device="cpu", **options).values}[method]()
+    torch.testing.assert_close(flipper.attribution, expected[0], atol=1e-5, rtol=1e-4)
+    assert flipper.sources["logo"].data["value"] == pytest.approx(logo_data(expected[0])["value"], abs=1e-5)
+
+
+def test_target_selector_recomputes(flipper, model):
+    flipper.target_dropdown.value = 5
+    assert flipper.target == 5
+    assert_sources_match(flipper, model)
+
+
+def test_a_burst_of_clicks_ends_in_the_state_the_edits_imply(flipper, model):
+    rng = np.random.default_rng(0)
+    expected = list(flipper.sequence)
+    for _ in range(10):
+        position, base = int(rng.integers(0, 200)), "ACGT"[int(rng.integers(0, 4))]
+        heatmap_tap(flipper, position, base)
+        expected[position] = base
+    assert flipper.sequence == "".join(expected)
+    assert_sources_match(flipper, model)
+
+
+def test_long_sequences_and_a_zoomed_window(model):
+    X = random_one_hot(1, 2000, seed=3)
+    flipper = NucleotideFlipper(model, X, device="cpu", window=150)
+    x_range = flipper.figures["heatmap"].x_range
+    assert (x_range.start, x_range.end) == (-0.5, 149.5) and x_range.bounds == (-0.5, 1999.5)
+    flipper.edit(1500, "A" if flipper.sequence[1500] != "A" else "C")
+    assert len(flipper.sources["heatmap"].data["value"]) == 8000
+    assert_sources_match(flipper, model)
+
+
+class TinyRNN(nn.Module):
+    """A model from outside the zoo: (N, 4, L) -> (N, 2), with an LSTM (no DeepLIFT rule)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(4, 8, 5, padding=2)
+        self.rnn = nn.LSTM(8, 8, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h, _ = self.rnn(torch.relu(self.conv(x)).transpose(1, 2))
+        return self.head(h.mean(1))
+
+
+def test_any_model_mapping_n4l_to_nt_works():
+    model = TinyRNN()
+    flipper = NucleotideFlipper(model, "ACGTTGCA" * 10, device="cpu")
+    assert [label for label, _ in flipper.target_dropdown.options] == ["0: output 0", "1: output 1"]
+    assert "deep_lift_shap" not in flipper.available_methods
+    flipper.edit(3, "A")
+    assert flipper.ism.path == "naive"
+    assert_sources_match(flipper, model)
+    with pytest.raises(ValueError, match="deep_lift_shap does not apply to TinyRNN"):
+        NucleotideFlipper(model, "ACGT" * 10, method="deep_lift_shap", device="cpu")
+
+
+def test_bad_input_is_refused_with_a_message(model):
+    with pytest.raises(ValueError, match="not one of A, C, G, T|unknown|N"):
+        NucleotideFlipper(model, "ACGN" * 10, device="cpu")
+    with pytest.raises(ValueError, match="one sequence"):
+        NucleotideFlipper(model, random_one_hot(2, 50), device="cpu")
+    with pytest.raises(ValueError, match="method must be one of"):
+        NucleotideFlipper(model, "ACGT" * 10, method="shap", device="cpu")
+    with pytest.raises(ValueError, match="out of range"):
+        NucleotideFlipper(model, "ACGT" * 10, target=12, device="cpu")
+    flipper = NucleotideFlipper(model, "ACGT" * 10, device="cpu")
+    with pytest.raises(ValueError, match="outside the sequence"):
+        flipper.edit(40, "A")
+    with pytest.raises(ValueError, match="base must be"):
+        flipper.edit(0, "N")
