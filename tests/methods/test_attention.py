@@ -3,9 +3,9 @@ the shipped attention model attends to the planted motifs, an untrained one does
 
 import pytest
 import torch
-from torch import nn
 
 from tests.helpers import random_one_hot
+from tests.models import TokenAttention
 from xai_widgets import zoo
 from xai_widgets.data.tasks import motif_presence
 from xai_widgets.methods.attention import (
@@ -115,22 +115,6 @@ def test_errors_say_what_to_do(model, maps):
         attention_importance(maps.maps)
     with pytest.raises(ValueError, match="receptive_field must be"):
         attention_maps(model, random_one_hot(1, 200), receptive_field=2, device="cpu")
-
-
-class TokenAttention(nn.Module):
-    """A model from outside the zoo: 5 tokens of 8 bases, no config; or a broken map."""
-
-    def __init__(self, broken=False):
-        super().__init__()
-        self.broken = broken
-
-    def forward(self, x):
-        return x.sum((1, 2))[:, None]
-
-    def attention_maps(self, x):
-        n = x.shape[0]
-        maps = torch.softmax(torch.randn(n, 1, 2, 5, 5), -1)
-        return maps[:, 0] if self.broken else maps
 
 
 def test_any_model_with_attention_maps_works():

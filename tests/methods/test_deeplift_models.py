@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tests.helpers import random_one_hot
+from tests.models import Reused
 from xai_widgets import data, zoo
 from xai_widgets.methods import deep_lift_shap, deeplift_support
 from xai_widgets.zoo.architectures import Exp
@@ -32,20 +33,6 @@ def assert_matches(ours, expected, rtol=1e-4):
 
 
 # --- kind 1: a module called more than once in one forward pass -----------------------------
-
-class Reused(nn.Module):
-    """The model of issue 11: one nn.ReLU called after both convolutions."""
-
-    def __init__(self, separate=False):
-        super().__init__()
-        torch.manual_seed(0)
-        self.c1, self.c2, self.relu, self.fc = (nn.Conv1d(4, 8, 5, padding=2), nn.Conv1d(8, 8, 3, padding=1),
-                                                nn.ReLU(), nn.Linear(8, 1))
-        self.relu2 = nn.ReLU() if separate else self.relu
-
-    def forward(self, x):
-        return self.fc(self.relu2(self.c2(self.relu(self.c1(x)))).mean(-1))
-
 
 def test_issue_reused_relu_equals_one_relu_per_call():
     X = data.one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])

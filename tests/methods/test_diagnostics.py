@@ -6,29 +6,12 @@ import torch
 from scipy import stats
 from torch import nn
 
+from tests.models import Reused, ScaledConv
 from xai_widgets import data, methods, metrics, zoo
 from xai_widgets.methods import diagnostics
 from xai_widgets.zoo.architectures import LocalPlan
 
 X = data.one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
-
-
-class Reused(nn.Module):
-    """The issue's model: one ReLU module called twice."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.c1, self.c2, self.relu, self.fc = (nn.Conv1d(4, 8, 5, padding=2), nn.Conv1d(8, 8, 3, padding=1),
-                                                nn.ReLU(), nn.Linear(8, 1))
-
-    def forward(self, x):
-        return self.fc(self.relu(self.c2(self.relu(self.c1(x)))).mean(-1))
-
-
-class ScaledConv(nn.Conv1d):
-    def forward(self, x):
-        return 3.0 * super().forward(x)
 
 
 def _scaled_model():

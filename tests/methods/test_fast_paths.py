@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot, randomise_batchnorm
-from tests.methods.test_ism import _naive_ism
+from tests.models import (
+    DoubledReLU,
+    DoubledSequential,
+    LyingPlan,
+    ScaledConv,
+    naive_ism,
+)
 from xai_widgets.data import one_hot
 from xai_widgets.methods import (
     dfim,
@@ -25,41 +31,6 @@ from xai_widgets.zoo.architectures import LocalPlan, build
 
 L = 30
 X1 = one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
-
-
-class ScaledConv(nn.Conv1d):
-    """The issue's layer: a Conv1d whose forward triples its output."""
-
-    def forward(self, x):
-        return 3.0 * super().forward(x)
-
-
-class DoubledReLU(nn.ReLU):
-    def forward(self, x):
-        return x.clamp(min=0) * 2
-
-
-class DoubledSequential(nn.Sequential):
-    def forward(self, x):
-        return 2 * super().forward(x)
-
-
-class LyingPlan(nn.Module):
-    """Its forward scales the convolution by ``gain``; its local plan leaves the gain out (so the
-    plan is right only while ``gain == 1``)."""
-
-    def __init__(self, gain: float):
-        super().__init__()
-        self.conv = nn.Conv1d(4, 6, 5, padding=2)
-        self.act = nn.ReLU()
-        self.gain = nn.Parameter(torch.tensor(gain))
-        self.head = nn.Linear(6, 2)
-
-    def local_plan(self):
-        return LocalPlan([self.conv, self.act], True, self.head)
-
-    def forward(self, x):
-        return self.head(self.act(self.gain * self.conv(x)).amax(-1))
 
 
 def _head(channels=6, pool=5):
@@ -97,7 +68,7 @@ UNKNOWN = {"scaled_conv": scaled_conv, "hooked_conv": hooked_conv, "doubled_relu
 
 def test_issue_reproducer_scaled_conv_equals_forward_passes():
     model = scaled_conv()
-    expected = _naive_ism(model, X1, 0)  # a plain loop of forward passes
+    expected = naive_ism(model, X1, 0)  # a plain loop of forward passes
     assert expected.abs().max() > 0.1
     result = saturation_mutagenesis(model, X1, device="cpu")
     torch.testing.assert_close(result.delta, expected, atol=1e-5, rtol=0)
@@ -120,7 +91,7 @@ def test_unknown_computation_is_not_local(name):
     assert reasons[name] in support
     result = saturation_mutagenesis(model, X, device="cpu")
     assert result.path == "naive"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="fast ISM does not apply.*" + re.escape(support[4:])):
         saturation_mutagenesis(model, X, device="cpu", method="fast")
 
@@ -144,12 +115,12 @@ def test_gia_and_interactions_on_unknown_layers_equal_forward_passes(name):
 
 def _loop_importance(model):
     """ISM importance (minus the mean effect of the three substitutions) from a plain loop."""
-    return lambda V: _naive_ism(model, V, 0).sum(1) * -0.25
+    return lambda V: naive_ism(model, V, 0).sum(1) * -0.25
 
 
 def _check_interactions(model, x):
     pair = pairwise_ism(model, x, start=8, end=14, device="cpu", progress=False)
-    singles = _naive_ism(model, x, 0)[0, :, 8:14].T
+    singles = naive_ism(model, x, 0)[0, :, 8:14].T
     torch.testing.assert_close(pair.singles, singles, atol=1e-5, rtol=0)
     torch.testing.assert_close(pair.additive, singles[:, :, None, None] + singles[None, None], atol=1e-5, rtol=0)
     kwargs = dict(targets=[(16, 24)], n_null=0, device="cpu", random_state=0, progress=False)
@@ -188,7 +159,7 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
     with pytest.warns(RuntimeWarning, match="disagrees with plain forward passes of LyingPlan.*method='naive'"):
         result = saturation_mutagenesis(model, X, target=1, device="cpu")
     assert result.path == "naive"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="disagrees.*max difference"):
         saturation_mutagenesis(model, X, device="cpu", method="fast")
     kwargs = dict(spacings=range(-9, 10, 3), device="cpu", random_state=0)
@@ -211,13 +182,13 @@ def test_the_check_reruns_when_parameters_change_in_place():
         warnings.simplefilter("error")  # the check passes silently
         first = saturation_mutagenesis(model, X, target=0, device="cpu")
     assert first.path == "fast"
-    torch.testing.assert_close(first.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(first.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
     with torch.no_grad():
         model.gain.fill_(3.0)  # in place: a cached "agrees" must not survive this
     with pytest.warns(RuntimeWarning, match="disagrees"):
         second = saturation_mutagenesis(model, X, target=0, device="cpu")
     assert second.path == "naive"
-    torch.testing.assert_close(second.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(second.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
 
 
 # --- known layers keep the fast path -------------------------------------------------------------
@@ -237,7 +208,7 @@ def test_zoo_models_keep_the_fast_path(architecture, config, length):
         sweep = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
                               random_state=0)
     assert result.path == "fast" and sweep.path == "fast"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-4, rtol=0)
     naive = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
                           random_state=0, method="naive")
     torch.testing.assert_close(sweep.per_background, naive.per_background, atol=1e-4, rtol=0, equal_nan=True)
@@ -252,7 +223,7 @@ def test_the_known_prefix_before_an_unknown_layer_stays_fast():
     X = random_one_hot(2, L, seed=13)
     result = saturation_mutagenesis(model, X, device="cpu")
     assert result.path == "fast"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
 
     class Hooked(LyingPlan):  # a true plan whose second layer carries a hook: cut before it
         def __init__(self):
@@ -264,7 +235,7 @@ def test_the_known_prefix_before_an_unknown_layer_stays_fast():
     X = random_one_hot(2, 40, seed=14)
     result = saturation_mutagenesis(model, X, target=1, device="cpu")
     assert result.path == "fast"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-9, 10, 3), target=1, device="cpu", random_state=0)
     fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
     naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
@@ -278,7 +249,7 @@ def test_in_place_activations_stay_fast_and_exact():
     X = random_one_hot(3, L, seed=16)
     result = saturation_mutagenesis(model, X, device="cpu")
     assert result.path == "fast"
-    torch.testing.assert_close(result.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-6, 7, 2), device="cpu", random_state=0)
     fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
     naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot
+from tests.models import MotifDetector, plant
 from xai_widgets import zoo
 from xai_widgets.data import get_motif, read_meme, write_meme
-from xai_widgets.data.encoding import indices_to_one_hot
 from xai_widgets.data.motifs import jaspar_motifs
 from xai_widgets.data.tasks import motif_presence
 from xai_widgets.methods.filters import (
@@ -25,35 +25,9 @@ from xai_widgets.methods.filters import (
 )
 
 
-class MotifDetector(nn.Module):
-    """Filters set to given PWMs; output = max over filters and positions of the ReLU scores."""
-
-    def __init__(self, pwms, bias: float = 0.0):
-        super().__init__()
-        width = max(p.shape[1] for p in pwms)
-        self.conv1 = nn.Conv1d(4, len(pwms), width)
-        self.act1 = nn.ReLU()
-        with torch.no_grad():
-            self.conv1.weight.zero_()
-            for i, pwm in enumerate(pwms):
-                self.conv1.weight[i, :, : pwm.shape[1]] = torch.as_tensor(pwm, dtype=torch.float32)
-            self.conv1.bias.fill_(bias)
-
-    def forward(self, x):
-        return self.act1(self.conv1(x)).amax(dim=(1, 2))[:, None]
-
-
 @pytest.fixture(scope="module")
 def cebpb():
     return get_motif("CEBPB")
-
-
-def plant(motif, n=300, length=60, seed=0):
-    """Random sequences, the first half with one site of ``motif`` sampled at position 20."""
-    X = random_one_hot(n, length, seed)
-    sites = indices_to_one_hot(torch.as_tensor(motif.sample(n // 2, random_state=seed)))  # (n/2, 4, W)
-    X[: n // 2, :, 20 : 20 + motif.width] = sites
-    return X, torch.cat([torch.ones(n // 2), torch.zeros(n - n // 2)])[:, None]
 
 
 def test_weights_that_are_log_odds_give_back_the_motif(cebpb):

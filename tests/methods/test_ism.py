@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot, randomise_batchnorm
+from tests.models import naive_ism
 from xai_widgets import zoo
 from xai_widgets.data import one_hot
 from xai_widgets.methods import (
@@ -12,21 +13,6 @@ from xai_widgets.methods import (
     supports_fast_ism,
 )
 from xai_widgets.zoo.architectures import build
-
-
-def _naive_ism(model, X, target):
-    """Reference: edit every position to every base, one forward pass each."""
-    n, _, length = X.shape
-    out = torch.zeros(n, 4, length)
-    with torch.no_grad():
-        ref = model(X)[:, target]
-        for i in range(length):
-            for b in range(4):
-                edited = X.clone()
-                edited[:, :, i] = 0
-                edited[:, b, i] = 1
-                out[:, b, i] = model(edited)[:, target] - ref
-    return out
 
 
 @pytest.mark.parametrize("architecture, config", [
@@ -39,7 +25,7 @@ def test_ism_equals_edit_by_edit_prediction(architecture, config):
     X = random_one_hot(2, length)
     result = saturation_mutagenesis(model, X, target=1, device="cpu", batch_size=300)
     assert result.path == ("naive" if architecture == "attention" else "fast")
-    expected = _naive_ism(model, X, 1)
+    expected = naive_ism(model, X, 1)
     assert result.delta.shape == (2, 4, length)
     torch.testing.assert_close(result.delta, expected, atol=1e-4, rtol=0)
     assert result.delta.abs().max() > 1e-3  # not trivially zero
@@ -65,7 +51,7 @@ def test_fast_ism_on_a_sequential_model_with_dilation_and_flatten():
     X = random_one_hot(3, 61)
     fast = saturation_mutagenesis(model, X, target=0, device="cpu")
     assert fast.path == "fast"
-    torch.testing.assert_close(fast.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
 
 
 def test_ism_invariants_and_forms():
@@ -93,7 +79,7 @@ def test_short_sequences_fall_back_to_full_maps():
     torch.manual_seed(0)
     model = randomise_batchnorm(build("basset", n_targets=1))
     X = random_one_hot(2, 24)
-    torch.testing.assert_close(saturation_mutagenesis(model, X, device="cpu").delta, _naive_ism(model, X, 0),
+    torch.testing.assert_close(saturation_mutagenesis(model, X, device="cpu").delta, naive_ism(model, X, 0),
                                atol=1e-5, rtol=0)
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 from bokeh.events import Tap
-from torch import nn
 
 from tests.helpers import random_one_hot
+from tests.models import TinyRNN
 from xai_widgets import zoo
 from xai_widgets._core import predict
 from xai_widgets.data import decode, one_hot
@@ -202,21 +202,6 @@ def test_long_sequences_and_a_zoomed_window(model):
     flipper.edit(1500, "A" if flipper.sequence[1500] != "A" else "C")
     assert len(flipper.sources["heatmap"].data["value"]) == 8000
     assert_sources_match(flipper, model)
-
-
-class TinyRNN(nn.Module):
-    """A model from outside the zoo: (N, 4, L) -> (N, 2), with an LSTM (no DeepLIFT rule)."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv1d(4, 8, 5, padding=2)
-        self.rnn = nn.LSTM(8, 8, batch_first=True)
-        self.head = nn.Linear(8, 2)
-
-    def forward(self, x):
-        h, _ = self.rnn(torch.relu(self.conv(x)).transpose(1, 2))
-        return self.head(h.mean(1))
 
 
 def test_any_model_mapping_n4l_to_nt_works():

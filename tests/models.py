@@ -1,0 +1,131 @@
+"""Toy models shared by the tests (one place: tests import them from here), and the plain
+forward-pass ISM used as an oracle."""
+
+import torch
+from torch import nn
+
+from tests.helpers import random_one_hot
+from xai_widgets.data.encoding import indices_to_one_hot
+from xai_widgets.zoo.architectures import LocalPlan
+
+
+def naive_ism(model, X, target):
+    """Reference: edit every position to every base, one forward pass each."""
+    n, _, length = X.shape
+    out = torch.zeros(n, 4, length)
+    with torch.no_grad():
+        ref = model(X)[:, target]
+        for i in range(length):
+            for b in range(4):
+                edited = X.clone()
+                edited[:, :, i] = 0
+                edited[:, b, i] = 1
+                out[:, b, i] = model(edited)[:, target] - ref
+    return out
+
+
+class Reused(nn.Module):
+    """The model of issue 11: one nn.ReLU called after both convolutions."""
+
+    def __init__(self, separate=False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.c1, self.c2, self.relu, self.fc = (nn.Conv1d(4, 8, 5, padding=2), nn.Conv1d(8, 8, 3, padding=1),
+                                                nn.ReLU(), nn.Linear(8, 1))
+        self.relu2 = nn.ReLU() if separate else self.relu
+
+    def forward(self, x):
+        return self.fc(self.relu2(self.c2(self.relu(self.c1(x)))).mean(-1))
+
+
+class ScaledConv(nn.Conv1d):
+    """The issue's layer: a Conv1d whose forward triples its output."""
+
+    def forward(self, x):
+        return 3.0 * super().forward(x)
+
+
+class DoubledReLU(nn.ReLU):
+    def forward(self, x):
+        return x.clamp(min=0) * 2
+
+
+class DoubledSequential(nn.Sequential):
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+class LyingPlan(nn.Module):
+    """Its forward scales the convolution by ``gain``; its local plan leaves the gain out (so the
+    plan is right only while ``gain == 1``)."""
+
+    def __init__(self, gain: float):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, 5, padding=2)
+        self.act = nn.ReLU()
+        self.gain = nn.Parameter(torch.tensor(gain))
+        self.head = nn.Linear(6, 2)
+
+    def local_plan(self):
+        return LocalPlan([self.conv, self.act], True, self.head)
+
+    def forward(self, x):
+        return self.head(self.act(self.gain * self.conv(x)).amax(-1))
+
+
+class MotifDetector(nn.Module):
+    """Filters set to given PWMs; output = max over filters and positions of the ReLU scores."""
+
+    def __init__(self, pwms, bias: float = 0.0):
+        super().__init__()
+        width = max(p.shape[1] for p in pwms)
+        self.conv1 = nn.Conv1d(4, len(pwms), width)
+        self.act1 = nn.ReLU()
+        with torch.no_grad():
+            self.conv1.weight.zero_()
+            for i, pwm in enumerate(pwms):
+                self.conv1.weight[i, :, : pwm.shape[1]] = torch.as_tensor(pwm, dtype=torch.float32)
+            self.conv1.bias.fill_(bias)
+
+    def forward(self, x):
+        return self.act1(self.conv1(x)).amax(dim=(1, 2))[:, None]
+
+
+def plant(motif, n=300, length=60, seed=0):
+    """Random sequences, the first half with one site of ``motif`` sampled at position 20."""
+    X = random_one_hot(n, length, seed)
+    sites = indices_to_one_hot(torch.as_tensor(motif.sample(n // 2, random_state=seed)))  # (n/2, 4, W)
+    X[: n // 2, :, 20 : 20 + motif.width] = sites
+    return X, torch.cat([torch.ones(n // 2), torch.zeros(n - n // 2)])[:, None]
+
+
+class TokenAttention(nn.Module):
+    """A model from outside the zoo: 5 tokens of 8 bases, no config; or a broken map."""
+
+    def __init__(self, broken=False):
+        super().__init__()
+        self.broken = broken
+
+    def forward(self, x):
+        return x.sum((1, 2))[:, None]
+
+    def attention_maps(self, x):
+        n = x.shape[0]
+        maps = torch.softmax(torch.randn(n, 1, 2, 5, 5), -1)
+        return maps[:, 0] if self.broken else maps
+
+
+class TinyRNN(nn.Module):
+    """A model from outside the zoo: (N, 4, L) -> (N, 2), with an LSTM (no DeepLIFT rule)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(4, 8, 5, padding=2)
+        self.rnn = nn.LSTM(8, 8, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h, _ = self.rnn(torch.relu(self.conv(x)).transpose(1, 2))
+        return self.head(h.mean(1))
+
