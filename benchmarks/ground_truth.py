@@ -9,7 +9,8 @@ models: test sequences carrying exactly one TF, the attribution for that TF's ou
 mask of its own instance(s). Methods that do not apply to a model (see
 ``methods.capabilities``) are reported as n/a.
 
-Model-based rows (``--only model-based`` runs just these and the attention row): first-layer filter motifs from activations
+Model-based rows (``--only model-based`` runs just these and the attention row): first-layer filter motifs from
+activations
 (3000 test sequences, threshold 0.5) of the exponential and ReLU Basset-style models on
 ``motif_presence``, the planted motifs some filter matches (Tomtom E < 0.1 against the motif's
 own JASPAR 2024 matrix among all 879 CORE vertebrate matrices), and the ablation rank (2000 test

@@ -2,7 +2,8 @@
 
 A browser test module defines ``NOTEBOOKS = {file name: [code cells]}`` (and/or
 ``NOTEBOOK_FILES``, paths of notebooks to copy); the module-scoped ``lab`` fixture writes them
-to a temporary directory and serves it from JupyterLab on 127.0.0.1, and ``page`` is a headless Debian Chromium page. Without Playwright or Chromium
+to a temporary directory and serves it from JupyterLab on 127.0.0.1, and ``page`` is a headless
+Debian Chromium page. Without Playwright or Chromium
 the tests skip, except under ``CI=true`` where that is a failure.
 """
 

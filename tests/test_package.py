@@ -26,7 +26,7 @@ def test_lazy_submodules_resolve():
     assert xai_widgets.data.one_hot("ACGT").shape == (1, 4, 4)
     assert "list_models" in dir(xai_widgets.zoo)
     try:
-        xai_widgets.nope
+        _ = xai_widgets.nope
     except AttributeError as err:
         assert "nope" in str(err)
     else:

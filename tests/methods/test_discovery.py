@@ -84,7 +84,7 @@ def test_seqlets_trace_back_to_their_windows(synthetic):
 def test_names_and_genomic_coordinates(synthetic):
     _, store, result = synthetic
     t = result.seqlets()
-    assert (t.name == ["seq%d" % s for s in t.sequence]).all()
+    assert (t.name == [f"seq{s}" for s in t.sequence]).all()
     for row in t.head(30).itertuples():
         chrom, start, end, strand = store.coordinates[row.sequence]
         assert row.chrom == chrom

@@ -258,7 +258,7 @@ def test_mutated_importance_reproduces_a_dfim_row(grammar):
     reordered = dfim(model, task.X[i : i + 1], inst[::-1], n_draws=3, n_null=0, random_state=5, device="cpu",
                      progress=False)
     torch.testing.assert_close(reordered.change, r.change.flip(0, 1), atol=1e-5, rtol=0, equal_nan=True)
-    for s, source in enumerate(r.sources):
+    for s in range(len(r.sources)):
         after = mutated_importance(model, task.X[i : i + 1], inst[s], n_draws=3, random_state=5, device="cpu")
         assert after.shape == (task.X.shape[2],)
         for t, tgt in enumerate(r.targets):

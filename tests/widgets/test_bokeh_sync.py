@@ -1,5 +1,6 @@
 """BatchedBokehModel: a view created later renders the current document, not the creation-time one;
-the browser model is re-sent only when it lags behind; a background thread may not change it, a kernel subshell thread may."""
+the browser model is re-sent only when it lags behind; a background thread may not change it, a kernel
+subshell thread may."""
 
 import json
 import threading

@@ -1,9 +1,10 @@
 """Synthetic sequence-to-activity tasks with known ground truth.
 
 Each task plants JASPAR motifs (sampled column by column from their probability matrices,
-sharpened by :data:`SITE_TEMPERATURE`) into uniform random DNA and returns the sequences, the labels, every planted instance and a
-per-position mask of planted bases whose matrix column carries more than 0.01 bits. The
-ground truth is what proves every interpretation method in this package.
+sharpened by :data:`SITE_TEMPERATURE`) into uniform random DNA and returns the sequences, the
+labels, every planted instance and a per-position mask of planted bases whose matrix column
+carries more than 0.01 bits. The ground truth is what proves every interpretation method in this
+package.
 
 =========================  ===================================================================
 task                       labels
