@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from xai_widgets import data, zoo
+from xai_widgets.contract import Exp
 from xai_widgets.methods import deep_lift_shap, deeplift_support
-from xai_widgets.zoo.architectures import Exp
 
 from .helpers import random_one_hot
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch import nn
 
+from xai_widgets.contract import LocalPlan
 from xai_widgets.data import one_hot
-from xai_widgets.methods import (dfim, global_importance, maximize_activation, pairwise_ism, saturation_mutagenesis,
-                                 spacing_sweep, supports_fast_ism)
-from xai_widgets.methods._fast_ism import fast_ism_support, local_plan
-from xai_widgets.zoo.architectures import LocalPlan, build
+from xai_widgets.methods import (dfim, fast_ism_support, global_importance, local_plan, maximize_activation,
+                                 pairwise_ism, saturation_mutagenesis, spacing_sweep, supports_fast_ism)
+from xai_widgets.zoo.architectures import build
 
 from .helpers import random_one_hot, randomise_batchnorm
 from .test_ism import _naive_ism

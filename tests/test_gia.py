@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from xai_widgets import zoo
+from xai_widgets.contract import GlobalMaxPool, LocalPlan
 from xai_widgets.data import one_hot
 from xai_widgets.data.encoding import decode, reverse_complement
 from xai_widgets.data.motifs import Motif, get_motif
@@ -13,7 +14,7 @@ from xai_widgets.data.shuffle import dinucleotide_counts
 from xai_widgets.data.tasks import GRAMMAR_RULE
 from xai_widgets.methods.gia import (ORIENTATIONS, b_start, backgrounds, global_importance, insert_motif, insert_motifs,
                                      motif_effects, spacing_sweep)
-from xai_widgets.zoo.architectures import GlobalMaxPool, LocalPlan, build
+from xai_widgets.zoo.architectures import build
 
 from .helpers import random_one_hot, randomise_batchnorm
 
