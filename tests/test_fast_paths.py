@@ -125,12 +125,13 @@ def test_gia_and_interactions_on_unknown_layers_equal_forward_passes(name):
     X = random_one_hot(3, L, seed=6)
     kwargs = dict(spacings=range(-6, 7, 3), device="cpu", random_state=0)
     path = "naive" if local_plan(model) is None else "fast"  # doubled_relu: the local prefix before it
-    auto = spacing_sweep(model, X, "ACGTG", "TTGAC", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     assert auto.path == path
     torch.testing.assert_close(auto.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
-    gi = global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", random_state=1)
-    gi_naive = global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", random_state=1, method="naive")
+    gi = global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", random_state=1)
+    gi_naive = global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", random_state=1,
+                                 method="naive")
     assert gi.path == path
     torch.testing.assert_close(gi.effect, gi_naive.effect, atol=1e-5, rtol=0)
     _check_interactions(model, X[:1])
@@ -187,12 +188,12 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
         saturation_mutagenesis(model, X, device="cpu", method="fast")
     kwargs = dict(spacings=range(-9, 10, 3), device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="disagrees"):
-        auto = spacing_sweep(model, X, "ACGTG", "TTGAC", **kwargs)
+        auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)
     assert auto.path == "naive"
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(auto.per_background, naive.per_background, equal_nan=True)
     with pytest.raises(ValueError, match="disagrees"):
-        global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", method="fast")
+        global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", method="fast")
     with pytest.warns(RuntimeWarning, match="disagrees"):
         _check_interactions(model, X[:1])
 
@@ -228,12 +229,12 @@ def test_zoo_models_keep_the_fast_path(architecture, config, length):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the self-check passes silently
         result = saturation_mutagenesis(model, X, target=1, device="cpu")
-        sweep = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
-                              random_state=0)
+        sweep = spacing_sweep(model, X, motif_a="ACGTGCA", motif_b="TTGACA", spacings=range(-6, 7, 6), target=1,
+                              device="cpu", random_state=0)
     assert result.path == "fast" and sweep.path == "fast"
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-4, rtol=0)
-    naive = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
-                          random_state=0, method="naive")
+    naive = spacing_sweep(model, X, motif_a="ACGTGCA", motif_b="TTGACA", spacings=range(-6, 7, 6), target=1,
+                          device="cpu", random_state=0, method="naive")
     torch.testing.assert_close(sweep.per_background, naive.per_background, atol=1e-4, rtol=0, equal_nan=True)
 
 
@@ -260,8 +261,8 @@ def test_the_known_prefix_before_an_unknown_layer_stays_fast():
     assert result.path == "fast"
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-9, 10, 3), target=1, device="cpu", random_state=0)
-    fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    fast = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="fast", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(fast.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
 
 
@@ -274,8 +275,8 @@ def test_in_place_activations_stay_fast_and_exact():
     assert result.path == "fast"
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 0), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-6, 7, 2), device="cpu", random_state=0)
-    fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    fast = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="fast", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(fast.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
 
 
