@@ -186,14 +186,14 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="disagrees.*max difference"):
         saturation_mutagenesis(model, X, device="cpu", method="fast")
-    kwargs = dict(spacings=range(-9, 10, 3), device="cpu", random_state=0)
+    kwargs = dict(spacings=range(-9, 10, 3), target=0, device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="disagrees"):
         auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)
     assert auto.path == "naive"
     naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(auto.per_background, naive.per_background, equal_nan=True)
     with pytest.raises(ValueError, match="disagrees"):
-        global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", method="fast")
+        global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], target=0, device="cpu", method="fast")
     with pytest.warns(RuntimeWarning, match="disagrees"):
         _check_interactions(model, X[:1])
 
