@@ -10,7 +10,7 @@ so a widget updates a plot by assigning new columns (``source.data = logo_data(.
 - :func:`attention_panel`, :func:`heat_strip_figure`: attention over a sequence
 - :func:`gallery_figure`, :func:`gallery_data`: filter logos on a grid
 - :func:`sweep_figure`, :func:`sweep_data`: a motif-spacing sweep, one colour per orientation
-- :func:`save_png`, :func:`save_svg`: files, via a headless Chromium
+- :func:`save_png`, :func:`save_svg`: files, via Playwright and the system's headless Chromium
 - :func:`setup_notebook`, :func:`show`, :func:`ensure_bokehjs`: BokehJS loaded INLINE (works offline)
 - :func:`padded_limits`: an explicit axis range for data that change
 """
