@@ -57,14 +57,14 @@ lab: $(VENV)/.lab
 tutorials: $(VENV)/.test
 	$(BIN)/python scripts/tutorials/build.py --execute
 
-# Debian's Chromium and chromedriver for the browser tests and figure export: installed with
-# apt-get where we can (root); elsewhere those tests skip with a message (and fail under CI=true).
+# Debian's Chromium for the browser tests and figure export (both through Playwright, which never
+# downloads a browser here): installed with apt-get where we can (root); elsewhere the browser
+# tests skip with a message (and fail under CI=true) and figure export says what is missing.
 browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	@if command -v chromium >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "note: chromium/chromedriver missing and not root; browser tests will skip" \
-		"(apt-get install chromium chromium-driver)"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: chromium missing and not root; browser tests will skip (apt-get install chromium)"; fi
 
 test: $(VENV)/.test browser
 	$(BIN)/python -m pytest tests $(wildcard tutorials/[0-9][0-9]_*.ipynb) --nbval-lax --nbval-current-env \

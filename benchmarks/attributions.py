@@ -22,9 +22,9 @@ from torch import nn
 from _timing import compare_ms
 
 from xai_widgets import zoo
+from xai_widgets.contract import Exp
 from xai_widgets.data import dinucleotide_shuffle
 from xai_widgets.methods import deep_lift_shap, integrated_gradients, saliency
-from xai_widgets.zoo.architectures import Exp
 
 
 def main() -> None:

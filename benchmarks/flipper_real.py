@@ -21,7 +21,7 @@ import torch
 from bokeh.events import Tap
 
 from xai_widgets import data, zoo
-from xai_widgets.methods.gia import backgrounds
+from xai_widgets.data import backgrounds
 from xai_widgets.widgets import NucleotideFlipper
 
 

@@ -117,15 +117,15 @@ def attention_rows() -> list[str]:
 
 def interaction_rows() -> list[str]:
     """Spacing sweep, DFIM and GIA against the planted grammar."""
-    from xai_widgets.data import cooperative_grammar, get_motif
+    from xai_widgets.data import backgrounds, cooperative_grammar, get_motif
     from xai_widgets.data.tasks import GRAMMAR_RULE
-    from xai_widgets.methods import backgrounds, motif_effects, planted_pair_rank, spacing_sweep
+    from xai_widgets.methods import motif_effects, planted_pair_rank, spacing_sweep
 
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
     rule = GRAMMAR_RULE
     bgs = backgrounds(100, 200, random_state=0)
-    sweep = spacing_sweep(model, bgs, get_motif(rule.anchor), get_motif(rule.partner), spacings=range(-30, 31),
-                          device="cpu", random_state=0)
+    sweep = spacing_sweep(model, bgs, motif_a=get_motif(rule.anchor), motif_b=get_motif(rule.partner),
+                          spacings=range(-30, 31), device="cpu", random_state=0)
     orientation, spacing = sweep.peak()
     planted = "++|--"
     print(f"spacing sweep Spi1-Irf1: peak {orientation} at {spacing} bp (planted: same strand, "
@@ -133,7 +133,7 @@ def interaction_rows() -> list[str]:
           f"{float(sweep.cooperativity[sweep.orientations.index(orientation), list(sweep.spacings).index(spacing)]):.2f}")
     ranks = planted_pair_rank(model, cooperative_grammar(n=2000, random_state=1), n_sequences=30, progress=False)
     print(f"DFIM: {ranks}")
-    effects = motif_effects(model, bgs, {name: get_motif(name) for name in ("Spi1", "Irf1", "CTCF", "REST")},
+    effects = motif_effects(model, bgs, motifs={name: get_motif(name) for name in ("Spi1", "Irf1", "CTCF", "REST")},
                             device="cpu", random_state=0)
     planted_order = ["Spi1", "Irf1", "CTCF", "REST"]  # planted effects +1.0, +0.5, 0, -0.5
     print("GIA mean effects (planted +1.0, +0.5, 0, -0.5): "

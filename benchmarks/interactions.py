@@ -47,9 +47,10 @@ import torch
 from _timing import median_ms
 
 from xai_widgets import zoo
+from xai_widgets.data import ORIENTATIONS, b_start, backgrounds
 from xai_widgets.data.encoding import reverse_complement
 from xai_widgets.data.motifs import get_motif
-from xai_widgets.methods.gia import ORIENTATIONS, b_start, backgrounds, motif_effects, spacing_sweep
+from xai_widgets.methods import motif_effects, spacing_sweep
 
 MODEL = "basset_relu_cooperative_grammar"
 
@@ -77,7 +78,7 @@ def tangermeme_sweep(space, model, X, a: str, b: str, position_a: int, spacings,
         motif_b = b if orientation[1] == "+" else reverse_complement(b)
         right, left = [], []
         for j, s in enumerate(spacings):
-            start = b_start(position_a, len(a), len(b), orientation, s)
+            start = b_start(position_a, s, orientation=orientation, width_a=len(a), width_b=len(b))
             if 0 <= start and start + len(b) <= length:
                 (right if start > position_a else left).append((j, abs(s), start))
         if right:
@@ -135,12 +136,12 @@ def main() -> None:
           f"A=Spi1 {spi1} at {position_a}, B=Irf1 {irf1}")
 
     def ours_pair():  # the same quantity as tangermeme: f(AB) - f(bg) only
-        return spacing_sweep(model, X, spi1, irf1, spacings=spacings, position_a=position_a, device="cpu",
-                             batch_size=args.batch_size, singles=False)
+        return spacing_sweep(model, X, motif_a=spi1, motif_b=irf1, spacings=spacings, position_a=position_a,
+                             device="cpu", batch_size=args.batch_size, singles=False)
 
     def ours_full():  # the default: also f(B) - f(bg) at every position and the cooperativity ratio
-        return spacing_sweep(model, X, spi1, irf1, spacings=spacings, position_a=position_a, device="cpu",
-                             batch_size=args.batch_size)
+        return spacing_sweep(model, X, motif_a=spi1, motif_b=irf1, spacings=spacings, position_a=position_a,
+                             device="cpu", batch_size=args.batch_size)
 
     def theirs_sweep():
         return tangermeme_sweep(space, model, X, spi1, irf1, position_a, spacings, args.tangermeme_batch_size)
@@ -155,15 +156,16 @@ def main() -> None:
     n_alone = len({(full.orientations[o][1], int(full.b_start[o, j])) for o, j in full.valid.nonzero().tolist()})
     naive_line = None
     if args.with_naive:
-        naive_ms, naive = median_ms(lambda: spacing_sweep(model, X, spi1, irf1, spacings=spacings, method="naive",
-                                                          position_a=position_a, device="cpu", singles=False,
+        naive_ms, naive = median_ms(lambda: spacing_sweep(model, X, motif_a=spi1, motif_b=irf1, spacings=spacings,
+                                                          method="naive", position_a=position_a, device="cpu",
+                                                          singles=False,
                                                           batch_size=args.batch_size), 1)
         naive_diff = float((naive.per_background - theirs)[valid].abs().max())
         naive_line = (f"{'  ours, plain path (forward passes)':38s} {naive_ms / 1000:8.3f} {theirs_ms / 1000:13.3f} "
                       f"{theirs_ms / naive_ms:9.1f} {naive_diff:11.2e}")
 
     def ours_gia():
-        return motif_effects(model, X, gia_motifs, device="cpu", batch_size=args.batch_size)
+        return motif_effects(model, X, motifs=gia_motifs, device="cpu", batch_size=args.batch_size)
 
     def theirs_gia():
         return tangermeme_gia(marginalize, model, X, gia_motifs, args.tangermeme_batch_size)

@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from xai_widgets.adapt import acgt_weight
 from xai_widgets.data import dinucleotide_shuffle, one_hot
 from xai_widgets.metrics import pearson
-from xai_widgets.zoo.published import DEEPSTARR_SOURCE_ALPHABET, BPNet, DeepSTARR, acgt_weight
+from xai_widgets.zoo.published import DEEPSTARR_SOURCE_ALPHABET, BPNet, DeepSTARR
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "xai_widgets" / "zoo" / "weights"

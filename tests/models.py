@@ -6,7 +6,7 @@ from torch import nn
 
 from tests.helpers import random_one_hot
 from xai_widgets.data.encoding import indices_to_one_hot
-from xai_widgets.zoo.architectures import LocalPlan
+from xai_widgets.contract import LocalPlan
 
 
 def naive_ism(model, X, target):

@@ -2,12 +2,17 @@
 
 Subpackages load on first access, so ``import xai_widgets`` stays fast:
 
-- :mod:`xai_widgets.data`: one-hot encoding, motifs (JASPAR), synthetic tasks with ground truth
+- :mod:`xai_widgets.contract`: what the methods need from a model (``LocalPlan``, ``Exp``, ...)
+- :mod:`xai_widgets.data`: one-hot encoding, motifs (JASPAR), synthetic tasks with ground truth,
+  sequence editing (motif insertion, backgrounds)
 - :mod:`xai_widgets.zoo`: small trained models (``list_models()``, ``load(name)``) and training
 - :mod:`xai_widgets.metrics`: AUROC and friends used by the tests and benchmarks
 - :mod:`xai_widgets.methods`: ISM, gradients, DeepLIFT/SHAP, ... as functions over ``(model, X)``
 - :mod:`xai_widgets.plots`: Bokeh logos, heatmaps and tracks, usable without widgets
 - :mod:`xai_widgets.widgets`: ipywidgets such as ``NucleotideFlipper``
+
+and :func:`predict` (a model's outputs for one-hot sequences, batched) and
+:func:`resolve_device` are here at the top.
 """
 
 from __future__ import annotations
@@ -15,17 +20,16 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-_SUBMODULES = ("data", "zoo", "metrics", "methods", "plots", "widgets")
-__all__ = ["__version__", "resolve_device", *_SUBMODULES]
+_SUBMODULES = ("contract", "data", "zoo", "metrics", "methods", "plots", "widgets", "adapt")
+_CORE = ("predict", "resolve_device")
+__all__ = ["__version__", *_CORE, *_SUBMODULES]
 
 
 def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    if name == "resolve_device":
-        from ._core import resolve_device
-
-        return resolve_device
+    if name in _CORE:
+        return getattr(importlib.import_module(f"{__name__}._core"), name)
     raise AttributeError(f"module 'xai_widgets' has no attribute {name!r}")
 
 

@@ -18,7 +18,7 @@
 - carries ``output_names`` (target menus of the widgets show them through ``model.card``).
 
 Every method and widget accepts an adapted model. When the wrapped model offers a fast-ISM
-plan (:class:`xai_widgets.zoo.architectures.LocalPlan`) the adapted model offers one too as long
+plan (:class:`xai_widgets.contract.LocalPlan`) the adapted model offers one too as long
 as no length change is asked for, with the alphabet permutation folded into the first
 convolution's weights.
 """
@@ -31,13 +31,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .contract import LocalPlan
 from .data.encoding import ALPHABET
-from .zoo.architectures import LocalPlan
-from .zoo.published import acgt_weight
 
 LENGTH_POLICIES = ("centre", "error")
 REDUCTIONS = ("sum", "mean")
 PROFILE_MODES = ("counts", "profile", "both")
+
+
+def acgt_weight(weight: torch.Tensor, alphabet: str) -> torch.Tensor:
+    """First-layer weights ``(F, 4, W)`` that read ``alphabet``-ordered channels, reordered to
+    read ACGT channels: ``conv(x_ACGT, result) == conv(x_alphabet, weight)``.
+
+    Raises
+    ------
+    ValueError
+        If ``alphabet`` is not a permutation of ``"ACGT"`` or ``weight`` has not 4 input channels.
+    """
+    if sorted(alphabet.upper()) != sorted("ACGT"):
+        raise ValueError(f"alphabet must be a permutation of 'ACGT'; got {alphabet!r}")
+    if weight.ndim != 3 or weight.shape[1] != 4:
+        raise ValueError(f"expected first-layer weights of shape (F, 4, W); got {tuple(weight.shape)}")
+    # channel i of the model reads base alphabet[i]; in ACGT order that base is channel "ACGT".index(...)
+    order = [alphabet.upper().index(base) for base in "ACGT"]
+    return weight[:, order].clone()
 
 
 def profile_contribution(logits: torch.Tensor) -> torch.Tensor:
@@ -296,7 +313,7 @@ class AdaptedModel(nn.Module):
             raise ValueError(f"the wrapped model reads {self.alphabet} channels"
                              + (" last" if self.channels_last else "")
                              + ": its first-layer filters are not in ACGT order. Reorder its first "
-                             "convolution's weights (e.g. xai_widgets.zoo.published.acgt_weight) and adapt "
+                             "convolution's weights (e.g. xai_widgets.adapt.acgt_weight) and adapt "
                              "it with alphabet='ACGT' to read filters as motifs")
         from .methods.filters import first_layer
 
@@ -309,7 +326,7 @@ class AdaptedModel(nn.Module):
         input length is changed, or when an alphabet permutation cannot be folded into a
         first ``Conv1d`` (4 input channels, groups 1).
         """
-        from .methods._fast_ism import local_plan
+        from .methods import local_plan
 
         none = LocalPlan([], False, self._finish)
         plan = local_plan(self.model) if self.input_length is None else None

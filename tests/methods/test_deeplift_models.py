@@ -12,8 +12,8 @@ from torch import nn
 from tests.helpers import random_one_hot
 from tests.models import Reused
 from xai_widgets import data, zoo
+from xai_widgets.contract import Exp
 from xai_widgets.methods import deep_lift_shap, deeplift_support
-from xai_widgets.zoo.architectures import Exp
 
 
 def oracle(twin, X, references, target=0, **extra_ops):

@@ -8,8 +8,8 @@ from torch import nn
 
 from tests.models import Reused, ScaledConv
 from xai_widgets import data, methods, metrics, zoo
+from xai_widgets.contract import LocalPlan
 from xai_widgets.methods import diagnostics
-from xai_widgets.zoo.architectures import LocalPlan
 
 X = data.one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
 

@@ -9,25 +9,21 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot, randomise_batchnorm
-from tests.models import (
-    DoubledReLU,
-    DoubledSequential,
-    LyingPlan,
-    ScaledConv,
-    naive_ism,
-)
+from tests.models import DoubledReLU, DoubledSequential, LyingPlan, ScaledConv, naive_ism
+from xai_widgets.contract import LocalPlan
 from xai_widgets.data import one_hot
 from xai_widgets.methods import (
     dfim,
+    fast_ism_support,
     global_importance,
+    local_plan,
     maximize_activation,
     pairwise_ism,
     saturation_mutagenesis,
     spacing_sweep,
     supports_fast_ism,
 )
-from xai_widgets.methods._fast_ism import fast_ism_support, local_plan
-from xai_widgets.zoo.architectures import LocalPlan, build
+from xai_widgets.zoo.architectures import build
 
 L = 30
 X1 = one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
@@ -102,12 +98,13 @@ def test_gia_and_interactions_on_unknown_layers_equal_forward_passes(name):
     X = random_one_hot(3, L, seed=6)
     kwargs = dict(spacings=range(-6, 7, 3), device="cpu", random_state=0)
     path = "naive" if local_plan(model) is None else "fast"  # doubled_relu: the local prefix before it
-    auto = spacing_sweep(model, X, "ACGTG", "TTGAC", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     assert auto.path == path
     torch.testing.assert_close(auto.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
-    gi = global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", random_state=1)
-    gi_naive = global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", random_state=1, method="naive")
+    gi = global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", random_state=1)
+    gi_naive = global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], device="cpu", random_state=1,
+                                 method="naive")
     assert gi.path == path
     torch.testing.assert_close(gi.effect, gi_naive.effect, atol=1e-5, rtol=0)
     _check_interactions(model, X[:1])
@@ -162,14 +159,14 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
     torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="disagrees.*max difference"):
         saturation_mutagenesis(model, X, device="cpu", method="fast")
-    kwargs = dict(spacings=range(-9, 10, 3), device="cpu", random_state=0)
+    kwargs = dict(spacings=range(-9, 10, 3), target=0, device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="disagrees"):
-        auto = spacing_sweep(model, X, "ACGTG", "TTGAC", **kwargs)
+        auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)
     assert auto.path == "naive"
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(auto.per_background, naive.per_background, equal_nan=True)
     with pytest.raises(ValueError, match="disagrees"):
-        global_importance(model, X, [("ACGTGCA", 10, "+")], device="cpu", method="fast")
+        global_importance(model, X, insertions=[("ACGTGCA", 10, "+")], target=0, device="cpu", method="fast")
     with pytest.warns(RuntimeWarning, match="disagrees"):
         _check_interactions(model, X[:1])
 
@@ -205,12 +202,12 @@ def test_zoo_models_keep_the_fast_path(architecture, config, length):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the self-check passes silently
         result = saturation_mutagenesis(model, X, target=1, device="cpu")
-        sweep = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
-                              random_state=0)
+        sweep = spacing_sweep(model, X, motif_a="ACGTGCA", motif_b="TTGACA", spacings=range(-6, 7, 6), target=1,
+                              device="cpu", random_state=0)
     assert result.path == "fast" and sweep.path == "fast"
     torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-4, rtol=0)
-    naive = spacing_sweep(model, X, "ACGTGCA", "TTGACA", spacings=range(-6, 7, 6), target=1, device="cpu",
-                          random_state=0, method="naive")
+    naive = spacing_sweep(model, X, motif_a="ACGTGCA", motif_b="TTGACA", spacings=range(-6, 7, 6), target=1,
+                          device="cpu", random_state=0, method="naive")
     torch.testing.assert_close(sweep.per_background, naive.per_background, atol=1e-4, rtol=0, equal_nan=True)
 
 
@@ -237,8 +234,8 @@ def test_the_known_prefix_before_an_unknown_layer_stays_fast():
     assert result.path == "fast"
     torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-9, 10, 3), target=1, device="cpu", random_state=0)
-    fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    fast = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="fast", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(fast.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
 
 
@@ -251,8 +248,8 @@ def test_in_place_activations_stay_fast_and_exact():
     assert result.path == "fast"
     torch.testing.assert_close(result.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
     kwargs = dict(spacings=range(-6, 7, 2), device="cpu", random_state=0)
-    fast = spacing_sweep(model, X, "ACGTG", "TTGAC", method="fast", **kwargs)
-    naive = spacing_sweep(model, X, "ACGTG", "TTGAC", method="naive", **kwargs)
+    fast = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="fast", **kwargs)
+    naive = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", method="naive", **kwargs)
     torch.testing.assert_close(fast.per_background, naive.per_background, atol=1e-5, rtol=0, equal_nan=True)
 
 

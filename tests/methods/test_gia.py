@@ -7,22 +7,14 @@ from torch import nn
 
 from tests.helpers import random_one_hot, randomise_batchnorm
 from xai_widgets import zoo
-from xai_widgets.data import one_hot
+from xai_widgets.contract import GlobalMaxPool, LocalPlan
+from xai_widgets.data import ORIENTATIONS, b_start, backgrounds, insert_motif, insert_motifs, one_hot
 from xai_widgets.data.encoding import decode, reverse_complement
 from xai_widgets.data.motifs import Motif, get_motif
 from xai_widgets.data.shuffle import dinucleotide_counts
 from xai_widgets.data.tasks import GRAMMAR_RULE
-from xai_widgets.methods.gia import (
-    ORIENTATIONS,
-    b_start,
-    backgrounds,
-    global_importance,
-    insert_motif,
-    insert_motifs,
-    motif_effects,
-    spacing_sweep,
-)
-from xai_widgets.zoo.architectures import GlobalMaxPool, LocalPlan, build
+from xai_widgets.methods import global_importance, motif_effects, spacing_sweep
+from xai_widgets.zoo.architectures import build
 
 # A/T-only motifs in C/G-only backgrounds: a full match can only come from an insertion, and
 # these two were chosen so that no junction of (A or rc A) with (B or rc B) creates one.
@@ -99,44 +91,44 @@ def _cg_backgrounds(n=12, length=60, seed=0):
 
 def test_insert_motif_forms_and_strands():
     X = _cg_backgrounds(3, 20)
-    out = insert_motif(X, "AACGT", 4)
+    out = insert_motif(X, "AACGT", position=4)
     assert all(s[4:9] == "AACGT" for s in decode(out))
     assert decode(out)[0][:4] == decode(X)[0][:4] and decode(out)[0][9:] == decode(X)[0][9:]
-    assert all(s[4:9] == "ACGTT" for s in decode(insert_motif(X, "AACGT", 4, "-")))
+    assert all(s[4:9] == "ACGTT" for s in decode(insert_motif(X, "AACGT", position=4, strand="-")))
     assert all(s[8:13] == "AACGT" for s in decode(insert_motif(X, "AACGT")))  # centred: 10 - 5 // 2
-    torch.testing.assert_close(insert_motif(X, one_hot("AACGT")[0], 4), out)
-    torch.testing.assert_close(insert_motif(X, Motif.from_consensus("m", "AACGT"), 4), out)
+    torch.testing.assert_close(insert_motif(X, one_hot("AACGT")[0], position=4), out)
+    torch.testing.assert_close(insert_motif(X, Motif.from_consensus("m", "AACGT"), position=4), out)
     assert torch.equal(X, _cg_backgrounds(3, 20))  # input untouched
     # a Motif is sampled per background, reproducibly
     motif = Motif("soft", np.full((4, 8), 0.25))
-    first = insert_motif(X, motif, 2, random_state=5)
-    assert torch.equal(first, insert_motif(X, motif, 2, random_state=5))
+    first = insert_motif(X, motif, position=2, random_state=5)
+    assert torch.equal(first, insert_motif(X, motif, position=2, random_state=5))
     assert len({s[2:10] for s in decode(first)}) > 1
     # several at once; per-background one-hot sites
     both = insert_motifs(X, [("AAAA", 0, "+"), ("TTTT", 10)])
     assert all(s[:4] == "AAAA" and s[10:14] == "TTTT" for s in decode(both))
     per = one_hot(["ACGT", "CCCC", "GGGG"])
-    assert [s[5:9] for s in decode(insert_motif(X, per, 5))] == ["ACGT", "CCCC", "GGGG"]
+    assert [s[5:9] for s in decode(insert_motif(X, per, position=5))] == ["ACGT", "CCCC", "GGGG"]
 
 
 def test_insert_motif_errors():
     X = _cg_backgrounds(2, 20)
     with pytest.raises(ValueError, match="does not fit"):
-        insert_motif(X, "ACGT", 17)
+        insert_motif(X, "ACGT", position=17)
     with pytest.raises(ValueError, match="does not fit"):
-        insert_motif(X, "ACGT", -1)
+        insert_motif(X, "ACGT", position=-1)
     with pytest.raises(ValueError, match="strand"):
-        insert_motif(X, "ACGT", 0, "+1")
+        insert_motif(X, "ACGT", position=0, strand="+1")
     with pytest.raises(ValueError, match="N"):
-        insert_motif(X, "ACNT", 0)
+        insert_motif(X, "ACNT", position=0)
     with pytest.raises(ValueError, match="overlap"):
         insert_motifs(X, [("ACGT", 0), ("ACGT", 3)])
     with pytest.raises(ValueError, match="shape"):
-        insert_motif(X, torch.zeros(3, 4, 5), 0)
+        insert_motif(X, torch.zeros(3, 4, 5), position=0)
     with pytest.raises(ValueError, match="one-hot"):
-        insert_motif(X, torch.full((4, 5), 0.25), 0)
+        insert_motif(X, torch.full((4, 5), 0.25), position=0)
     with pytest.raises(TypeError, match="motif"):
-        insert_motif(X, 42, 0)
+        insert_motif(X, 42, position=0)
     with pytest.raises(ValueError, match="empty"):
         insert_motifs(X, [])
 
@@ -166,7 +158,7 @@ def test_b_start_matches_the_grammar_rule_gap():
     for orientation in ORIENTATIONS:
         for spacing in (0, 4, 9, 12):
             a0, wa, wb = 50, 13, 11
-            s = b_start(a0, wa, wb, orientation, spacing)
+            s = b_start(a0, spacing, orientation=orientation, width_a=wa, width_b=wb)
             strand = 1 if orientation[0] == "+" else -1
             gap = s - (a0 + wa) if strand == 1 else a0 - (s + wb)
             assert gap == spacing
@@ -174,7 +166,7 @@ def test_b_start_matches_the_grammar_rule_gap():
             assert GRAMMAR_RULE.forms_grammar(a0, a0 + wa, strand, s, s + wb, strand if same_strand else -strand) \
                 == (same_strand and 4 <= spacing <= 12)
             # negative spacings put B upstream, |s| bases away
-            up = b_start(a0, wa, wb, orientation, -spacing - 1)
+            up = b_start(a0, -spacing - 1, orientation=orientation, width_a=wa, width_b=wb)
             assert (up < a0) == (strand == 1)
 
 
@@ -193,7 +185,7 @@ def test_spacing_sweep_closed_form(make_model, path):
     model = make_model()
     X = _cg_backgrounds()
     spacings = range(-25, 26)
-    result = spacing_sweep(model, X, A, B, spacings=spacings, device="cpu", batch_size=300)
+    result = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=spacings, device="cpu", batch_size=300)
     assert result.path == path
     assert result.position_a == 27
     # B of width 6 next to A at [27, 33) of 60 bases: gaps up to 21 fit on either side
@@ -229,22 +221,22 @@ def test_spacing_sweep_closed_form(make_model, path):
 def test_global_importance_and_motif_effects_closed_form():
     model = ToyGrammar()
     X = _cg_backgrounds(20)
-    single = global_importance(model, X, [(A, 10, "+")], device="cpu")
+    single = global_importance(model, X, insertions=[(A, 10, "+")], device="cpu")
     torch.testing.assert_close(single.effect, torch.ones(20), atol=1e-5, rtol=0)
     assert single.mean == pytest.approx(1.0, abs=1e-5) and single.ci == pytest.approx((1.0, 1.0), abs=1e-5)
     assert single.path == "fast" and single.insertions == ((A, 10, "+"),)
     torch.testing.assert_close(single.reference, torch.full((20,), 0.1), atol=1e-6, rtol=0)
-    pair = global_importance(model, X, [(A, 10, "+"), (B, 10 + 6 + 7, "+")], device="cpu", ci="bootstrap",
+    pair = global_importance(model, X, insertions=[(A, 10, "+"), (B, 10 + 6 + 7, "+")], device="cpu", ci="bootstrap",
                              random_state=0)
     assert pair.mean == pytest.approx(3.5, abs=1e-5) and pair.ci == pytest.approx((3.5, 3.5), abs=1e-5)
-    too_far = global_importance(model, X, [(A, 10, "+"), (B, 10 + 6 + 13, "+")], device="cpu")
+    too_far = global_importance(model, X, insertions=[(A, 10, "+"), (B, 10 + 6 + 13, "+")], device="cpu")
     assert too_far.mean == pytest.approx(1.5, abs=1e-5)
-    assert global_importance(model, X, (A, 10, "-"), device="cpu").mean == pytest.approx(0.0, abs=1e-6)
+    assert global_importance(model, X, insertions=(A, 10, "-"), device="cpu").mean == pytest.approx(0.0, abs=1e-6)
     motifs = {"A": A, "B": B, "rcA": reverse_complement(A)}
-    effects = motif_effects(model, X, motifs, device="cpu")
+    effects = motif_effects(model, X, motifs=motifs, device="cpu")
     np.testing.assert_allclose(effects.mean.numpy(), [1.0, 0.5, 0.0], atol=1e-5)
     assert effects.ranking() == ["A", "B", "rcA"] and effects.positions == (27, 27, 27)
-    both = motif_effects(model, X, motifs, 5, strand="both", device="cpu")
+    both = motif_effects(model, X, motifs=motifs, position=5, strand="both", device="cpu")
     np.testing.assert_allclose(both.mean.numpy(), [0.5, 0.25, 0.5], atol=1e-5)
     assert both.effect.shape == (3, 20) and both.ci.shape == (3, 2)
 
@@ -274,12 +266,14 @@ def test_fast_sweep_equals_plain_sweep(architecture, config, length):
     # off the sequence at L=40 (where windows also outgrow the short maps)
     kwargs = dict(spacings=range(-(length // 4), length // 4 + 1, 4), target=1, device="cpu", random_state=3,
                   batch_size=20)
-    fast = spacing_sweep(model, X, motif_a, "TGAAACTGA", method="fast", **kwargs)
-    naive = spacing_sweep(model, X, motif_a, "TGAAACTGA", method="naive", **kwargs)
+    fast = spacing_sweep(model, X, motif_a=motif_a, motif_b="TGAAACTGA", method="fast", **kwargs)
+    naive = spacing_sweep(model, X, motif_a=motif_a, motif_b="TGAAACTGA", method="naive", **kwargs)
     _assert_sweeps_equal(fast, naive)
     insertions = [(motif_a, 3, "-"), ("ACGTTGCA", length - 20, "+")]
-    gi_fast = global_importance(model, X, insertions, target=0, device="cpu", method="fast", random_state=1)
-    gi_naive = global_importance(model, X, insertions, target=0, device="cpu", method="naive", random_state=1)
+    gi_fast = global_importance(model, X, insertions=insertions, target=0, device="cpu", method="fast",
+                                random_state=1)
+    gi_naive = global_importance(model, X, insertions=insertions, target=0, device="cpu", method="naive",
+                                 random_state=1)
     torch.testing.assert_close(gi_fast.effect, gi_naive.effect, atol=1e-4, rtol=0)
 
 
@@ -287,13 +281,14 @@ def test_fast_sweep_equals_plain_sweep_on_the_grammar_model():
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
     X = backgrounds(6, 200, random_state=2)
     kwargs = dict(spacings=range(-50, 51, 5), device="cpu", batch_size=256)
-    fast = spacing_sweep(model, X, get_motif("Spi1"), get_motif("Irf1").consensus, random_state=0, **kwargs)
-    naive = spacing_sweep(model, X, get_motif("Spi1"), get_motif("Irf1").consensus, random_state=0, method="naive",
-                          **kwargs)
+    fast = spacing_sweep(model, X, motif_a=get_motif("Spi1"), motif_b=get_motif("Irf1").consensus, random_state=0,
+                         **kwargs)
+    naive = spacing_sweep(model, X, motif_a=get_motif("Spi1"), motif_b=get_motif("Irf1").consensus, random_state=0,
+                          method="naive", **kwargs)
     _assert_sweeps_equal(fast, naive)
-    me = motif_effects(model, X, {"REST": get_motif("REST").consensus, "CTCF": get_motif("CTCF")}, strand="both",
+    me = motif_effects(model, X, motifs={"REST": get_motif("REST").consensus, "CTCF": get_motif("CTCF")}, strand="both",
                        device="cpu", random_state=0)
-    me_naive = motif_effects(model, X, {"REST": get_motif("REST").consensus, "CTCF": get_motif("CTCF")},
+    me_naive = motif_effects(model, X, motifs={"REST": get_motif("REST").consensus, "CTCF": get_motif("CTCF")},
                              strand="both", device="cpu", random_state=0, method="naive")
     torch.testing.assert_close(me.effect, me_naive.effect, atol=1e-4, rtol=0)
 
@@ -303,8 +298,8 @@ def test_sweep_without_singles(method):
     model = build("basset", n_targets=1).eval()
     X = random_one_hot(4, 120, seed=5)
     kwargs = dict(spacings=range(-30, 31, 3), device="cpu", method=method)
-    full = spacing_sweep(model, X, "ACGTGGCAA", "TGAAACTGA", **kwargs)
-    pair_only = spacing_sweep(model, X, "ACGTGGCAA", "TGAAACTGA", singles=False, **kwargs)
+    full = spacing_sweep(model, X, motif_a="ACGTGGCAA", motif_b="TGAAACTGA", **kwargs)
+    pair_only = spacing_sweep(model, X, motif_a="ACGTGGCAA", motif_b="TGAAACTGA", singles=False, **kwargs)
     torch.testing.assert_close(pair_only.per_background, full.per_background, atol=1e-5, rtol=0, equal_nan=True)
     torch.testing.assert_close(pair_only.effect_a, full.effect_a)
     assert torch.isnan(pair_only.effect_b).all() and torch.isnan(pair_only.cooperativity).all()
@@ -312,25 +307,25 @@ def test_sweep_without_singles(method):
 
 
 def test_chunks_of_backgrounds_give_the_same_numbers(monkeypatch):
-    from xai_widgets.methods import gia
+    from xai_widgets.methods import _lanes
 
     model = ToyGrammar()
     X = _cg_backgrounds(7, 50)
-    whole = spacing_sweep(model, X, A, B, spacings=range(-8, 9), device="cpu")
-    effects = motif_effects(model, X, {"A": A, "B": B}, device="cpu")
-    monkeypatch.setattr(gia, "BACKGROUND_CHUNK", 3)
-    chunked = spacing_sweep(model, X, A, B, spacings=range(-8, 9), device="cpu")
+    whole = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=range(-8, 9), device="cpu")
+    effects = motif_effects(model, X, motifs={"A": A, "B": B}, device="cpu")
+    monkeypatch.setattr(_lanes, "BACKGROUND_CHUNK", 3)
+    chunked = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=range(-8, 9), device="cpu")
     torch.testing.assert_close(chunked.per_background, whole.per_background, equal_nan=True)
-    torch.testing.assert_close(motif_effects(model, X, {"A": A, "B": B}, device="cpu").effect, effects.effect)
+    torch.testing.assert_close(motif_effects(model, X, motifs={"A": A, "B": B}, device="cpu").effect, effects.effect)
 
 
 def test_models_without_local_layers_use_forward_passes():
     model = build("attention", n_targets=1).eval()
     X = random_one_hot(2, 64, seed=1)
-    result = spacing_sweep(model, X, "ACGTAC", "TTGACA", spacings=[-3, 0, 3], device="cpu")
+    result = spacing_sweep(model, X, motif_a="ACGTAC", motif_b="TTGACA", spacings=[-3, 0, 3], device="cpu")
     assert result.path == "naive" and result.effect.shape == (4, 3)
     with pytest.raises(ValueError, match="fast path does not apply"):
-        spacing_sweep(model, X, "ACGTAC", "TTGACA", spacings=[0], method="fast", device="cpu")
+        spacing_sweep(model, X, motif_a="ACGTAC", motif_b="TTGACA", spacings=[0], method="fast", device="cpu")
 
 
 # --- ground truth on the zoo grammar model -----------------------------------------------------
@@ -344,7 +339,7 @@ def grammar_model():
 def test_sweep_finds_the_planted_grammar(grammar_model):
     X = backgrounds(100, 200, random_state=0)
     spi1, irf1 = get_motif("Spi1").consensus, get_motif("Irf1").consensus
-    result = spacing_sweep(grammar_model, X, spi1, irf1, spacings=range(-30, 31), device="cpu")
+    result = spacing_sweep(grammar_model, X, motif_a=spi1, motif_b=irf1, spacings=range(-30, 31), device="cpu")
     orientation, spacing = result.peak()
     assert orientation in ("++", "--") and GRAMMAR_RULE.spacing[0] <= spacing <= GRAMMAR_RULE.spacing[1]
     assert result.peak("interaction")[0] in ("++", "--")
@@ -363,7 +358,7 @@ def test_sweep_finds_the_planted_grammar(grammar_model):
 def test_gia_orders_the_planted_effects(grammar_model):
     X = backgrounds(100, 200, random_state=1)
     names = ("REST", "CTCF", "Irf1", "Spi1")
-    effects = motif_effects(grammar_model, X, {n: get_motif(n).consensus for n in names}, strand="both",
+    effects = motif_effects(grammar_model, X, motifs={n: get_motif(n).consensus for n in names}, strand="both",
                             device="cpu")
     assert effects.ranking() == ["Spi1", "Irf1", "CTCF", "REST"]
     planted = GRAMMAR_RULE.effects
@@ -380,30 +375,30 @@ def test_bad_input_errors():
     model = ToyGrammar()
     X = _cg_backgrounds(4, 40)
     with pytest.raises(ValueError, match="orientations"):
-        spacing_sweep(model, X, A, B, orientations=("+*",), device="cpu")
+        spacing_sweep(model, X, motif_a=A, motif_b=B, orientations=("+*",), device="cpu")
     with pytest.raises(ValueError, match="duplicates"):
-        spacing_sweep(model, X, A, B, spacings=[1, 1], device="cpu")
+        spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=[1, 1], device="cpu")
     with pytest.raises(ValueError, match="integers"):
-        spacing_sweep(model, X, A, B, spacings=[0.5, 1.5], device="cpu")
+        spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=[0.5, 1.5], device="cpu")
     with pytest.raises(ValueError, match="integers"):
-        spacing_sweep(model, X, A, B, spacings=[], device="cpu")
+        spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=[], device="cpu")
     with pytest.raises(ValueError, match="does not fit"):
-        spacing_sweep(model, X, A, B, position_a=38, device="cpu")
+        spacing_sweep(model, X, motif_a=A, motif_b=B, position_a=38, device="cpu")
     with pytest.raises(ValueError, match="ci"):
-        global_importance(model, X, [(A, 0)], ci="exact", device="cpu")
+        global_importance(model, X, insertions=[(A, 0)], ci="exact", device="cpu")
     with pytest.raises(ValueError, match="method"):
-        global_importance(model, X, [(A, 0)], method="quick", device="cpu")
+        global_importance(model, X, insertions=[(A, 0)], method="quick", device="cpu")
     with pytest.raises(ValueError, match="out of range"):
-        global_importance(model, X, [(A, 0)], target=3, device="cpu")
+        global_importance(model, X, insertions=[(A, 0)], target=3, device="cpu")
     with pytest.raises(ValueError, match="batch_size"):
-        motif_effects(model, X, {"A": A}, batch_size=0, device="cpu")
+        motif_effects(model, X, motifs={"A": A}, batch_size=0, device="cpu")
     with pytest.raises(ValueError, match="strand"):
-        motif_effects(model, X, {"A": A}, strand="+-", device="cpu")
+        motif_effects(model, X, motifs={"A": A}, strand="+-", device="cpu")
     with pytest.raises(ValueError, match="empty"):
-        motif_effects(model, X, {}, device="cpu")
+        motif_effects(model, X, motifs={}, device="cpu")
     with pytest.raises(ValueError, match="one-hot"):
-        spacing_sweep(model, X * 0.5, A, B, device="cpu")
-    result = spacing_sweep(model, X, A, B, spacings=[30], orientations="++", device="cpu")
+        spacing_sweep(model, X * 0.5, motif_a=A, motif_b=B, device="cpu")
+    result = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=[30], orientations="++", device="cpu")
     assert result.skipped == (("++", 30),) and math.isnan(float(result.effect[0, 0]))
     with pytest.raises(ValueError, match="no valid"):
         result.peak()

@@ -11,10 +11,11 @@ import torch
 from tests.helpers import REALDATA, random_one_hot
 from xai_widgets import data, zoo
 from xai_widgets.adapt import adapt
+from xai_widgets.contract import Residual
 from xai_widgets.data import dinucleotide_shuffle
 from xai_widgets.methods import deep_lift_shap, saturation_mutagenesis
 from xai_widgets.methods._fast_ism import FastISM, checked_plan, fast_ism_support
-from xai_widgets.zoo.published import BPNet, DeepSTARR, Residual
+from xai_widgets.zoo.published import BPNet, DeepSTARR
 
 REALDATA = REALDATA
 

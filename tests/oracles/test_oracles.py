@@ -90,8 +90,8 @@ def test_deep_lift_shap_equals_tangermeme(name, X):
     from tangermeme.deep_lift_shap import _nonlinear
     from tangermeme.deep_lift_shap import deep_lift_shap as tangermeme_dls
 
+    from xai_widgets.contract import Exp
     from xai_widgets.methods import deep_lift_shap
-    from xai_widgets.zoo.architectures import Exp
 
     model = zoo.load(name, device="cpu")
     ours = deep_lift_shap(model, X, target=4, n_shuffles=4, random_state=0, device="cpu")

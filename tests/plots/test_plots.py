@@ -1,8 +1,5 @@
 """The Bokeh plot layer: data builders checked value by value, figures, export, INLINE resources."""
 
-import os
-import shutil
-
 import numpy as np
 import pytest
 import torch
@@ -137,20 +134,40 @@ def test_figure_html_fetches_nothing():
     assert "<script src=" not in html.replace("<script src=\"data:", "")
 
 
-@pytest.fixture(scope="module")
-def can_export():
-    missing = [tool for tool in ("chromium", "chromedriver") if shutil.which(tool) is None]
-    if missing:
-        message = f"figure export needs {', '.join(missing)} (apt-get install chromium chromium-driver)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+def _rgb(hex_color: str) -> tuple[int, int, int]:
+    return tuple(int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
 
 
-def test_export_png_and_svg(tmp_path, can_export):
-    fig = plots.logo_figure(torch.randn(4, 20), width=300, height=120)
-    png = plots.save_png(fig, tmp_path / "logo.png")
+def test_export_png_and_svg(tmp_path):
+    """Playwright renders the figure in Chromium: the PNG has the figure's size times the scale and
+    shows the logo (pixels of every base colour, not a blank page); the SVG is BokehJS's SVG of it."""
+    from PIL import Image
+
+    fig = plots.logo_figure(torch.randn(4, 20, generator=torch.Generator().manual_seed(0)), width=300, height=120)
+    png = plots.save_png(fig, tmp_path / "logo.png", scale=2)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(png) as image:
+        assert image.size == (600, 240)
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
+    for base, color in plots.BASE_COLORS.items():
+        near = (np.abs(pixels - _rgb(color)).max(axis=1) <= 8).sum()
+        assert near > 100, f"no {base} letters ({color}) in the PNG: {near} pixels"
+    assert (pixels.min(axis=1) > 240).mean() > 0.3  # and mostly white background, so not one flat colour
+    assert fig.output_backend == "canvas"
     svg = plots.save_svg(fig, tmp_path / "logo.svg")
     text = svg.read_text()
-    assert "<svg" in text and "path" in text
+    assert text.startswith("<svg") and 'width="300" height="120"' in text.split(">", 1)[0]
+    for base, color in plots.BASE_COLORS.items():  # 20 letters: each colour on 20 glyph paths
+        assert text.count('fill="rgb({},{},{})"'.format(*_rgb(color))) == 20, base
+    assert fig.output_backend == "canvas"  # the figure is left as it was
+
+
+def test_export_of_a_layout_keeps_its_size(tmp_path):
+    from bokeh.layouts import column
+    from PIL import Image
+
+    layout = column(plots.logo_figure(torch.randn(4, 20), width=300, height=120),
+                    plots.logo_figure(torch.randn(4, 20), width=300, height=100))
+    with Image.open(plots.save_png(layout, tmp_path / "layout.png")) as image:
+        assert image.size == (300, 220)
+    assert 'height="220"' in plots.save_svg(layout, tmp_path / "layout.svg").read_text().split(">", 1)[0]

@@ -14,8 +14,8 @@ import torch
 
 from xai_widgets import data, zoo
 from xai_widgets._core import predict
-from xai_widgets.methods import saturation_mutagenesis
-from xai_widgets.methods.gia import backgrounds, spacing_sweep
+from xai_widgets.data import backgrounds
+from xai_widgets.methods import saturation_mutagenesis, spacing_sweep
 from xai_widgets.plots import heatmap_data
 from xai_widgets.widgets import NucleotideFlipper
 from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
@@ -67,6 +67,6 @@ def test_sweep_takes_the_deepstarr_words(deepstarr, enhancers):
     sweep.run(wait=True)
     assert sweep.status == "done", sweep.readout.value
     bgs = backgrounds(10, 249, from_sequences=enhancers.X, random_state=0)
-    direct = spacing_sweep(deepstarr, bgs, resolve_motif("AGATAAGA"), resolve_motif("ATGACTCAT"),
+    direct = spacing_sweep(deepstarr, bgs, motif_a=resolve_motif("AGATAAGA"), motif_b=resolve_motif("ATGACTCAT"),
                            spacings=range(-6, 7), orientations=("++",), device="cpu", random_state=0)
     np.testing.assert_allclose(sweep.sources["sweep"].data["effect_++"], direct.effect[0].numpy(), atol=1e-5)

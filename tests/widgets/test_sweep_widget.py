@@ -6,8 +6,8 @@ import torch
 from bokeh.events import Tap
 
 from xai_widgets import zoo
-from xai_widgets.methods import saturation_mutagenesis
-from xai_widgets.methods.gia import backgrounds, spacing_sweep
+from xai_widgets.data import backgrounds
+from xai_widgets.methods import saturation_mutagenesis, spacing_sweep
 from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
 
 
@@ -26,8 +26,8 @@ def sweep(model):
 def test_the_curve_is_the_sweep_computed_directly(sweep, model):
     assert sweep.status == "done"
     bgs = backgrounds(40, 200, random_state=0)
-    direct = spacing_sweep(model, bgs, resolve_motif("Spi1"), resolve_motif("Irf1"), spacings=range(-15, 16),
-                           orientations=("+-",), device="cpu", random_state=0)
+    direct = spacing_sweep(model, bgs, motif_a=resolve_motif("Spi1"), motif_b=resolve_motif("Irf1"),
+                           spacings=range(-15, 16), orientations=("+-",), device="cpu", random_state=0)
     np.testing.assert_allclose(sweep.sources["sweep"].data["effect_+-"], direct.effect[0].numpy(), atol=1e-5)
     assert list(sweep.sources["sweep"].data["spacing"]) == list(range(-15, 16))
 

@@ -17,8 +17,8 @@
 # %%
 import torch
 from xai_widgets import data, zoo, plots
-from xai_widgets.methods import (backgrounds, motif_effects, spacing_sweep, pairwise_ism, dfim,
-                                 maximize_activation)
+from xai_widgets.data import backgrounds
+from xai_widgets.methods import motif_effects, spacing_sweep, pairwise_ism, dfim, maximize_activation
 from xai_widgets.widgets import SpacingSweep, InteractionMap
 
 torch.manual_seed(0)
@@ -37,7 +37,7 @@ print(data.GRAMMAR_RULE)
 # %%
 # NBVAL_CHECK_OUTPUT
 bgs = backgrounds(100, 200, random_state=0)
-effects = motif_effects(model, bgs, {name: data.get_motif(name) for name in ("Spi1", "Irf1", "CTCF", "REST")},
+effects = motif_effects(model, bgs, motifs={name: data.get_motif(name) for name in ("Spi1", "Irf1", "CTCF", "REST")},
                         device=device, random_state=0)
 for name, (lo, hi) in zip(effects.names, effects.ci.tolist()):
     mean = round(effects.as_dict()[name], 2) + 0.0  # no "-0.00"

@@ -17,9 +17,8 @@
 import numpy as np
 import torch
 from xai_widgets import zoo
-from xai_widgets.data import fly_enhancers, jaspar_motifs
+from xai_widgets.data import backgrounds, fly_enhancers, jaspar_motifs
 from xai_widgets.methods import filters_from_activations, motif_effects, saturation_mutagenesis, tomtom_matches
-from xai_widgets.methods.gia import backgrounds
 
 torch.set_num_threads(2)
 model = zoo.load("deepstarr", device="cpu")
@@ -84,8 +83,8 @@ words = {"GATA": "AGATAAGA", "AP-1": "ATGACTCAT", "twist": "ACATCTGT", "Trl": "A
          "SREBP": "ATCACGCCA", "Dref": "TATCGATA", "Ohler1": "GTGTGACC", "Ohler6": "AAAATACCA"}
 developmental = ["GATA", "AP-1", "twist", "Trl", "ETS", "SREBP"]
 bgs = backgrounds(100, 249, from_sequences=test.X[:200], random_state=0)
-dev = motif_effects(model, bgs, words, target=0, strand="both", device="cpu", random_state=0)
-hk = motif_effects(model, bgs, words, target=1, strand="both", device="cpu", random_state=0)
+dev = motif_effects(model, bgs, motifs=words, target=0, strand="both", device="cpu", random_state=0)
+hk = motif_effects(model, bgs, motifs=words, target=1, strand="both", device="cpu", random_state=0)
 for i, name in enumerate(dev.names):
     kind = "dev" if name in developmental else "hk "
     print(f"{name:7s} ({kind}) effect on dev {dev.mean[i]:+.2f}, on hk {hk.mean[i]:+.2f}")

@@ -16,9 +16,8 @@
 import numpy as np
 import torch
 from xai_widgets import zoo
-from xai_widgets.data import Motif, chip_peaks, jaspar_motifs
+from xai_widgets.data import Motif, backgrounds, chip_peaks, jaspar_motifs
 from xai_widgets.methods import gradient_x_input, tomtom_matches
-from xai_widgets.methods.gia import backgrounds
 
 torch.set_num_threads(2)
 model = zoo.load("bpnet_ctcf", device="cpu")

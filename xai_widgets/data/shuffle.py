@@ -155,12 +155,20 @@ def dinucleotide_counts(X: torch.Tensor) -> torch.Tensor:
     return torch.einsum("...il,...jl->...ij", X[..., :-1], X[..., 1:])
 
 
-def differing_shuffle(X: torch.Tensor, random_state=None, n_tries: int = 20) -> torch.Tensor:
+def differing_shuffle(X: torch.Tensor, *, random_state=None, n_tries: int = 20) -> torch.Tensor:
     """A shuffle of each one-hot sequence that differs from it, ``(N, 4, L)``.
 
     Tries ``n_tries`` dinucleotide shuffles, then (short sequences often have no other
     dinucleotide order) ``n_tries`` mononucleotide shuffles, and for a homopolymer uniformly
     random bases. Used to knock out a motif site.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, 4, L)
+    random_state : int, numpy.random.Generator or None
+        Default None (fresh entropy).
+    n_tries : int
+        Shuffles tried of each kind; default 20.
     """
     check_one_hot(X, allow_unknown=True)
     rng = _rng(random_state)

@@ -233,7 +233,14 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
 
 
 def sequences_genome(X, names=None) -> dict[str, str]:
-    """``{name: sequence}`` for sequences given as a one-hot tensor or Dataset (``N`` at unknown columns)."""
+    """``{name: sequence}`` for sequences given as a one-hot tensor or Dataset (``N`` at unknown columns).
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (N, 4, L), or Dataset
+    names : sequence of str, optional
+        Default None: the Dataset's names, else ``"0"``, ``"1"``, ...
+    """
     if hasattr(X, "X") and hasattr(X, "names"):
         names = names or X.names
         X = X.X
@@ -252,12 +259,12 @@ def write_vcf(table: pd.DataFrame, path, *, info: dict | None = None, contigs: d
     table : pandas.DataFrame
     path : str or path-like
     info : dict of str to (column, type, description), optional
-        INFO fields to write: VCF key -> (table column, VCF type ``"Float"``/``"Integer"``/
-        ``"String"``/``"Flag"``, description). NaN values are left out of a record's INFO.
+        Default None: no INFO fields. INFO fields to write: VCF key -> (table column, VCF type
+        ``"Float"``/``"Integer"``/``"String"``/``"Flag"``, description). NaN values are left out of a record's INFO.
     contigs : dict of str to int, optional
-        ``##contig`` lines (name -> length).
+        ``##contig`` lines (name -> length); default None (none).
     header_lines : iterable of str
-        Extra ``##`` lines.
+        Extra ``##`` lines; default ``()`` (none).
     """
     info = info or {}
     lines = ["##fileformat=VCFv4.2", *(f"##contig=<ID={c},length={n}>" for c, n in (contigs or {}).items()),

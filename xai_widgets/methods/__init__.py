@@ -5,7 +5,8 @@
 - :mod:`.gradients`: saliency, gradient x input, integrated gradients, gradient correction
 - :mod:`.deeplift`: DeepLIFT / DeepSHAP with dinucleotide-shuffled references
 - :mod:`.attention`: attention maps per layer and head, per-position importance, agreement with ISM
-- :mod:`.gia`: global importance analysis, motif-spacing sweeps
+- :mod:`.gia`: global importance analysis, motif-spacing sweeps (the sequence edits they make are
+  data operations: :mod:`xai_widgets.data.editing`)
 - :mod:`.interactions`: pairwise ISM, Deep Feature Interaction Maps
 - :mod:`.maximize`: maximal activation of an output or a hidden channel
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
@@ -19,16 +20,16 @@ from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
 from ._common import output_names
+from ._fast_ism import fast_ism_support, local_plan
 from .capabilities import capabilities
 from .diagnostics import Diagnosis, diagnose
-from .discovery import DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
+from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
-from .filters import (AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary, ablate_filters,
-                      filter_importance, filters_from_activations, filters_from_weights, first_layer,
+from .filters import (SIGNIFICANT_E_VALUE, AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary,
+                      ablate_filters, filter_importance, filters_from_activations, filters_from_weights, first_layer,
                       mean_metric, planted_e_values, planted_motif_recovery, predict_ablated, redundant_filters,
                       tomtom_matches, unit_summaries)
-from .gia import (GIAResult, MotifEffects, SpacingSweepResult, backgrounds, global_importance, insert_motif,
-                  insert_motifs, motif_effects, spacing_sweep)
+from .gia import GIAResult, MotifEffects, SpacingSweepResult, global_importance, motif_effects, spacing_sweep
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
 from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated_importance, pairwise_ism,
                            planted_pair_rank)
@@ -42,14 +43,13 @@ __all__ = [
     "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
-    "capabilities", "Diagnosis", "diagnose", "output_names",
-    "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
+    "capabilities", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
+    "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
-    "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",
-    "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
+    "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",
+    "ablate_filters", "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
     "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",
-    "GIAResult", "MotifEffects", "SpacingSweepResult", "backgrounds", "global_importance", "insert_motif",
-    "insert_motifs", "motif_effects", "spacing_sweep",
+    "GIAResult", "MotifEffects", "SpacingSweepResult", "global_importance", "motif_effects", "spacing_sweep",
     "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",
     "MaximizationResult", "maximize_activation",
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",

@@ -27,15 +27,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as _module_globals
 
-from ..zoo.architectures import Exp, LocalPlan
-from ..zoo.published import Residual
+from ..contract import Exp, LocalPlan, Residual
 
 ELEMENTWISE = (nn.BatchNorm1d, nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU,
                nn.Identity, nn.Dropout, Exp)
 """Element-wise layers fast ISM knows (BatchNorm1d only in eval mode with running statistics)."""
 KNOWN_LAYERS = (nn.Conv1d, nn.MaxPool1d, Residual) + ELEMENTWISE
 """Every layer class the fast path computes itself (see :func:`local_plan`). A
-:class:`~xai_widgets.zoo.published.Residual` block (``x + body(x)``) counts when every layer
+:class:`~xai_widgets.contract.Residual` block (``x + body(x)``) counts when every layer
 of its body does and keeps the length: convolutions with "same" padding, element-wise layers."""
 _COMPUTATION = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl", "__getattr__",
                 "__getattribute__", "weight", "bias")

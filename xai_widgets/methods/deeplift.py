@@ -34,8 +34,8 @@ from torch.utils._pytree import tree_flatten
 
 from .._core import resolve_batch_size
 from ..adapt import ProfileScaling
+from ..contract import Exp, GlobalMaxPool
 from ..data.shuffle import dinucleotide_shuffle
-from ..zoo.architectures import Exp, GlobalMaxPool
 from ._common import check_target, model_method, prepare
 
 ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp,

@@ -29,6 +29,12 @@ def sweep_figure(source, orientations, *, width: int = 900, height: int = 300, n
         :func:`sweep_data` columns.
     orientations : sequence of str
         Which orientation columns to draw.
+    width, height : int
+        Figure size in pixels; default 900 by 300.
+    name : str
+        The figure's Bokeh name; default ``"sweep"``.
+    y_label : str
+        Default ``"effect: f(A+B) - f(background)"``.
     """
     from bokeh.models import HoverTool, TapTool
     from bokeh.plotting import figure

@@ -70,6 +70,14 @@ def padded_limits(values, *, pad: float = 0.05, include_zero: bool = False) -> t
     Widgets give their figures explicit ``Range1d`` ranges and set them with this when the data
     change: BokehJS cannot derive a range from an empty or hidden source (it warns "could not
     set initial ranges").
+
+    Parameters
+    ----------
+    values : array-like
+    pad : float
+        Fraction of the span added on each side; default 0.05.
+    include_zero : bool
+        Default False; True keeps 0 inside the range.
     """
     values = np.asarray(values, dtype=float).ravel()
     values = values[np.isfinite(values)]

@@ -14,7 +14,7 @@ from ..methods._common import check_target
 from ..methods.attention import attention_importance, attention_maps, check_index, ism_importance
 from ..metrics import pearson
 from ..plots.attention import attention_panel, heat_strip_data, query_data
-from ..plots.tracks import padded_limits, symmetric_limit, track_data
+from ..plots import padded_limits, symmetric_limit, track_data
 from ._common import as_sequence, bokeh_widget, update_source
 
 _MEAN = "mean"  # the dropdown value of "all layers" / "mean of heads" (the trait is None)

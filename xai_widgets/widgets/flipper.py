@@ -15,8 +15,8 @@ import traitlets
 from torch import nn
 
 from .._core import predict, resolve_device
+from ..data import differing_shuffle
 from ..data.encoding import decode
-from ..data.shuffle import differing_shuffle
 from ..methods import (
     diagnose,
     ISMResult,

@@ -13,12 +13,10 @@ import torch
 from torch import nn
 
 from .._core import resolve_device
+from ..data import ORIENTATIONS, b_start, backgrounds, insert_motifs
 from ..data.motifs import Motif, bundled_motifs, get_motif, jaspar_motifs
-from ..methods.gia import ORIENTATIONS, b_start, backgrounds, insert_motifs, spacing_sweep
-from ..methods.ism import saturation_mutagenesis
-from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
-from ..plots.sweep import sweep_data, sweep_figure
-from ..plots.tracks import padded_limits
+from ..methods import saturation_mutagenesis, spacing_sweep
+from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure, padded_limits, sweep_data, sweep_figure
 from ._common import bokeh_widget, kernel_io_loop, update_source
 
 
@@ -217,7 +215,7 @@ class SpacingSweep(ipw.VBox):
             for orientation in orientations:
                 if self._cancel.is_set():
                     break
-                parts.append(spacing_sweep(self.model, bgs, motif_a, motif_b, spacings=spacings,
+                parts.append(spacing_sweep(self.model, bgs, motif_a=motif_a, motif_b=motif_b, spacings=spacings,
                                            orientations=(orientation,), target=self.target, device=self.device,
                                            random_state=self.random_state))
                 self._post(self._set_progress, len(parts))
@@ -282,7 +280,7 @@ class SpacingSweep(ipw.VBox):
         motif_a, motif_b, bgs = self._inputs
         part = next(p for p in self.result if p.orientations[0] == orientation)
         width_a, width_b = (m.width if isinstance(m, Motif) else len(m) for m in (motif_a, motif_b))
-        start_b = b_start(part.position_a, width_a, width_b, orientation, spacing)
+        start_b = b_start(part.position_a, spacing, orientation=orientation, width_a=width_a, width_b=width_b)
         if not 0 <= start_b <= self.length - width_b:
             raise ValueError(f"motif B falls off the sequence at spacing {spacing} ({orientation})")
         X = insert_motifs(bgs[:1], [(motif_a, part.position_a, orientation[0]), (motif_b, start_b, orientation[1])],

@@ -21,18 +21,11 @@ explainn       independent single-filter units, each conv -> BN -> exp -> max po
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 from torch import nn
 
-
-class Exp(nn.Module):
-    """Exponential activation (Koo & Ploenzke 2021): sharper, more interpretable first-layer filters."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.exp(x)
+from ..contract import Exp, GlobalMaxPool, LocalPlan
 
 
 def _activation(name: str) -> nn.Module:
@@ -40,13 +33,6 @@ def _activation(name: str) -> nn.Module:
     if name not in options:
         raise ValueError(f"activation must be one of {sorted(options)}; got {name!r}")
     return options[name]()
-
-
-class GlobalMaxPool(nn.Module):
-    """Max over the length axis: ``(N, C, L) -> (N, C)``; makes a model length-agnostic."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.amax(dim=-1)
 
 
 class _ZooModel(nn.Module):
@@ -70,20 +56,6 @@ class _ZooModel(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.config.items())
-
-
-class LocalPlan(NamedTuple):
-    """A model written as position-local layers followed by a head (used by fast ISM).
-
-    ``layers`` are applied in order to ``(N, C, L)``; each is a Conv1d (stride 1), a
-    MaxPool1d (stride equal to kernel), or an element-wise module (BatchNorm1d in eval mode,
-    activations, Dropout). If ``global_max`` the last local output is max-pooled over length
-    before ``head``; otherwise ``head`` receives the whole ``(N, C, L')`` map.
-    """
-
-    layers: list
-    global_max: bool
-    head: Callable[[torch.Tensor], torch.Tensor]
 
 
 class _LocalStackModel(_ZooModel):

@@ -24,28 +24,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .architectures import LocalPlan, _LocalStackModel, _ZooModel
+from ..contract import LocalPlan, Residual
+from .architectures import _LocalStackModel, _ZooModel
 
 DEEPSTARR_SOURCE_ALPHABET = "ACTG"
 """Channel order of the authors' (and the Keras port's) DeepSTARR input."""
-
-
-def acgt_weight(weight: torch.Tensor, alphabet: str) -> torch.Tensor:
-    """First-layer weights ``(F, 4, W)`` that read ``alphabet``-ordered channels, reordered to
-    read ACGT channels: ``conv(x_ACGT, result) == conv(x_alphabet, weight)``.
-
-    Raises
-    ------
-    ValueError
-        If ``alphabet`` is not a permutation of ``"ACGT"`` or ``weight`` has not 4 input channels.
-    """
-    if sorted(alphabet.upper()) != sorted("ACGT"):
-        raise ValueError(f"alphabet must be a permutation of 'ACGT'; got {alphabet!r}")
-    if weight.ndim != 3 or weight.shape[1] != 4:
-        raise ValueError(f"expected first-layer weights of shape (F, 4, W); got {tuple(weight.shape)}")
-    # channel i of the model reads base alphabet[i]; in ACGT order that base is channel "ACGT".index(...)
-    order = [alphabet.upper().index(base) for base in "ACGT"]
-    return weight[:, order].clone()
 
 
 class DeepSTARR(_LocalStackModel):
@@ -127,29 +110,6 @@ class DeepSTARR(_LocalStackModel):
             layers += [getattr(self, f"conv{i}"), getattr(self, f"bn{i}"), getattr(self, f"act{i}"),
                        getattr(self, f"pool{i}")]
         return LocalPlan(layers, False, self._head)
-
-
-class Residual(nn.Module):
-    """``x + body(x)``: a residual block of length-preserving position-local layers.
-
-    A local layer of the :class:`~xai_widgets.zoo.architectures.LocalPlan` vocabulary: fast ISM
-    carries an edit's window through ``body`` and adds the edited input on the same span. The
-    body may hold ``Conv1d`` layers with stride 1 and "same" zero padding
-    (``2 * padding == dilation * (kernel_size - 1)``), element-wise layers and further
-    ``Residual`` blocks (see :func:`xai_widgets.methods.fast_ism_support`).
-
-    Parameters
-    ----------
-    *layers : torch.nn.Module
-        The body, applied in order.
-    """
-
-    def __init__(self, *layers: nn.Module):
-        super().__init__()
-        self.body = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
 
 
 class BPNet(_ZooModel):
