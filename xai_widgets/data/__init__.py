@@ -16,7 +16,7 @@ from .io import ReadReport, read_bed, read_fasta, read_table
 from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs,
                      read_meme, scan, write_meme)
 from .real import chip_peaks, example_genome, fly_enhancers, lentimpra
-from .shuffle import dinucleotide_counts, dinucleotide_shuffle, shuffle
+from .shuffle import differing_shuffle, dinucleotide_counts, dinucleotide_shuffle, shuffle
 from .vcf import VariantSet, read_variant_table, read_vcf, variants_from_edits
 from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
                     cooperative_grammar, make_task, motif_presence)
@@ -24,10 +24,21 @@ from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, Syntheti
 __all__ = [
     "ALPHABET", "check_one_hot", "decode", "one_hot", "one_hot_batches", "reverse_complement",
     "JASPAR_RELEASE", "Motif", "bundled_motifs", "get_motif", "jaspar_motif", "jaspar_motifs",
-    "read_meme", "scan", "write_meme", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
+    "read_meme", "scan", "write_meme", "differing_shuffle", "dinucleotide_counts", "dinucleotide_shuffle", "shuffle",
     "GRAMMAR_RULE", "TASKS", "GrammarRule", "PlantedInstances", "SyntheticTask",
     "attribution_benchmark", "cooperative_grammar", "make_task", "motif_presence",
     "Dataset", "ReadReport", "read_bed", "read_fasta", "read_table",
     "chip_peaks", "example_genome", "fly_enhancers", "lentimpra",
     "VariantSet", "read_variant_table", "read_vcf", "variants_from_edits",
+    "ORIENTATIONS", "b_start",
 ]
+
+
+def __getattr__(name: str):
+    # sequence editing for the spacing sweep, still in methods.gia on this branch (imported lazily:
+    # methods imports data); the issue-12 "structure" branch moves them into data
+    if name in ("ORIENTATIONS", "b_start"):
+        from ..methods import gia
+
+        return getattr(gia, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

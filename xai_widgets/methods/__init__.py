@@ -18,7 +18,7 @@
 from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
-from ._common import output_names
+from ._common import check_target, output_names
 from .capabilities import capabilities
 from .diagnostics import Diagnosis, diagnose
 from .discovery import DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
@@ -42,7 +42,7 @@ __all__ = [
     "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
-    "capabilities", "Diagnosis", "diagnose", "output_names",
+    "capabilities", "check_target", "Diagnosis", "diagnose", "output_names",
     "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary", "ablate_filters",

@@ -19,6 +19,7 @@ from .export import save_png, save_svg
 from .filters import gallery_data, gallery_figure, information_logo
 from .logo import logo_data, logo_dataframe, logo_figure, show_logo, stack_bottoms
 from .panel import attribution_panel, show_attribution
+from .sweep import sweep_data, sweep_figure
 from .tracks import (
                      add_instance_boxes,
                      attribution_track_figure,
@@ -26,6 +27,7 @@ from .tracks import (
                      history_data,
                      history_figure,
                      instance_data,
+                     padded_limits,
                      ism_heatmap_figure,
                      readout_html,
                      sequence_figure,
@@ -40,6 +42,6 @@ __all__ = [
     "logo_data", "logo_dataframe", "logo_figure", "show_logo", "stack_bottoms",
     "attribution_panel", "show_attribution",
     "add_instance_boxes", "attribution_track_figure", "heatmap_data", "history_data", "history_figure",
-    "instance_data", "ism_heatmap_figure", "readout_html", "sequence_figure",
-    "symmetric_limit", "track_data",
+    "instance_data", "ism_heatmap_figure", "padded_limits", "readout_html", "sequence_figure",
+    "symmetric_limit", "track_data", "sweep_data", "sweep_figure",
 ]

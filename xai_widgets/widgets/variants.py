@@ -19,7 +19,8 @@ from ..methods.variants import EXPLAIN_METHODS, VariantScores, explain_variant, 
 from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
 from ..plots.tracks import attribution_track_figure, track_data
 from ._common import bokeh_widget
-from .flipper import _METHOD_LABELS, ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, NucleotideFlipper
+from .core import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_LABELS
+from .flipper import NucleotideFlipper
 
 VARIANT_COLOR = "#e6550d"
 """Colour of the box that marks the variant's bases."""
@@ -155,7 +156,7 @@ class VariantExplorer(ipw.VBox):
         self.table = ipw.Select(options=[], rows=rows, layout=ipw.Layout(width=f"{width}px"))
         self.table.add_class("xw-variant-table")
         self.header = ipw.HTML().add_class("xw-variant-header")
-        self.method_dropdown = ipw.Dropdown(options=[(_METHOD_LABELS[m], m) for m in self.available_methods],
+        self.method_dropdown = ipw.Dropdown(options=[(METHOD_LABELS[m], m) for m in self.available_methods],
                                             value=method, description="logo", layout=ipw.Layout(width="280px"))
         self.target_dropdown = ipw.Dropdown(options=[(f"{t}: {n}", t) for t, n in enumerate(self.output_names)],
                                             value=target, description="target", layout=ipw.Layout(width="220px"))
@@ -282,7 +283,7 @@ class VariantExplorer(ipw.VBox):
                                  shown.to_html(index=False, float_format="%.2f", border=0))
         name = self.output_names[self.target]
         self.readout.value = (f"<b>{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b> "
-                              f"{html.escape(_METHOD_LABELS[self.method])} of {html.escape(name)}: "
+                              f"{html.escape(METHOD_LABELS[self.method])} of {html.escape(name)}: "
                               f"ref <span class='xw-ref'>{float(e.predictions[0]):.4f}</span>, "
                               f"alt <span class='xw-alt'>{float(e.predictions[1]):.4f}</span>")
 

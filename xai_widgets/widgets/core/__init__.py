@@ -1,0 +1,14 @@
+"""Headless cores of the widgets: state, history, caches and the calls into
+:mod:`xai_widgets.methods`, without ipywidgets or Bokeh (usable and testable in plain Python).
+
+Each widget of :mod:`xai_widgets.widgets` is a view over one core: it maps traitlets and clicks
+to the core and the core's state to Bokeh data sources.
+"""
+
+from ._common import LRUCache, attribution_values, content_digest, resolve_target
+from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTIONS, METHOD_LABELS, FlipperCore,
+                      FlipperState)
+
+__all__ = ["LRUCache", "attribution_values", "content_digest", "resolve_target",
+           "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
+           "FlipperState"]
