@@ -287,7 +287,7 @@ class NucleotideFlipper(ipw.VBox):
     def _check_sequence(self, proposal):
         value = proposal["value"].upper()
         if len(value) != self.original.shape[2]:
-            raise traitlets.TraitError(f"the sequence must keep its length {self.original.shape[2]}; got {len(value)}")
+            raise ValueError(f"the sequence must keep its length {self.original.shape[2]}; got {len(value)}")
         one_hot(value)  # raises for letters other than ACGT
         return value
 

@@ -8,7 +8,8 @@ to the core and the core's state to Bokeh data sources.
 from ._common import LRUCache, attribution_values, content_digest, resolve_target
 from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTIONS, METHOD_LABELS, FlipperCore,
                       FlipperState)
+from .gallery import GalleryCore
 
 __all__ = ["LRUCache", "attribution_values", "content_digest", "resolve_target",
            "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
-           "FlipperState"]
+           "FlipperState", "GalleryCore"]
