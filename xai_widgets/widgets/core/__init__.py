@@ -6,10 +6,11 @@ to the core and the core's state to Bokeh data sources.
 """
 
 from ._common import LRUCache, attribution_values, content_digest, resolve_target
+from .attention import AttentionCore
 from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTIONS, METHOD_LABELS, FlipperCore,
                       FlipperState)
 from .gallery import GalleryCore
 
-__all__ = ["LRUCache", "attribution_values", "content_digest", "resolve_target",
+__all__ = ["AttentionCore", "LRUCache", "attribution_values", "content_digest", "resolve_target",
            "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
            "FlipperState", "GalleryCore"]
