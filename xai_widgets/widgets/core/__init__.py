@@ -10,8 +10,9 @@ from .attention import AttentionCore
 from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTIONS, METHOD_LABELS, FlipperCore,
                       FlipperState)
 from .gallery import GalleryCore
+from .interaction import InteractionCore
 from .sweep import SweepCore
 
 __all__ = ["AttentionCore", "LRUCache", "attribution_values", "content_digest", "resolve_target",
            "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
-           "FlipperState", "GalleryCore", "SweepCore"]
+           "FlipperState", "GalleryCore", "InteractionCore", "SweepCore"]
