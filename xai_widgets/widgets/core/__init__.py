@@ -12,7 +12,8 @@ from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTI
 from .gallery import GalleryCore
 from .interaction import InteractionCore
 from .sweep import SweepCore
+from .variants import VariantCore
 
 __all__ = ["AttentionCore", "LRUCache", "attribution_values", "content_digest", "resolve_target",
            "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
-           "FlipperState", "GalleryCore", "InteractionCore", "SweepCore"]
+           "FlipperState", "GalleryCore", "InteractionCore", "SweepCore", "VariantCore"]
