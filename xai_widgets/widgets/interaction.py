@@ -15,7 +15,7 @@ from ..plots import (add_instance_boxes, attribution_track_figure, instance_data
                      track_data)
 from ._common import as_sequence, bokeh_widget, update_source
 from .core import InteractionCore
-from .core.interaction import MODES
+from .core.interaction import MODES  # noqa: F401 (re-exported: the modes this widget offers)
 
 _HIGHLIGHT_JS = """
 const k = cb_data.index.indices;
