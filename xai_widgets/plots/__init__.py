@@ -13,7 +13,7 @@ so a widget updates a plot by assigning new columns (``source.data = logo_data(.
 - :func:`setup_notebook`, :func:`show`: BokehJS loaded INLINE (works offline)
 """
 
-from ._common import BASE_COLORS, setup_notebook, show
+from ._common import BASE_COLORS, ensure_bokehjs, setup_notebook, show
 from .attention import AttentionPanel, add_query_marker, attention_panel, heat_strip_data, heat_strip_figure, query_data
 from .export import save_png, save_svg
 from .filters import gallery_data, gallery_figure, information_logo
@@ -36,7 +36,7 @@ from .tracks import (
 )
 
 __all__ = [
-    "BASE_COLORS", "setup_notebook", "show", "save_png", "save_svg",
+    "BASE_COLORS", "ensure_bokehjs", "setup_notebook", "show", "save_png", "save_svg",
     "AttentionPanel", "add_query_marker", "attention_panel", "heat_strip_data", "heat_strip_figure", "query_data",
     "gallery_data", "gallery_figure", "information_logo",
     "logo_data", "logo_dataframe", "logo_figure", "show_logo", "stack_bottoms",

@@ -71,7 +71,7 @@ def update_source(source, data: dict, max_patched_rows: int = 64) -> None:
 
 def bokeh_widget(layout):
     """Wrap a Bokeh layout as an ipywidget (BokehJS loaded INLINE first); see :class:`BatchedBokehModel`."""
-    from ..plots._common import ensure_bokehjs
+    from ..plots import ensure_bokehjs
 
     ensure_bokehjs()
     return _batched_bokeh_model_class()(layout)
