@@ -35,11 +35,12 @@ NOTEBOOKS = {NOTEBOOK: [
     "window=60, device='cpu')\nflipper.flip(10)\nflipper",
     # a filter ablated before the view exists
     "data = motif_presence(n=2000, random_state=4).subset('test')\n"
-    "gallery = FilterGallery(exp_model, data, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\n"
+    "gallery = FilterGallery(exp_model, data, target=0, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\n"
     "gallery.toggle(int(gallery.sources['tiles'].data['filter'][1]))\ngallery",
     # a query chosen before the view exists
     "att_task = motif_presence(n=20, random_state=9)\natt_model = zoo.load('attention_motif_presence', device='cpu')\n"
-    "overlay = AttentionOverlay(att_model, att_task.X[5], instances=att_task.instances.for_sequence(5), device='cpu')\n"
+    "overlay = AttentionOverlay(att_model, att_task.X[5], target=int(att_model(att_task.X[5:6]).argmax()), "
+    "instances=att_task.instances.for_sequence(5), device='cpu')\n"
     "overlay.query_position = 40\noverlay",
     # a sweep started at once, in the background: it ends after the view exists (or while it is made)
     "grammar_model = zoo.load('basset_relu_cooperative_grammar', device='cpu')\n"

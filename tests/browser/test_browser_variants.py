@@ -25,7 +25,7 @@ NOTEBOOKS = {
         f"X = fly_enhancers('test').X[:3]\nmodel = zoo.load('deepstarr', device='cpu')\n"
         f"edits = [e for e in {EDITS} if X[e[0], 'ACGT'.index(e[2]), e[1]] == 0]\n"
         "scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device='cpu')\n"
-        "explorer = VariantExplorer(model, scores, device='cpu')\nexplorer",
+        "explorer = VariantExplorer(model, scores, target=scores.outputs[0], device='cpu')\nexplorer",
     ],
 }
 

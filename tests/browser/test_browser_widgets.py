@@ -25,7 +25,7 @@ NOTEBOOKS = {
         "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
         "from xai_widgets.data import motif_presence\nfrom xai_widgets.widgets import FilterGallery",
         f"data = {GALLERY_DATA}\nmodel = zoo.load('basset_exp_motif_presence', device='cpu')\n"
-        "gallery = FilterGallery(model, data, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\ngallery",
+        "gallery = FilterGallery(model, data, target=0, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\ngallery",
     ],
     "sweep.ipynb": [
         "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\nfrom xai_widgets.widgets import SpacingSweep",
@@ -44,7 +44,8 @@ NOTEBOOKS = {
         "from xai_widgets.data import motif_presence\nfrom xai_widgets.widgets import AttentionOverlay",
         f"task = motif_presence(n=20, random_state=9)\ni = {ATTENTION_SEQUENCE}\n"
         "model = zoo.load('attention_motif_presence', device='cpu')\n"
-        "overlay = AttentionOverlay(model, task.X[i], instances=task.instances.for_sequence(i), device='cpu')\n"
+        "overlay = AttentionOverlay(model, task.X[i], target=int(model(task.X[i : i + 1]).argmax()), "
+        "instances=task.instances.for_sequence(i), device='cpu')\n"
         "overlay",
     ],
 }

@@ -4,16 +4,14 @@ ISM track and query marker are checked against direct calls of the methods."""
 import numpy as np
 import pytest
 import torch
+import traitlets
 from bokeh.events import DoubleTap, Tap
 
 from tests.helpers import random_one_hot
 from xai_widgets import zoo
 from xai_widgets.data.tasks import motif_presence
-from xai_widgets.methods.attention import (
-    attention_importance,
-    attention_maps,
-    ism_importance,
-)
+from xai_widgets.methods.attention import attention_importance, attention_maps, ism_importance
+from xai_widgets.plots import track_data
 from xai_widgets.plots.attention import attention_panel, heat_strip_data
 from xai_widgets.widgets.attention import AttentionOverlay
 
@@ -135,9 +133,35 @@ def test_a_burst_of_clicks_ends_on_the_last_one(overlay, model, task):
     assert_strip_matches(overlay, model, task)
 
 
-def test_default_target_is_the_top_prediction(model, task):
-    overlay = AttentionOverlay(model, task.X[1], device="cpu")
-    assert overlay.target == int(model(task.X[1:2]).argmax())
+def test_default_target_follows_the_one_rule(model, task):
+    # issue 12: target=None is the only output; this model has 12, so it must be named
+    # (it used to default to the top prediction)
+    with pytest.raises(ValueError, match="pass target"):
+        AttentionOverlay(model, task.X[1], device="cpu")
+
+
+class Mirror(traitlets.HasTraits):
+    query_position = traitlets.Int(None, allow_none=True)
+    layer = traitlets.Int(None, allow_none=True)
+    head = traitlets.Int(None, allow_none=True)
+    show_ism = traitlets.Bool(False)
+    target = traitlets.Int()
+
+
+def test_settable_state_is_traitlets_linked_both_ways(overlay, model, task):
+    mirror = Mirror()
+    for name in ("query_position", "layer", "head", "show_ism", "target"):
+        traitlets.link((overlay, name), (mirror, name))
+    assert mirror.target == 10
+    tap(overlay, 57)  # widget -> mirror
+    assert mirror.query_position == 57
+    mirror.layer, mirror.head = 1, 2  # mirror -> widget, and the strip follows
+    assert (overlay.layer_dropdown.value, overlay.head_dropdown.value) == (1, 2)
+    assert_strip_matches(overlay, model, task)
+    mirror.show_ism, mirror.target = True, 3
+    assert overlay.target_dropdown.value == 3
+    expected = ism_importance(model, task.X[:1], target=3, device="cpu")[0]
+    np.testing.assert_allclose(overlay.sources["ism"].data["value"], track_data(expected)["value"], atol=1e-6)
 
 
 def test_bad_input_is_refused_with_a_message(model, overlay):

@@ -4,6 +4,7 @@ source is checked against values computed directly with xai_widgets.methods and 
 import numpy as np
 import pytest
 import torch
+import traitlets
 from bokeh.events import Tap
 
 from tests.helpers import random_one_hot
@@ -21,6 +22,7 @@ from xai_widgets.methods import (
 )
 from xai_widgets.plots import heatmap_data, logo_data
 from xai_widgets.widgets import NucleotideFlipper
+from xai_widgets.widgets.core import FlipperCore
 from xai_widgets.widgets.flipper import DEFAULT_METHOD_OPTIONS
 
 
@@ -196,7 +198,7 @@ def test_a_burst_of_clicks_ends_in_the_state_the_edits_imply(flipper, model):
 
 def test_long_sequences_and_a_zoomed_window(model):
     X = random_one_hot(1, 2000, seed=3)
-    flipper = NucleotideFlipper(model, X, device="cpu", window=150)
+    flipper = NucleotideFlipper(model, X, target=0, device="cpu", window=150)
     x_range = flipper.figures["heatmap"].x_range
     assert (x_range.start, x_range.end) == (-0.5, 149.5) and x_range.bounds == (-0.5, 1999.5)
     flipper.edit(1500, "A" if flipper.sequence[1500] != "A" else "C")
@@ -206,7 +208,7 @@ def test_long_sequences_and_a_zoomed_window(model):
 
 def test_any_model_mapping_n4l_to_nt_works():
     model = TinyRNN()
-    flipper = NucleotideFlipper(model, "ACGTTGCA" * 10, device="cpu")
+    flipper = NucleotideFlipper(model, "ACGTTGCA" * 10, target=0, device="cpu")
     assert [label for label, _ in flipper.target_dropdown.options] == ["0: output 0", "1: output 1"]
     assert "deep_lift_shap" not in flipper.available_methods
     flipper.edit(3, "A")
@@ -225,8 +227,61 @@ def test_bad_input_is_refused_with_a_message(model):
         NucleotideFlipper(model, "ACGT" * 10, method="shap", device="cpu")
     with pytest.raises(ValueError, match="out of range"):
         NucleotideFlipper(model, "ACGT" * 10, target=12, device="cpu")
-    flipper = NucleotideFlipper(model, "ACGT" * 10, device="cpu")
+    flipper = NucleotideFlipper(model, "ACGT" * 10, target=0, device="cpu")
     with pytest.raises(ValueError, match="outside the sequence"):
         flipper.edit(40, "A")
     with pytest.raises(ValueError, match="base must be"):
         flipper.edit(0, "N")
+
+
+class Mirror(traitlets.HasTraits):
+    """Another HasTraits object to link a widget's state to."""
+
+    sequence = traitlets.Unicode()
+    target = traitlets.Int()
+    method = traitlets.Unicode()
+    span = traitlets.Tuple()
+
+
+def test_settable_state_is_traitlets_linked_both_ways(flipper, model):
+    mirror = Mirror()
+    for name in ("sequence", "target", "method", "span"):
+        traitlets.link((flipper, name), (mirror, name))
+    assert (mirror.sequence, mirror.target, mirror.method) == (flipper.sequence, 1, "ism")
+    # widget -> mirror: a click edits, the linked sequence follows
+    old = flipper.sequence
+    sequence_tap(flipper, 5)
+    assert mirror.sequence == flipper.sequence != old and flipper.history[-1].label.startswith("5 ")
+    # mirror -> widget: setting the trait is one edit, and the figures show it
+    edited = "A" * 10 + flipper.sequence[10:]
+    mirror.sequence = edited
+    assert flipper.sequence == edited and flipper.history[-1].label == "set"
+    assert_sources_match(flipper, model)
+    mirror.target = 0
+    assert flipper.target == 0 and flipper.target_dropdown.value == 0
+    assert_sources_match(flipper, model)
+    mirror.method = "saliency"
+    assert flipper.method_dropdown.value == "saliency"
+    expected = saliency(model, flipper.X, target=0, device="cpu").values[0]
+    torch.testing.assert_close(flipper.attribution, expected)
+    assert flipper.sources["logo"].data["value"] == pytest.approx(logo_data(expected)["value"])
+    mirror.span = (20, 30)
+    assert flipper.span_slider.value == (20, 30)
+    flipper.buttons["knock out"].click()
+    assert flipper.history[-1].label == "knock-out 20-30" and mirror.sequence == flipper.sequence
+    with pytest.raises(ValueError, match="length"):
+        flipper.sequence = "ACGT"
+
+
+def test_the_core_runs_without_a_view_and_target_follows_the_one_rule(model):
+    core = FlipperCore(model, one_hot("ACGT" * 25), target=1, device="cpu")
+    assert core.edit(0, "C") and not core.edit(0, "C")
+    ism = saturation_mutagenesis(model, core.X, target=1, device="cpu")
+    _, values = core.compute()
+    torch.testing.assert_close(values, ism.attribution()[0])
+    assert core.undo() and core.sequence.startswith("ACGT") and not core.undo()
+    with pytest.raises(ValueError, match="pass target"):
+        FlipperCore(model, one_hot("ACGT" * 25), device="cpu")
+    with pytest.raises(ValueError, match="pass target"):
+        NucleotideFlipper(model, "ACGT" * 25, device="cpu")
+    assert FlipperCore(TinyRNN(), one_hot("ACGT" * 5), target="1", device="cpu").target == 1

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import traitlets
 from bokeh.events import Tap
 
 from xai_widgets import zoo
@@ -24,7 +25,7 @@ def test_split():
 
 @pytest.fixture
 def gallery(model, test_split):
-    return FilterGallery(model, test_split, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
+    return FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
 
 
 def tile_center(gallery, f):
@@ -82,22 +83,64 @@ def test_keep_only_and_reset(gallery, model, test_split):
 
 
 def test_the_analysis_is_computed_once(model, test_split, gallery, monkeypatch):
-    from xai_widgets.widgets import gallery as module
+    from xai_widgets.widgets.core import gallery as module
 
     monkeypatch.setattr(module, "filters_from_activations", lambda *a, **k: pytest.fail("recomputed"))
-    again = FilterGallery(model, test_split, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
+    again = FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
     assert again.motifs is gallery.motifs
 
 
 def test_mean_ablation_and_errors(model, test_split):
-    g = FilterGallery(model, (test_split.X[:300], test_split.y[:300]), sequences=[1], n_motif=300, n_eval=300,
+    g = FilterGallery(model, (test_split.X[:300], test_split.y[:300]), target=0, sequences=[1], n_motif=300, n_eval=300,
                       mode="mean", device="cpu", progress=False)
     g.toggle(g.order[0])
-    direct = ablate_filters(model, test_split.X[[1]], [g.order[0]], mode="mean", means=g._means, device="cpu")
+    direct = ablate_filters(model, test_split.X[[1]], [g.order[0]], mode="mean", means=g.core.means, device="cpu")
     torch.testing.assert_close(g.predictions, direct.predictions)
     with pytest.raises(ValueError, match="filter must be an index"):
         g.toggle(64)
     with pytest.raises(ValueError, match="sequences must index"):
-        FilterGallery(model, test_split, sequences=[10_000], device="cpu", progress=False)
+        FilterGallery(model, test_split, target=0, sequences=[10_000], device="cpu", progress=False)
     with pytest.raises(ValueError, match="different lengths"):
-        FilterGallery(model, (test_split.X[:10], np.zeros(9)), device="cpu", progress=False)
+        FilterGallery(model, (test_split.X[:10], np.zeros(9)), target=0, device="cpu", progress=False)
+
+
+class Mirror(traitlets.HasTraits):
+    target = traitlets.Int()
+    ablated = traitlets.Tuple()
+    focus = traitlets.Int(None, allow_none=True)
+
+
+def test_settable_state_is_traitlets_linked_both_ways(gallery, model, test_split):
+    mirror = Mirror()
+    for name in ("target", "ablated", "focus"):
+        traitlets.link((gallery, name), (mirror, name))
+    f, g = gallery.order[:2]
+    gallery.toggle(f)  # widget -> mirror
+    assert (mirror.ablated, mirror.focus) == ((f,), f)
+    mirror.ablated = (g, f)  # mirror -> widget: sorted, evaluated, drawn
+    assert gallery.ablated == tuple(sorted((f, g)))
+    assert gallery.auroc == pytest.approx(expected_auroc(model, test_split, [f, g]), abs=1e-9)
+    fills = dict(zip(gallery.sources["tiles"].data["filter"], gallery.sources["tiles"].data["fill"]))
+    assert fills[g] == "#e8a0a0" and fills[gallery.order[2]] == "#ffffff"
+    mirror.target = 1
+    assert gallery.target_dropdown.value == 1
+    direct = ablate_filters(model, test_split.X[[0, 3]], [f, g], device="cpu").predictions
+    assert f"{float(direct[0, 1]):+.3f}" in gallery.readout.value
+    with pytest.raises(ValueError, match="filter must be an index"):
+        gallery.ablated = (64,)
+
+
+def test_target_follows_the_one_rule_and_the_cache_is_bounded_by_content(model, test_split, gallery):
+    from xai_widgets.widgets.core.gallery import ANALYSES
+
+    with pytest.raises(ValueError, match="pass target"):
+        FilterGallery(model, test_split, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
+    # a copy of the model (another object, the same weights) reuses the analysis; changed weights do not
+    twin = zoo.load("basset_exp_motif_presence", device="cpu")
+    assert FilterGallery(twin, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu",
+                         progress=False).motifs is gallery.motifs
+    with torch.no_grad():
+        next(twin.parameters()).mul_(1.5)
+    other = FilterGallery(twin, test_split, target=0, sequences=[0], n_motif=300, n_eval=300, device="cpu",
+                          progress=False)
+    assert other.motifs is not gallery.motifs and len(ANALYSES) <= ANALYSES.maxsize

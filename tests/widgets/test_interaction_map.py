@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import traitlets
 from bokeh.events import Tap
 
 from xai_widgets import zoo
@@ -68,3 +69,21 @@ def test_bad_input(model, grammar):
         InteractionMap(model, X, mode="pairwise", device="cpu")
     with pytest.raises(ValueError, match="features"):
         InteractionMap(model, X, device="cpu")
+
+
+class Mirror(traitlets.HasTraits):
+    selected = traitlets.Tuple(None, allow_none=True)
+
+
+def test_selected_is_a_traitlet_linked_both_ways(dfim_map, model, grammar):
+    X, sites = grammar
+    mirror = Mirror()
+    traitlets.link((dfim_map, "selected"), (mirror, "selected"))
+    dfim_map.select(0, 1)  # widget -> mirror
+    assert mirror.selected == (0, 1)
+    mirror.selected = (2, 0)  # mirror -> widget: the after track follows
+    after = mutated_importance(model, X, sites[2], device="cpu", random_state=0)
+    np.testing.assert_allclose(dfim_map.sources["after"].data["value"], after.numpy(), atol=1e-5)
+    assert list(dfim_map.sources["chosen"].data["left"]) == [sites[0][1] - 0.5]
+    with pytest.raises(ValueError, match="a cell is"):
+        dfim_map.selected = (0, 3)

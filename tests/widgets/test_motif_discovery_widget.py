@@ -18,7 +18,7 @@ from torch import nn
 from tests.helpers import random_one_hot
 from xai_widgets.methods.discovery import DiscoveryResult, _pattern
 from xai_widgets.methods.filters import MotifMatch
-from xai_widgets.plots import logo_data
+from xai_widgets.plots import information_logo, logo_data
 from xai_widgets.widgets import MotifDiscovery, NucleotideFlipper
 
 N, L, W = 6, 80, 12
@@ -157,3 +157,27 @@ def test_errors(setup):
         w.open_flipper(10)
     with pytest.raises(traitlets.TraitError, match="matrix must be one of"):
         w.matrix = "hcwm"
+
+
+class Mirror(traitlets.HasTraits):
+    pattern = traitlets.Unicode(None, allow_none=True)
+    seqlet = traitlets.Int(None, allow_none=True)
+    matrix = traitlets.Unicode("cwm")
+
+
+def test_settable_state_is_traitlets_linked_both_ways(setup):
+    model, X, hyp, result = setup
+    w = MotifDiscovery(model, X, result, device="cpu", window=20)
+    mirror = Mirror()
+    for name in ("pattern", "seqlet", "matrix"):
+        traitlets.link((w, name), (mirror, name))
+    assert mirror.pattern == "pos_0"
+    w.pattern_list.value = result.patterns[-1].name  # widget -> mirror
+    assert mirror.pattern == result.patterns[-1].name
+    mirror.matrix = "pwm"  # mirror -> widget: the logos are redrawn
+    last = result.patterns[-1]
+    np.testing.assert_allclose(sorted(w.sources[last.name].data["value"]),
+                               sorted(logo_data(information_logo(last.matrix("pwm")))["value"]), atol=1e-9)
+    mirror.seqlet = 0  # opens the flipper on that seqlet's sequence
+    row = w.seqlets().iloc[0]
+    assert torch.equal(w.flipper.X, X[int(row["sequence"])][None])

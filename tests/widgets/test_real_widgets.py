@@ -62,7 +62,7 @@ def test_sweep_takes_the_deepstarr_words(deepstarr, enhancers):
         assert resolve_motif(word) == word            # a consensus string, not a JASPAR name
     sweep = SpacingSweep(deepstarr, motif_a=DEEPSTARR_WORDS["GATA"], motif_b=DEEPSTARR_WORDS["AP-1"],
                          spacings=(-6, 6), orientations=("++",), n_backgrounds=10,
-                         background_sequences=enhancers.X, device="cpu", run=False)
+                         background_sequences=enhancers.X, target=0, device="cpu", run=False)
     assert sweep.length == 249
     sweep.run(wait=True)
     assert sweep.status == "done", sweep.readout.value

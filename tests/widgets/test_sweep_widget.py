@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 import torch
+import traitlets
 from bokeh.events import Tap
 
 from xai_widgets import zoo
-from xai_widgets.data import backgrounds
-from xai_widgets.methods import saturation_mutagenesis, spacing_sweep
+from xai_widgets.methods import saturation_mutagenesis
+from xai_widgets.methods.gia import backgrounds, spacing_sweep
+from xai_widgets.widgets.core import SweepCore
 from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
 
 
@@ -18,7 +20,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def sweep(model):
-    widget = SpacingSweep(model, spacings=(-15, 15), n_backgrounds=40, device="cpu", run=False)
+    widget = SpacingSweep(model, spacings=(-15, 15), n_backgrounds=40, target=0, device="cpu", run=False)
     widget.run(wait=True)
     return widget
 
@@ -55,7 +57,7 @@ def test_a_click_shows_an_example_with_both_motifs(sweep, model):
 
 
 def test_cancel_keeps_the_widget_usable(model):
-    widget = SpacingSweep(model, spacings=(-5, 5), n_backgrounds=20, device="cpu", run=False)
+    widget = SpacingSweep(model, spacings=(-5, 5), n_backgrounds=20, target=0, device="cpu", run=False)
     widget.cancel()  # nothing running: harmless
     widget._cancel.set()
     thread_settings = widget._settings()
@@ -68,7 +70,7 @@ def test_cancel_keeps_the_widget_usable(model):
 
 
 def test_bad_settings_are_refused(model):
-    widget = SpacingSweep(model, device="cpu", run=False)
+    widget = SpacingSweep(model, target=0, device="cpu", run=False)
     widget.motif_a_box.value = "NOT_A_MOTIF_NAME"
     with pytest.raises(ValueError, match="unknown motif"):
         widget.run()
@@ -83,7 +85,7 @@ def test_bad_settings_are_refused(model):
 
 
 def test_the_worker_thread_leaves_widget_state_to_the_kernel_thread(model):
-    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, target=0, device="cpu", run=False)
     widget.run()
     widget._thread.join()  # the sweep is computed, but nothing has been handed over yet
     assert widget.status == "running" and widget.progress.value == 0
@@ -94,7 +96,7 @@ def test_the_worker_thread_leaves_widget_state_to_the_kernel_thread(model):
 
 
 def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
-    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, target=0, device="cpu", run=False)
     figure, example = widget.figures["sweep"], widget.figures["example"]
     # empty state: the spacings to sweep on x (BokehJS cannot derive ranges from an empty curve)
     assert (figure.x_range.start, figure.x_range.end) == (-3.5, 3.5) and example.title.text.startswith("click")
@@ -114,3 +116,46 @@ def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
     bottoms, tops = np.asarray(letters["bottom"]), np.asarray(letters["bottom"]) + np.asarray(letters["value"])
     assert len(bottoms) > 0
     assert example.y_range.start < min(bottoms.min(), tops.min()) and example.y_range.end > max(bottoms.max(), tops.max())
+
+
+class Mirror(traitlets.HasTraits):
+    motif_a = traitlets.Unicode()
+    motif_b = traitlets.Unicode()
+    orientations = traitlets.Tuple()
+    spacings = traitlets.Tuple()
+    n_backgrounds = traitlets.Int()
+    spacing = traitlets.Int(None, allow_none=True)
+    status = traitlets.Unicode()
+
+
+def test_settable_state_is_traitlets_linked_both_ways(model):
+    widget = SpacingSweep(model, spacings=(-3, 3), n_backgrounds=10, device="cpu", run=False)
+    mirror = Mirror()
+    for name in ("motif_a", "motif_b", "orientations", "spacings", "n_backgrounds", "spacing", "status"):
+        traitlets.link((widget, name), (mirror, name))
+    widget.motif_b_box.value = "CEBPB"  # widget -> mirror
+    widget.orientation_boxes["+-"].value = False
+    assert mirror.motif_b == "CEBPB" and mirror.orientations == ("++", "-+", "--")
+    # mirror -> widget: the controls follow, and the next sweep uses them
+    mirror.motif_b, mirror.orientations, mirror.spacings, mirror.n_backgrounds = "Irf1", ("++",), (-2, 2), 20
+    assert widget.motif_b_box.value == "Irf1" and widget.spacing_slider.value == (-2, 2)
+    assert [o for o, box in widget.orientation_boxes.items() if box.value] == ["++"]
+    widget.run(wait=True)
+    assert mirror.status == "done"
+    direct = spacing_sweep(model, backgrounds(20, 200, random_state=0), resolve_motif("Spi1"), resolve_motif("Irf1"),
+                           spacings=range(-2, 3), orientations=("++",), device="cpu", random_state=0)
+    np.testing.assert_allclose(widget.sources["sweep"].data["effect_++"], direct.effect[0].numpy(), atol=1e-5)
+    assert np.isnan(widget.sources["sweep"].data["effect_--"]).all()
+    mirror.spacing = 1  # the example shown follows the trait
+    assert widget.example["spacing"] == 1 and "at spacing 1" in widget.figures["example"].title.text
+    with pytest.raises(ValueError, match="orientations must be among"):
+        widget.orientations = ("+x",)
+
+
+def test_the_core_sweeps_without_a_view_or_a_thread(model):
+    core = SweepCore(model, device="cpu")
+    settings = core.settings("Spi1", "Irf1", ("--",), (0, 2), 10)
+    blocks = []
+    parts = core.sweep(*settings, on_block=blocks.append)
+    assert blocks == [1] and list(parts[0].spacings) == [0, 1, 2]
+    assert core.sweep(*settings, cancelled=lambda: True) is None

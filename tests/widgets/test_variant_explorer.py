@@ -4,6 +4,7 @@ explain_variant, variant_motifs and the score table give; sorting; the flipper b
 import numpy as np
 import pytest
 import torch
+import traitlets
 from torch import nn
 
 from xai_widgets.data import get_motif, one_hot, variants_from_edits
@@ -83,7 +84,7 @@ def test_selecting_a_row_shows_the_methods_numbers(setup):
 
 def test_table_sorts(setup):
     model, scores, motif, *_ = setup
-    w = VariantExplorer(model, scores, motifs=[motif], device="cpu")
+    w = VariantExplorer(model, scores, motifs=[motif], target=0, device="cpu")
     delta = scores.table.delta_0.to_numpy()
     assert list(w.order) == sorted(range(5), key=lambda i: -abs(delta[i]))
     assert w.selected == w.order[0]  # the strongest is shown first
@@ -123,3 +124,33 @@ def test_refuses_bad_input(setup):
         VariantExplorer(model, scores.table)
     with pytest.raises(ValueError, match="not an output"):
         VariantExplorer(model, scores, target="dev", motifs=[motif], device="cpu")
+
+
+class Mirror(traitlets.HasTraits):
+    selected = traitlets.Int(None, allow_none=True)
+    method = traitlets.Unicode()
+    target = traitlets.Int()
+    sort_by = traitlets.Unicode()
+    descending = traitlets.Bool()
+    allele = traitlets.Unicode()
+
+
+def test_settable_state_is_traitlets_linked_both_ways(setup):
+    model, scores, motif, *_ = setup
+    w = VariantExplorer(model, scores, motifs=[motif], target=1, device="cpu")
+    mirror = Mirror()
+    for name in ("selected", "method", "target", "sort_by", "descending", "allele"):
+        traitlets.link((w, name), (mirror, name))
+    w.table.value = int(w.order[-1])  # widget -> mirror
+    assert mirror.selected == int(w.order[-1])
+    mirror.selected, mirror.method, mirror.target = 2, "saliency", 0  # mirror -> widget, figures follow
+    assert w.table.value == 2 and w.method_dropdown.value == "saliency" and w.target_dropdown.value == 0
+    direct = explain_variant(model, scores, 2, method="saliency", target=0, device="cpu")
+    np.testing.assert_allclose(w.sources["difference"].data["value"], direct.difference_per_position().numpy(),
+                               atol=1e-6)
+    mirror.sort_by, mirror.descending = "pos", False
+    assert w.sort_dropdown.value == "pos" and not w.order_toggle.value
+    mirror.allele = "ref"
+    assert w.allele_buttons.value == "ref"
+    with pytest.raises(ValueError, match="pass target"):
+        VariantExplorer(model, scores, motifs=[motif], device="cpu")

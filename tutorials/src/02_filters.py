@@ -106,7 +106,7 @@ print("recovered:", sum(h is not None for h in recovered.values()), "of", len(re
 # *ablate all but focused*.
 
 # %%
-gallery = FilterGallery(model, test, n_eval=1000, device=device)   # about 20 s: ablates each filter once
+gallery = FilterGallery(model, test, target=0, n_eval=1000, device=device)   # about 20 s: ablates each filter once
 gallery
 
 # %% [markdown]

@@ -63,7 +63,8 @@ for layer in range(maps.n_layers):
 
 # %%
 i = 4
-overlay = AttentionOverlay(model, test.X[i], instances=test.instances.for_sequence(i), device=device)
+target = int(model(test.X[i : i + 1]).argmax())   # ISM explains the output this sequence scores highest
+overlay = AttentionOverlay(model, test.X[i], target=target, instances=test.instances.for_sequence(i), device=device)
 overlay
 
 # %% [markdown]

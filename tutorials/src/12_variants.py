@@ -98,7 +98,7 @@ print(f"the null: {len(scores.null)} random SNVs; median |effect| on dev {scores
 # %%
 from xai_widgets.widgets import VariantExplorer
 
-VariantExplorer(model, scores, motifs=insects, motif_threshold=0.6, device=device)
+VariantExplorer(model, scores, target="dev", motifs=insects, motif_threshold=0.6, device=device)
 
 # %% [markdown]
 # ## Exercise

@@ -40,3 +40,4 @@ __all__ = [
     "chip_peaks", "example_genome", "fly_enhancers", "lentimpra",
     "VariantSet", "read_variant_table", "read_vcf", "sequences_genome", "variants_from_edits", "write_vcf",
 ]
+

@@ -19,7 +19,7 @@
 from .atscale import AttributionStore, attribute_to_store
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         ism_importance)
-from ._common import output_names
+from ._common import check_target, output_names
 from ._fast_ism import fast_ism_support, local_plan
 from .capabilities import capabilities
 from .diagnostics import Diagnosis, diagnose
@@ -43,7 +43,7 @@ __all__ = [
     "AttributionStore", "attribute_to_store",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "ism_importance",
-    "capabilities", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
+    "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",

@@ -1,7 +1,9 @@
 """ipywidgets compositions over :mod:`xai_widgets.methods` and :mod:`xai_widgets.plots`.
 
-Widgets hold state (the edited sequence, its history, the current attribution) as public
-attributes and only map clicks and traitlets to method calls and data-source updates.
+Each widget is a view over a headless core (:mod:`xai_widgets.widgets.core`: state, history,
+caches and the calls into :mod:`xai_widgets.methods`, testable without ipywidgets or Bokeh). The
+view maps clicks and traitlets to the core, and the core's state to Bokeh data sources; every
+user-settable state is a traitlet, so ``observe`` and ``traitlets.link`` work on all seven.
 
 - :class:`NucleotideFlipper`: edit a sequence base by base and watch prediction and attribution
 - :class:`FilterGallery`: first-layer filters as logos with JASPAR matches; click to ablate

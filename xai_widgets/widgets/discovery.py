@@ -7,17 +7,14 @@ from contextlib import nullcontext
 
 import ipywidgets as ipw
 import numpy as np
-import torch
 import traitlets
 from torch import nn
 
-from .._core import predict, resolve_device
-from ..methods._common import check_target
-from ..methods.discovery import MATRICES, DiscoveryResult
-from ..methods.variants import _target_index, output_names
-from ..plots import logo_data, logo_figure
-from ..plots.filters import information_logo
+from ..methods import DiscoveryResult
+from ..methods.discovery import MATRICES
+from ..plots import information_logo, logo_data, logo_figure
 from ._common import bokeh_widget
+from .core import DiscoveryCore
 from .flipper import NucleotideFlipper
 
 SIGN_COLORS = {1: "#2166ac", -1: "#b2182b"}
@@ -98,33 +95,15 @@ class MotifDiscovery(ipw.VBox):
         from bokeh.layouts import gridplot
         from bokeh.models import ColumnDataSource
 
-        from ..methods.atscale import AttributionStore
-
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-        if not isinstance(result, DiscoveryResult):
-            raise TypeError("result must be a DiscoveryResult: run xai_widgets.methods.discover_motifs first")
-        if not result.patterns:
-            raise ValueError("the result has no pattern: nothing to show (more sequences, or lower "
-                             "min_metacluster_size / final_min_cluster_size in discover_motifs)")
+        self.core = core = DiscoveryCore(model, X, result, target=target, device=device)
         if matrix not in MATRICES:
             raise ValueError(f"matrix must be one of {MATRICES}; got {matrix!r}")
-        if isinstance(X, AttributionStore):
-            X = X.X()
-        X = torch.as_tensor(np.asarray(X.detach().cpu() if hasattr(X, "detach") else X), dtype=torch.float32)
-        if X.ndim != 3 or X.shape[1] != 4 or (X.shape[0], X.shape[2]) != (result.n_sequences, result.length):
-            raise ValueError(f"X must hold the {result.n_sequences} sequences of length {result.length} the result "
-                             f"was computed on, shape ({result.n_sequences}, 4, {result.length}); got "
-                             f"{tuple(X.shape)}")
-        self.model, self.X, self.result, self.device = model, X, result, resolve_device(device)
-        n_outputs = int(predict(model, X[:1], device=self.device).shape[1])
-        self.output_names = output_names(model, n_outputs)
-        self.target = (check_target(target, n_outputs) if target is None
-                       else _target_index(target, self.output_names))
+        self.model, self.X, self.result, self.device = model, core.X, result, core.device
+        self.output_names, self.target = core.output_names, core.target
         self.method, self.method_options, self.window, self.width = method, method_options, window, width
         self.flipper = None
         self._relisting = False
-        self._patterns = {p.name: p for p in result.patterns}
+        self._patterns = core.patterns
 
         # Bokeh: one small logo per pattern, in a grid
         tile_width = max(160, width // columns - 10)
@@ -172,10 +151,10 @@ class MotifDiscovery(ipw.VBox):
 
     @traitlets.validate("pattern")
     def _check_pattern(self, proposal):
-        name = proposal["value"]
-        if name is not None and name not in self._patterns:
-            raise traitlets.TraitError(f"no pattern {name!r}; patterns are {list(self._patterns)}")
-        return name
+        try:
+            return self.core.check_pattern(proposal["value"])
+        except ValueError as error:
+            raise traitlets.TraitError(str(error)) from error
 
     @traitlets.validate("matrix")
     def _check_matrix(self, proposal):
@@ -271,7 +250,7 @@ class MotifDiscovery(ipw.VBox):
         """The selected pattern's seqlets (a DataFrame; row ``i`` is :attr:`seqlet` ``i``)."""
         if self.pattern is None:
             raise ValueError("select a pattern first")
-        return self._patterns[self.pattern].seqlets.reset_index(drop=True)
+        return self.core.seqlets(self.pattern)
 
     def _select_seqlet(self) -> None:
         if self.seqlet is not None and not self._relisting:

@@ -1,4 +1,6 @@
-"""FilterGallery: first-layer filters as logos, annotated against JASPAR, ablated with a click."""
+"""FilterGallery: first-layer filters as logos, annotated against JASPAR, ablated with a click.
+
+The view of :class:`~xai_widgets.widgets.core.GalleryCore`, which holds the state."""
 
 from __future__ import annotations
 
@@ -6,41 +8,23 @@ import time
 
 import ipywidgets as ipw
 import numpy as np
-import torch
+import traitlets
 from torch import nn
 
-from .._core import predict, resolve_device
-from ..data.encoding import decode
-from ..methods.filters import (SIGNIFICANT_E_VALUE, filter_importance, filters_from_activations, first_layer,
-                               mean_activations, mean_metric, predict_ablated, tomtom_matches)
-from ..plots.filters import gallery_data, gallery_figure
+from ..data import decode
+from ..plots import gallery_data, gallery_figure
 from ._common import bokeh_widget, target_options, update_source
+from .core import GalleryCore, resolve_target
+from .core.gallery import as_data
 
 TILE_COLORS = {"kept": "#ffffff", "ablated": "#e8a0a0", "focus": "#a0c4e8", "focus_ablated": "#c9a0e8"}
-_ANALYSES: dict = {}  # (model id, weights and data fingerprint, settings) -> (motifs, matches, importance)
-
-
-def _fingerprint(model: nn.Module, X: torch.Tensor) -> tuple:
-    weight = first_layer(model).weight.detach()
-    return id(model), float(weight.sum()), float(weight.abs().sum()), tuple(X.shape), float((X * torch.arange(
-        X.shape[-1], dtype=X.dtype)).sum())
-
-
-def _as_data(data) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(X, y)`` from a SyntheticTask (or anything with ``X`` and ``y``) or a tuple."""
-    X, y = (data.X, data.y) if hasattr(data, "X") else data
-    y = torch.as_tensor(y)
-    if y.ndim == 1:
-        y = y[:, None]
-    if len(X) != len(y):
-        raise ValueError(f"X and y have different lengths: {len(X)} vs {len(y)}")
-    return X, y
 
 
 class FilterGallery(ipw.VBox):
     """First-layer filter logos sorted by importance; click one to ablate it and see the effect.
 
-    At start (once per model and data set, with progress bars, then cached): each filter's
+    At start (once per model, data and settings, with progress bars, then cached by content in
+    :data:`~xai_widgets.widgets.core.gallery.ANALYSES`, the 4 most recent): each filter's
     motif from its activating windows, its best JASPAR match (Tomtom), and its importance (the
     AUROC drop when ablated alone). Clicking a tile toggles that filter's ablation (and shows its
     top activating sites); the readout gives the held-out AUROC and the prediction change of the
@@ -52,56 +36,61 @@ class FilterGallery(ipw.VBox):
         With a first ``Conv1d`` on the one-hot input.
     data : SyntheticTask or (X, y)
         Held-out sequences ``(N, 4, L)`` and labels ``(N, T)`` (e.g. ``task.subset("test")``).
-    sequences : list of int
-        Rows of ``data`` whose predictions are listed.
-    n_motif : int
-        Sequences used for the activation motifs.
-    n_eval : int
-        Sequences used for AUROC (each toggle runs one forward pass over them).
-    targets : list of Motif, optional
-        Tomtom database (default JASPAR 2024 CORE vertebrates).
-    threshold : float
-        Activation threshold for the motifs (fraction of each filter's maximum).
-    mode : {"zero", "mean"}
-        Ablation replaces the activation by 0 or by the filter's mean activation.
-    columns, width : int
-        Tiles per row; pixels.
-    batch_size, device, progress
+    target : int or str, optional
+        Output whose predictions the readout lists; default None: the only output (a data set
+        with several label columns needs ``target=<index or name>``).
+    sequences : list of int, optional
+        Rows of ``data`` whose predictions are listed; default ``(0, 1, 2, 3, 4)``.
+    n_motif : int, optional
+        Sequences used for the activation motifs; default 3000.
+    n_eval : int, optional
+        Sequences used for AUROC (each toggle runs one forward pass over them); default 1000.
+    database : list of Motif, optional
+        Tomtom database; default None: JASPAR 2024 CORE vertebrates.
+    threshold : float, optional
+        Activation threshold for the motifs (fraction of each filter's maximum); default 0.5.
+    mode : {"zero", "mean"}, optional
+        Ablation replaces the activation by 0 or by the filter's mean activation; default ``"zero"``.
+    columns : int, optional
+        Tiles per row; default 8.
+    width : int, optional
+        Pixels; default 960.
+    batch_size : int, optional
+        Default None: the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    progress : bool, optional
+        Progress bars during the analysis; default True.
+
+    Settable state is in traitlets: :attr:`target`, :attr:`ablated` (a sorted tuple of filter
+    indices) and :attr:`focus` (a filter index or None).
     """
 
-    def __init__(self, model: nn.Module, data, *, sequences=(0, 1, 2, 3, 4), n_motif: int = 3000, n_eval: int = 1000,
-                 targets=None, threshold: float = 0.5, mode: str = "zero", columns: int = 8, width: int = 960,
-                 batch_size: int = 256, device="auto", progress: bool = True):
+    target = traitlets.Union([traitlets.Int(), traitlets.Unicode()])  # a name becomes its index
+    ablated = traitlets.Tuple()
+    focus = traitlets.Int(None, allow_none=True)
+
+
+    def __init__(self, model: nn.Module, data, *, target=None, sequences=(0, 1, 2, 3, 4), n_motif: int = 3000,
+                 n_eval: int = 1000, database=None, threshold: float = 0.5, mode: str = "zero", columns: int = 8,
+                 width: int = 960, batch_size: int | None = None, device="auto", progress: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.models import ColumnDataSource
 
-        X, y = _as_data(data)
-        self.model, self.device, self.batch_size, self.mode = model, resolve_device(device), batch_size, mode
-        self.X_eval, self.y_eval = X[:n_eval], y[:n_eval]
-        self.sequences = [int(i) for i in sequences]
-        if any(not 0 <= i < len(X) for i in self.sequences):
-            raise ValueError(f"sequences must index the data (0..{len(X) - 1}); got {self.sequences}")
-        self.X_chosen = X[self.sequences]
-        self._X_motif = X[:n_motif]
-        key = (_fingerprint(model, X), n_motif, n_eval, threshold, mode, id(targets))
-        if key not in _ANALYSES:
-            motifs = filters_from_activations(model, X[:n_motif], threshold=threshold, batch_size=batch_size,
-                                              device=self.device, progress=progress)
-            matches = tomtom_matches(motifs, targets, n_best=3)
-            importance = filter_importance(model, self.X_eval, self.y_eval, mode=mode, batch_size=batch_size,
-                                           device=self.device, progress=progress)
-            _ANALYSES[key] = (motifs, matches, importance)
-        self.motifs, self.matches, self.importance = _ANALYSES[key]
-        self.order = [int(f) for f in self.importance.order]
-        self._means = (mean_activations(model, self.X_eval, batch_size=batch_size, device=self.device)
-                       if mode == "mean" else None)
-        self.reference_predictions = predict(model, self.X_chosen, batch_size, self.device)
-        self.ablated: tuple = ()
-        self.focus: int | None = None
+        X, y = as_data(data)
+        self.core = GalleryCore(model, X, y, sequences=sequences, n_motif=n_motif, n_eval=n_eval, database=database,
+                                threshold=threshold, mode=mode, batch_size=batch_size, device=device,
+                                progress=progress)
+        core = self.core
+        self.model, self.device, self.mode = model, core.device, mode
+        self.sequences, self.motifs, self.matches, self.importance = (core.sequences, core.motifs, core.matches,
+                                                                      core.importance)
+        self.order, self.reference_predictions = core.order, core.reference_predictions
         self.timings: dict[str, float] = {}
+        target = resolve_target(model, target, core.n_outputs)
 
         letters, tiles = gallery_data(self.motifs, self.order, columns)
-        tiles["label"] = [self._label(f) for f in self.order]
+        tiles["label"] = [core.label(f) for f in self.order]
         tiles["fill"] = [TILE_COLORS["kept"]] * len(self.order)
         self.sources = {"letters": ColumnDataSource(letters, name="gallery_letters_source"),
                         "tiles": ColumnDataSource(tiles, name="gallery_tiles_source")}
@@ -110,9 +99,8 @@ class FilterGallery(ipw.VBox):
         for event in (Tap, DoubleTap):
             self.figure.on_event(event, self.on_gallery_tap)
 
-        self.target_dropdown = ipw.Dropdown(options=target_options(model, y.shape[1]), value=0, description="target",
-                                            layout=ipw.Layout(width="260px"))
-        self.target_dropdown.observe(lambda _: self._refresh(), names="value")
+        self.target_dropdown = ipw.Dropdown(options=target_options(model, core.n_outputs), value=target,
+                                            description="target", layout=ipw.Layout(width="260px"))
         self.buttons = {"keep only focused": ipw.Button(description="ablate all but focused",
                                                         layout=ipw.Layout(width="200px")),
                         "reset": ipw.Button(description="reset", layout=ipw.Layout(width="100px"))}
@@ -122,6 +110,9 @@ class FilterGallery(ipw.VBox):
         self.readout = ipw.HTML().add_class("xw-gallery-readout")
         self.details = ipw.HTML().add_class("xw-gallery-details")
         self.plot = bokeh_widget(self.figure)
+        self.target = target
+        traitlets.link((self.target_dropdown, "value"), (self, "target"))
+        self.observe(lambda _: self._refresh(), names=["target", "ablated", "focus"])
         self._refresh()
         super().__init__([ipw.HBox([self.target_dropdown, *self.buttons.values()]), self.readout, self.plot,
                           self.details])
@@ -130,24 +121,22 @@ class FilterGallery(ipw.VBox):
     # ---- public actions -------------------------------------------------------------------
     def toggle(self, f: int) -> None:
         """Ablate filter ``f`` if it is kept, restore it if it is ablated; focus on it."""
-        f = self._check(f)
-        self.focus = f
-        self.ablate(sorted(set(self.ablated) ^ {f}))
+        ablated = self.core.toggled(f)
+        with self.hold_trait_notifications():
+            self.focus, self.ablated = int(f), ablated
 
     def ablate(self, filters) -> None:
         """Set the ablated filters to exactly ``filters``."""
-        self.ablated = tuple(sorted({self._check(f) for f in filters}))
-        self._refresh()
+        self.ablated = self.core.ablation(filters)
 
     def keep_only(self, filters) -> None:
         """Ablate every filter except ``filters``."""
-        keep = {self._check(f) for f in filters}
-        self.ablate([f for f in range(len(self.motifs)) if f not in keep])
+        self.ablated = self.core.all_but(filters)
 
     def reset(self) -> None:
         """No filter ablated, no focus."""
-        self.focus = None
-        self.ablate([])
+        with self.hold_trait_notifications():
+            self.focus, self.ablated = None, ()
 
     def on_gallery_tap(self, event) -> None:
         """A click on a tile toggles that filter."""
@@ -159,38 +148,40 @@ class FilterGallery(ipw.VBox):
 
     # ---- public state ---------------------------------------------------------------------
     @property
-    def target(self) -> int:
-        return self.target_dropdown.value
+    def predictions(self):
+        """Predictions ``(S, T)`` of the chosen sequences with :attr:`ablated` silenced."""
+        return self.core.predictions
+
+    @property
+    def auroc(self) -> float:
+        """The held-out metric with :attr:`ablated` silenced."""
+        return self.core.auroc
 
     def __repr__(self) -> str:
         return (f"FilterGallery(model={type(self.model).__name__}, filters={len(self.motifs)}, "
                 f"ablated={list(self.ablated)})")
 
+    # ---- traits ---------------------------------------------------------------------------
+    @traitlets.validate("target")
+    def _check_target(self, proposal):
+        return resolve_target(self.model, proposal["value"], self.core.n_outputs)
+
+    @traitlets.validate("ablated")
+    def _check_ablated(self, proposal):
+        return self.core.ablation(proposal["value"])
+
+    @traitlets.validate("focus")
+    def _check_focus(self, proposal):
+        return None if proposal["value"] is None else self.core.check(proposal["value"])
+
     # ---- internals ------------------------------------------------------------------------
-    def _check(self, f) -> int:
-        if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 0 <= f < len(self.motifs):
-            raise ValueError(f"filter must be an index 0..{len(self.motifs) - 1}; got {f!r}")
-        return int(f)
-
-    def _label(self, f: int) -> str:
-        motif, best = self.motifs[f], self.matches[f][0] if self.matches[f] else None
-        significant = best is not None and best.e_value < SIGNIFICANT_E_VALUE  # none for an uninformative filter
-        match = f"{best.target} E={best.e_value:.1g}" if significant else "no match"
-        return f"f{f} {match}\nIC {motif.information_content().sum():.1f} n={motif.n_sites}"
-
-    def _predict_ablated(self, X: torch.Tensor) -> torch.Tensor:
-        return predict_ablated(self.model, X, self.ablated, means=self._means, batch_size=self.batch_size,
-                               device=self.device)
-
     def _refresh(self) -> None:
         started = time.perf_counter()
-        self.predictions = self._predict_ablated(self.X_chosen)
-        self.auroc = mean_metric(self._predict_ablated(self.X_eval), self.y_eval, self.importance.metric)
+        core = self.core
+        core.ablated, core.focus = self.ablated, self.focus
+        core.evaluate()
         computed = time.perf_counter()
-        fills = []
-        for f in self.order:
-            state = ("focus_" if f == self.focus else "") + ("ablated" if f in self.ablated else "kept")
-            fills.append(TILE_COLORS.get(state, TILE_COLORS["focus"]))
+        fills = [TILE_COLORS.get(core.tile_state(f), TILE_COLORS["focus"]) for f in self.order]
         with self.plot.batched():
             update_source(self.sources["tiles"], {**self.sources["tiles"].data, "fill": fills})
         reference = self.importance.reference_score
@@ -212,7 +203,7 @@ class FilterGallery(ipw.VBox):
         if self.focus is None:
             return "<i>Click a filter to ablate it and see its top activating sites.</i>"
         f, motif = self.focus, self.motifs[self.focus]
-        width, X = motif.width, self._X_motif
+        width, X = motif.width, self.core.X_motif
         sites = []
         for seq, start, value in motif.meta.get("top_sites", [])[:8]:
             lo, hi = max(start, 0), min(start + width, X.shape[2])

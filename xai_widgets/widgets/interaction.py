@@ -1,20 +1,21 @@
-"""InteractionMap: which features of a sequence depend on which (DFIM or pairwise ISM)."""
+"""InteractionMap: which features of a sequence depend on which (DFIM or pairwise ISM).
+
+The view of :class:`~xai_widgets.widgets.core.InteractionCore`, which holds the state."""
 
 from __future__ import annotations
 
 import ipywidgets as ipw
 import numpy as np
 import torch
+import traitlets
 from torch import nn
 
-from .._core import resolve_device
-from ..methods.interactions import Feature, _as_features, dfim, mutated_importance, pairwise_ism
-from ..methods.ism import saturation_mutagenesis
-from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
-from ..plots.tracks import attribution_track_figure, track_data
+from ..methods import Feature
+from ..plots import (add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure,
+                     track_data)
 from ._common import as_sequence, bokeh_widget, update_source
-
-MODES = ("dfim", "pairwise")
+from .core import InteractionCore
+from .core.interaction import MODES  # noqa: F401 (re-exported: the modes this widget offers)
 
 _HIGHLIGHT_JS = """
 const k = cb_data.index.indices;
@@ -49,56 +50,57 @@ class InteractionMap(ipw.VBox):
     Hover a cell to highlight both features on the logo; click it to plot the importance of
     every position before and after mutating the source (the target is shaded).
 
+    The settable state is the traitlet :attr:`selected`, the ``(source, target)`` cell shown
+    (or None); the numbers are kept by :attr:`core`, an
+    :class:`~xai_widgets.widgets.core.InteractionCore`.
+
     Parameters
     ----------
     model : torch.nn.Module
     sequence : str or torch.Tensor, shape (4, L) or (1, 4, L)
     features : list, optional
-        DFIM features; default ``instances``.
+        DFIM features; default None: ``instances``.
     instances : list of tuple, optional
-        Motif instances ``(name, start, end[, strand])`` to mark (and to use as features).
+        Motif instances ``(name, start, end[, strand])`` to mark (and to use as features); default none.
     window : (int, int), optional
-        Pairwise-ISM window (required for ``mode="pairwise"``; at most 40 positions).
-    mode : {"dfim", "pairwise"}
-    target : int
-    n_null, n_draws : int
-        DFIM null size and mutated copies per source.
-    device, random_state, width, progress
+        Pairwise-ISM window (required for ``mode="pairwise"``; at most 40 positions); default None.
+    mode : {"dfim", "pairwise"}, optional
+        Default ``"dfim"``.
+    target : int or str, optional
+        Output explained; default None: the model's only output (a multi-output model raises
+        ``ValueError``: pass ``target=``).
+    n_null : int, optional
+        DFIM null size; default 10.
+    n_draws : int, optional
+        Mutated copies per source; default 8.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int, optional
+        Seed of the mutations; default 0.
+    width : int, optional
+        Pixels; default 900.
+    progress : bool, optional
+        Progress bars; default True.
     """
 
+    selected = traitlets.Tuple(None, allow_none=True)
+
     def __init__(self, model: nn.Module, sequence, *, features=None, instances=(), window=None, mode: str = "dfim",
-                 target: int = 0, n_null: int = 10, n_draws: int = 8, device="auto", random_state: int = 0,
+                 target=None, n_null: int = 10, n_draws: int = 8, device="auto", random_state: int = 0,
                  width: int = 900, progress: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column, row
         from bokeh.models import ColumnDataSource, CustomJS, FactorRange, HoverTool, LinearColorMapper, Range1d
         from bokeh.plotting import figure
 
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-        self.model, self.device, self.target, self.mode = model, resolve_device(device), target, mode
-        self.random_state, self.n_draws = random_state, n_draws
-        self.X = as_sequence(sequence)
-        length = self.X.shape[2]
         instances = list(instances)
-        if mode == "dfim":
-            specs = instances if features is None else list(features)
-            self.features = _as_features(specs, length, "features")
-            self.result = dfim(model, self.X, self.features, target=target, n_null=n_null, n_draws=n_draws,
-                               device=self.device, random_state=random_state, progress=progress)
-            matrix = self.result.scores
-        else:
-            if window is None:
-                raise ValueError("mode='pairwise' needs window=(start, end)")
-            self.result = pairwise_ism(model, self.X, start=window[0], end=window[1], target=target,
-                                       device=self.device, progress=progress)
-            self.features = [Feature(f"pos {p}", p, p + 1) for p in self.result.positions.tolist()]
-            matrix = self.result.per_position
-        self.matrix = matrix
-        ism = saturation_mutagenesis(model, self.X, target, device=self.device)
-        self.importance = ism.attribution()[0].sum(0)
-        self.selected = None
-        self.after = None
+        self.core = core = InteractionCore(model, as_sequence(sequence), features=features, instances=instances,
+                                           window=window, mode=mode, target=target, n_null=n_null, n_draws=n_draws,
+                                           device=device, random_state=random_state, progress=progress)
+        self.model, self.device, self.target, self.mode, self.X = model, core.device, core.target, mode, core.X
+        self.result, self.features, self.matrix, self.importance = core.result, core.features, core.matrix, \
+            core.importance
+        length, matrix = self.X.shape[2], self.matrix
 
         labels = [f.label for f in self.features]
         cells = ColumnDataSource(_cells(matrix, self.features, self.features), name="interaction_cells_source")
@@ -125,7 +127,7 @@ class InteractionMap(ipw.VBox):
 
         x_range = Range1d(-0.5, length - 0.5, bounds=(-0.5, length - 0.5))
         self.sources = {"cells": cells, "highlight": highlight,
-                        "logo": ColumnDataSource(logo_data(ism.attribution()[0]), name="interaction_logo_source"),
+                        "logo": ColumnDataSource(logo_data(core.values), name="interaction_logo_source"),
                         "instances": ColumnDataSource(instance_data(instances), name="interaction_instances_source"),
                         "before": ColumnDataSource(track_data(self.importance), name="interaction_before_source"),
                         "after": ColumnDataSource(track_data(np.zeros(length)), name="interaction_after_source"),
@@ -143,6 +145,7 @@ class InteractionMap(ipw.VBox):
         self.readout = ipw.HTML("<i>click a cell: importance before and after mutating its source</i>")
         self.readout.add_class("xw-interaction-readout")
         self.plot = bokeh_widget(column(row(self.heatmap), self.logo, self.tracks["before"], self.tracks["after"]))
+        self.observe(self._on_selected, names="selected")
         super().__init__([self.readout, self.plot])
         self.add_class("xw-interaction")
 
@@ -157,17 +160,27 @@ class InteractionMap(ipw.VBox):
         if 0 <= source < n and 0 <= target < n:
             self.select(source, target)
 
+    @property
+    def after(self):
+        """Importance of every position after mutating the selected cell's source, or None."""
+        return self.core.after
+
+    @traitlets.validate("selected")
+    def _check_selected(self, proposal):
+        return None if proposal["value"] is None else self.core.check_cell(*proposal["value"])
+
     def select(self, source: int, target: int) -> None:
         """Show every position's importance before and after mutating feature ``source``."""
-        src, tgt = self.features[source], self.features[target]
         self.selected = (source, target)
-        self.after = mutated_importance(self.model, self.X, src, target=self.target, n_draws=self.n_draws,
-                                        device=self.device, random_state=self.random_state)
-        before_sum = float(self.importance[tgt.start : tgt.end].sum())
-        after_sum = float(self.after[tgt.start : tgt.end].sum())
+
+    def _on_selected(self, change) -> None:
+        if change["new"] is None:
+            return
+        shown = self.core.select(*change["new"])
+        src, tgt = shown["source"], shown["target"]
         with self.plot.batched():
             update_source(self.sources["after"], track_data(self.after))
             update_source(self.sources["chosen"], instance_data([(f"target {tgt.label}", tgt.start, tgt.end)]))
         self.readout.value = (f"source <b>{src.label}</b> mutated → target <b>{tgt.label}</b>: importance "
-                              f"<span class='xw-before'>{before_sum:.4f}</span> → "
-                              f"<span class='xw-after'>{after_sum:.4f}</span> (score {float(self.matrix[source, target]):.4f})")
+                              f"<span class='xw-before'>{shown['before']:.4f}</span> → "
+                              f"<span class='xw-after'>{shown['after']:.4f}</span> (score {shown['score']:.4f})")

@@ -1,49 +1,25 @@
-"""SpacingSweep: place two motifs at every spacing and orientation, and see where the model cares."""
+"""SpacingSweep: place two motifs at every spacing and orientation, and see where the model cares.
+
+The view of :class:`~xai_widgets.widgets.core.SweepCore`, which computes."""
 
 from __future__ import annotations
 
 import queue
 import threading
 import time
-from functools import lru_cache
 
 import ipywidgets as ipw
 import numpy as np
-import torch
+import traitlets
 from torch import nn
 
-from .._core import resolve_device
-from ..data import ORIENTATIONS, b_start, backgrounds, insert_motifs
-from ..data.motifs import Motif, bundled_motifs, get_motif, jaspar_motifs
-from ..methods import saturation_mutagenesis, spacing_sweep
-from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure, padded_limits, sweep_data, sweep_figure
+from ..data import ORIENTATIONS
+from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure, padded_limits, sweep_figure
 from ._common import bokeh_widget, kernel_io_loop, update_source
+from .core import SweepCore
+from .core.sweep import motif_names, resolve_motif
 
-
-@lru_cache(maxsize=1)
-def motif_names() -> tuple[str, ...]:
-    """Names offered in the motif boxes: the bundled set, then every JASPAR 2024 CORE vertebrate."""
-    names = list(bundled_motifs())
-    return tuple(dict.fromkeys(names + sorted(m.name for m in jaspar_motifs())))
-
-
-def resolve_motif(text: str):
-    """A motif name (bundled set or JASPAR) as a :class:`Motif`, or an ACGT string as a consensus."""
-    text = text.strip()
-    if text and set(text.upper()) <= set("ACGT") and len(text) >= 4:
-        try:
-            return get_motif(text)
-        except (KeyError, ValueError):
-            return text.upper()
-    try:
-        return get_motif(text)
-    except (KeyError, ValueError) as error:
-        raise ValueError(f"unknown motif {text!r}: type a name from the list (bundled or JASPAR) or an ACGT "
-                         "consensus of at least 4 bases") from error
-
-
-def _model_length(model: nn.Module) -> int | None:
-    return getattr(model, "card", {}).get("task", {}).get("length")
+__all__ = ["SpacingSweep", "motif_names", "resolve_motif"]
 
 
 class SpacingSweep(ipw.VBox):
@@ -54,42 +30,66 @@ class SpacingSweep(ipw.VBox):
     95 % bands. Click a spacing to see an example sequence with both motifs placed, and its ISM
     attribution logo. Every number comes from :func:`~xai_widgets.methods.gia.spacing_sweep`.
 
+    Settable state is in traitlets: :attr:`motif_a`, :attr:`motif_b`, :attr:`orientations`,
+    :attr:`spacings`, :attr:`n_backgrounds`, :attr:`target` and :attr:`spacing` (the example
+    shown); :attr:`status` (``"idle"``, ``"running"``, ``"done"``, ``"cancelled"``, ``"error"``)
+    is observable. The worker thread computes only (:class:`~xai_widgets.widgets.core.SweepCore`)
+    and hands every result to the kernel's thread, which sets the traits and the figures.
+
     Parameters
     ----------
     model : torch.nn.Module
-    motif_a, motif_b : str
-        Motif names (bundled set or JASPAR) or ACGT consensus strings.
-    spacings : (int, int)
-        Inclusive range of spacings (bases between A and B; negative: B upstream of A).
-    orientations : sequence of {"++", "+-", "-+", "--"}
-    n_backgrounds : int
+    motif_a, motif_b : str, optional
+        Motif names (bundled set or JASPAR) or ACGT consensus strings; default ``"Spi1"`` and ``"Irf1"``.
+    spacings : (int, int), optional
+        Inclusive range of spacings (bases between A and B; negative: B upstream of A); default (-30, 30).
+    orientations : sequence of {"++", "+-", "-+", "--"}, optional
+        Default all four.
+    n_backgrounds : int, optional
+        Default 100.
     background_sequences : torch.Tensor, shape (M, 4, L), optional
-        Data to dinucleotide-shuffle into backgrounds; default random DNA at 50 % GC.
+        Data to dinucleotide-shuffle into backgrounds; default None: random DNA at 50 % GC.
     length : int, optional
-        Sequence length (default: a zoo model's, or that of ``background_sequences``).
-    target : int
-    device, random_state, width
-    run : bool
-        Start a sweep at once (in the background).
+        Sequence length; default None: a zoo model's, or that of ``background_sequences``.
+    target : int or str, optional
+        Output swept; default None: the model's only output (a multi-output model raises
+        ``ValueError``: pass ``target=``).
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int, optional
+        Seed of the backgrounds and insertions; default 0.
+    width : int, optional
+        Pixels; default 900.
+    run : bool, optional
+        Start a sweep at once (in the background); default True.
     """
+
+    motif_a = traitlets.Unicode()
+    motif_b = traitlets.Unicode()
+    orientations = traitlets.Tuple()
+    spacings = traitlets.Tuple(traitlets.Int(), traitlets.Int())
+    n_backgrounds = traitlets.Int()
+    target = traitlets.Union([traitlets.Int(), traitlets.Unicode()])  # a name becomes its index
+    spacing = traitlets.Int(None, allow_none=True)
+    status = traitlets.Unicode("idle")
+
 
     def __init__(self, model: nn.Module, *, motif_a: str = "Spi1", motif_b: str = "Irf1", spacings=(-30, 30),
                  orientations=ORIENTATIONS, n_backgrounds: int = 100, background_sequences=None,
-                 length: int | None = None, target: int = 0, device="auto", random_state: int = 0,
+                 length: int | None = None, target=None, device="auto", random_state: int = 0,
                  width: int = 900, run: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column
         from bokeh.models import ColumnDataSource, Range1d
 
-        self.model, self.device, self.target, self.random_state = model, resolve_device(device), target, random_state
-        self.background_sequences = background_sequences
-        self.length = length or (background_sequences.shape[2] if background_sequences is not None
-                                 else _model_length(model))
-        if self.length is None:
-            raise ValueError("give length= (or background_sequences=): the model does not say its input length")
+        self.core = SweepCore(model, background_sequences=background_sequences, length=length, target=target,
+                              device=device, random_state=random_state)
+        self.model, self.device, self.length = model, self.core.device, self.core.length
+        self.random_state, self.background_sequences = random_state, background_sequences
         self.result = None
         self.example = None
-        self.status = "idle"
+        self.peak = None
+        self._inputs = None
         self._cancel = threading.Event()
         self._thread = None
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -108,6 +108,20 @@ class SpacingSweep(ipw.VBox):
         self.readout = ipw.HTML().add_class("xw-sweep-readout")
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: self.cancel())
+        with self.hold_trait_notifications():
+            self.motif_a, self.motif_b, self.spacings = motif_a, motif_b, tuple(spacings)
+            self.orientations = tuple(o for o in ORIENTATIONS if o in orientations)
+            self.n_backgrounds, self.target = n_backgrounds, self.core.target
+        traitlets.link((self.motif_a_box, "value"), (self, "motif_a"))
+        traitlets.link((self.motif_b_box, "value"), (self, "motif_b"))
+        traitlets.link((self.spacing_slider, "value"), (self, "spacings"))
+        traitlets.link((self.background_slider, "value"), (self, "n_backgrounds"))
+        for box in self.orientation_boxes.values():
+            box.observe(lambda _: setattr(self, "orientations", tuple(o for o, b in self.orientation_boxes.items()
+                                                                      if b.value)), names="value")
+        self.observe(self._show_orientations, names="orientations")
+        self.observe(lambda change: setattr(self.core, "target", change["new"]), names="target")
+        self.observe(self._on_spacing, names="spacing")
 
         empty_curves = {"spacing": [], **{f"{key}_{o}": [] for o in ORIENTATIONS for key in ("effect", "lo", "hi")}}
         self.sources = {"sweep": ColumnDataSource(empty_curves, name="sweep_curve_source"),
@@ -140,8 +154,23 @@ class SpacingSweep(ipw.VBox):
             self.run()
 
     def __repr__(self) -> str:
-        return (f"SpacingSweep(model={type(self.model).__name__}, A={self.motif_a_box.value!r}, "
-                f"B={self.motif_b_box.value!r}, status={self.status!r})")
+        return (f"SpacingSweep(model={type(self.model).__name__}, A={self.motif_a!r}, "
+                f"B={self.motif_b!r}, status={self.status!r})")
+
+    @traitlets.validate("target")
+    def _check_target(self, proposal):
+        return self.core.check_target(proposal["value"])
+
+    @traitlets.validate("orientations")
+    def _check_orientations(self, proposal):
+        unknown = [o for o in proposal["value"] if o not in ORIENTATIONS]
+        if unknown:
+            raise ValueError(f"orientations must be among {ORIENTATIONS}; got {unknown}")
+        return tuple(o for o in ORIENTATIONS if o in proposal["value"])
+
+    def _show_orientations(self, change) -> None:
+        for o, box in self.orientation_boxes.items():
+            box.value = o in change["new"]
 
     # ---- running ----------------------------------------------------------------------------
     # The sweep runs in a worker thread, which never touches widget or Bokeh state: it posts
@@ -196,30 +225,16 @@ class SpacingSweep(ipw.VBox):
         self.plot.sync_views()
 
     def _settings(self):
-        motif_a, motif_b = resolve_motif(self.motif_a_box.value), resolve_motif(self.motif_b_box.value)
-        orientations = tuple(o for o, box in self.orientation_boxes.items() if box.value)
-        if not orientations:
-            raise ValueError("tick at least one orientation")
-        low, high = self.spacing_slider.value
-        bgs = backgrounds(self.background_slider.value, self.length, from_sequences=self.background_sequences,
-                          random_state=self.random_state) if self.background_sequences is not None else \
-            backgrounds(self.background_slider.value, self.length, random_state=self.random_state)
-        return motif_a, motif_b, orientations, list(range(low, high + 1)), bgs
+        return self.core.settings(self.motif_a, self.motif_b, self.orientations, self.spacings, self.n_backgrounds)
 
     def _sweep(self, motif_a, motif_b, orientations, spacings, bgs) -> None:
-        """The worker: sweep one orientation at a time (a cancel point between blocks), then post
-        the result (or the cancellation, or the error) to the kernel's thread."""
+        """The worker: the core sweeps one orientation at a time (a cancel point between blocks);
+        the result (or the cancellation, or the error) is posted to the kernel's thread."""
         started = time.perf_counter()
-        parts = []
         try:
-            for orientation in orientations:
-                if self._cancel.is_set():
-                    break
-                parts.append(spacing_sweep(self.model, bgs, motif_a=motif_a, motif_b=motif_b, spacings=spacings,
-                                           orientations=(orientation,), target=self.target, device=self.device,
-                                           random_state=self.random_state))
-                self._post(self._set_progress, len(parts))
-            if self._cancel.is_set():
+            parts = self.core.sweep(motif_a, motif_b, orientations, spacings, bgs, cancelled=self._cancel.is_set,
+                                    on_block=lambda n: self._post(self._set_progress, n))
+            if parts is None:
                 self._post(self._finish, "cancelled", "<i>cancelled</i>: the previous result is still shown")
             else:
                 self._post(self._show, parts, motif_a, motif_b, bgs, time.perf_counter() - started)
@@ -240,12 +255,8 @@ class SpacingSweep(ipw.VBox):
     def _show(self, parts, motif_a, motif_b, bgs, seconds: float) -> None:
         self._inputs = (motif_a, motif_b, bgs)
         self.result = parts
-        columns = {"spacing": parts[0].spacings.numpy()}
-        for part in parts:
-            columns.update({k: v for k, v in sweep_data(part).items() if k != "spacing"})
-        for orientation in ORIENTATIONS:  # orientations not run are drawn empty
-            for key in ("effect", "lo", "hi"):
-                columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
+        self.spacing = None  # no example of the new result yet
+        columns = self.core.curves(parts)
         bottom, top = padded_limits(np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items()
                                                     if k != "spacing"]))
         with self.plot.batched():
@@ -254,9 +265,7 @@ class SpacingSweep(ipw.VBox):
             figure.x_range.start, figure.x_range.end = columns["spacing"][0] - 0.5, columns["spacing"][-1] + 0.5
             figure.y_range.start, figure.y_range.end = bottom, top
             figure.title.text = "click a spacing for an example"
-        best = max(parts, key=lambda p: float(torch.nan_to_num(p.effect, nan=-np.inf).max()))
-        orientation, spacing = best.peak()
-        s = int((best.spacings == spacing).nonzero()[0])
+        best, orientation, spacing, s = self.core.peak(parts)
         low, high = best.effect_ci[0, s].tolist()
         self.peak = (orientation, spacing)
         self.readout.value = (
@@ -267,29 +276,18 @@ class SpacingSweep(ipw.VBox):
     # ---- examples ---------------------------------------------------------------------------
     def on_sweep_tap(self, event) -> None:
         """A click on the curve: show an example at the nearest spacing, best orientation there."""
-        if not self.result:
-            return
-        spacings = self.result[0].spacings
-        s = int((spacings - round(event.x)).abs().argmin())
-        effects = [float(torch.nan_to_num(p.effect[0, s], nan=-np.inf)) for p in self.result]
-        part = self.result[int(np.argmax(effects))]
-        self.show_example(part.orientations[0], int(spacings[s]))
+        if self.result:
+            self.spacing = self.core.best_orientation(self.result, event.x)[1]
+
+    def _on_spacing(self, change) -> None:
+        if change["new"] is not None and self.result:
+            orientation, spacing = self.core.best_orientation(self.result, change["new"])
+            self.show_example(orientation, spacing)
 
     def show_example(self, orientation: str, spacing: int) -> None:
         """Both motifs placed in the first background at ``spacing``; logo of its ISM attribution."""
-        motif_a, motif_b, bgs = self._inputs
-        part = next(p for p in self.result if p.orientations[0] == orientation)
-        width_a, width_b = (m.width if isinstance(m, Motif) else len(m) for m in (motif_a, motif_b))
-        start_b = b_start(part.position_a, spacing, orientation=orientation, width_a=width_a, width_b=width_b)
-        if not 0 <= start_b <= self.length - width_b:
-            raise ValueError(f"motif B falls off the sequence at spacing {spacing} ({orientation})")
-        X = insert_motifs(bgs[:1], [(motif_a, part.position_a, orientation[0]), (motif_b, start_b, orientation[1])],
-                          random_state=self.random_state)
-        ism = saturation_mutagenesis(self.model, X, self.target, device=self.device)
-        self.example = {"X": X, "orientation": orientation, "spacing": spacing, "ism": ism,
-                        "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
-                                  (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
-        letters = logo_data(ism.attribution()[0])
+        self.example = self.core.example(self.result, self._inputs, orientation, spacing)
+        letters = logo_data(self.example["values"])
         bottoms, heights = np.asarray(letters["bottom"], dtype=float), np.asarray(letters["value"], dtype=float)
         low, high = padded_limits(np.concatenate([bottoms, bottoms + heights]), include_zero=True)  # letter ends
         with self.plot.batched():
@@ -297,4 +295,4 @@ class SpacingSweep(ipw.VBox):
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
             self.figures["example"].y_range.start, self.figures["example"].y_range.end = low, high
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
-                                                  f"{float(ism.reference[0]):.3f}")
+                                                  f"{self.example['prediction']:.3f}")

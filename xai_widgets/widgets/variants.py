@@ -1,38 +1,27 @@
-"""VariantExplorer: click through scored variants and see why the model predicts their effect."""
+"""VariantExplorer: click through scored variants and see why the model predicts their effect.
+
+The view of :class:`~xai_widgets.widgets.core.VariantCore`, which holds the state."""
 
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
 from contextlib import nullcontext
 
 import ipywidgets as ipw
 import numpy as np
-import torch
 import traitlets
 from torch import nn
 
-from .._core import resolve_device
-from ..methods import capabilities
-from ..methods import output_names
-from ..methods.variants import EXPLAIN_METHODS, VariantScores, explain_variant, variant_motifs
-from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure
-from ..plots.tracks import attribution_track_figure, track_data
+from ..methods import VariantScores
+from ..plots import (add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure,
+                     track_data)
 from ._common import bokeh_widget
-from .flipper import _METHOD_LABELS, ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, NucleotideFlipper
+from .core import METHOD_LABELS, VariantCore
+from .core.variants import sort_keys
+from .flipper import NucleotideFlipper
 
 VARIANT_COLOR = "#e6550d"
 """Colour of the box that marks the variant's bases."""
-
-
-def _sort_keys(scores: VariantScores) -> list[tuple[str, str]]:
-    """``(label, key)`` pairs of the sort dropdown: ``|delta_o|``, ``delta_o``, ``percentile_o``, position."""
-    keys = []
-    for o in scores.outputs:
-        keys += [(f"|delta {o}|", f"|delta_{o}|"), (f"delta {o}", f"delta_{o}")]
-        if f"percentile_{o}" in scores.table:
-            keys.append((f"percentile {o}", f"percentile_{o}"))
-    return keys + [("position", "pos")]
 
 
 class VariantExplorer(ipw.VBox):
@@ -58,28 +47,30 @@ class VariantExplorer(ipw.VBox):
     scores : VariantScores
         From :func:`~xai_widgets.methods.score_variants`; only rows with ``status == "ok"``
         are listed (the header says how many others there are).
-    method : str
-        One of :data:`~xai_widgets.methods.EXPLAIN_METHODS` that applies to the model.
+    method : str, optional
+        One of :data:`~xai_widgets.methods.EXPLAIN_METHODS` that applies to the model; default ``"ism"``.
     target : int or str, optional
-        Output explained (index or name); default the first scored output.
+        Output explained (index or name); default None: the model's only output (a
+        multi-output model raises ``ValueError``: pass ``target=``).
     motifs : dict or list of Motif, optional
-        Passed to :func:`~xai_widgets.methods.variant_motifs` (default: the bundled JASPAR set).
-    motif_threshold : float
-        Fraction of a motif's best score that makes a site.
+        Passed to :func:`~xai_widgets.methods.variant_motifs`; default None: the bundled JASPAR set.
+    motif_threshold : float, optional
+        Fraction of a motif's best score that makes a site; default 0.8.
     method_options : dict, optional
-        Keyword arguments per method (defaults as in the flipper: interactive speed).
-    window : int
-        Columns shown around the variant (zoom and pan to see the rest).
-    rows : int
-        Table rows visible at once.
-    device : str or torch.device
-    width : int
-        Pixels.
+        Keyword arguments per method; default None (as in the flipper: interactive speed).
+    window : int, optional
+        Columns shown around the variant (zoom and pan to see the rest); default 60.
+    rows : int, optional
+        Table rows visible at once; default 10.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    width : int, optional
+        Pixels; default 900.
     """
 
     selected = traitlets.Int(None, allow_none=True)
     method = traitlets.Unicode("ism")
-    target = traitlets.Int(0)
+    target = traitlets.Union([traitlets.Int(), traitlets.Unicode()])  # a name becomes its index
     sort_by = traitlets.Unicode("")
     descending = traitlets.Bool(True)
     allele = traitlets.Unicode("alt")
@@ -90,41 +81,16 @@ class VariantExplorer(ipw.VBox):
         from bokeh.layouts import column
         from bokeh.models import ColumnDataSource, Range1d
 
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-        if not isinstance(scores, VariantScores):
-            raise TypeError("scores must be a VariantScores: run xai_widgets.methods.score_variants first")
-        ok = np.flatnonzero(scores.table["status"].to_numpy() == "ok")
-        if not len(ok):
-            raise ValueError("no variant was scored (every status differs from 'ok'): nothing to explore")
-        self.model, self.scores, self.device = model, scores, resolve_device(device)
-        self.motif_set, self.motif_threshold, self.window = motifs, motif_threshold, window
-        self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
+        self.core = core = VariantCore(model, scores, method=method, target=target, motifs=motifs,
+                                       motif_threshold=motif_threshold, method_options=method_options, device=device)
+        self.model, self.scores, self.device, self.window = model, scores, core.device, window
+        self.output_names, self.available_methods, self.method_options = (core.output_names, core.available_methods,
+                                                                          core.method_options)
         self.explanation = None
-        self.motifs = None
         self.flipper = None
-        self._ok = ok
-        self._cache: OrderedDict = OrderedDict()
+        self._ok = core.ok
+        target = core.target
         length = scores.length
-
-        X_ref, _, _ = scores.windows(int(ok[0]))
-        with torch.no_grad():
-            n_outputs = int(model.eval().to(self.device)(X_ref.to(self.device)).shape[1])
-        self.output_names = output_names(model, n_outputs)
-        supported = capabilities(model, X_ref)
-        self.available_methods = [m for m in EXPLAIN_METHODS if supported[ATTRIBUTION_METHODS[m]] == "yes"]
-        if method not in self.available_methods:
-            raise ValueError(f"method {method!r} is not available for {type(model).__name__}: "
-                             f"choose one of {self.available_methods}")
-        if target is None:
-            target = scores.outputs[0]
-        if isinstance(target, str):
-            if target not in self.output_names:
-                raise ValueError(f"target {target!r} is not an output of the model; its outputs are "
-                                 f"{self.output_names}")
-            target = self.output_names.index(target)
-        if not 0 <= target < n_outputs:
-            raise ValueError(f"target {target} is out of range: the model has {n_outputs} output(s)")
 
         # Bokeh: ref logo, alt logo and difference track on one x range
         self.sources = {name: ColumnDataSource(name=f"variant_{name}_source")
@@ -148,14 +114,14 @@ class VariantExplorer(ipw.VBox):
         add_instance_boxes(self.figures["ref"], self.sources["lost"], color="#2166ac")
         add_instance_boxes(self.figures["alt"], self.sources["gained"], color="#b2182b")
         # ipywidgets: the variant table and controls
-        keys = _sort_keys(scores)
+        keys = sort_keys(scores)
         self.sort_dropdown = ipw.Dropdown(options=keys, value=keys[0][1], description="sort by",
                                           layout=ipw.Layout(width="240px"))
         self.order_toggle = ipw.ToggleButton(value=True, description="descending", layout=ipw.Layout(width="110px"))
         self.table = ipw.Select(options=[], rows=rows, layout=ipw.Layout(width=f"{width}px"))
         self.table.add_class("xw-variant-table")
         self.header = ipw.HTML().add_class("xw-variant-header")
-        self.method_dropdown = ipw.Dropdown(options=[(_METHOD_LABELS[m], m) for m in self.available_methods],
+        self.method_dropdown = ipw.Dropdown(options=[(METHOD_LABELS[m], m) for m in self.available_methods],
                                             value=method, description="logo", layout=ipw.Layout(width="280px"))
         self.target_dropdown = ipw.Dropdown(options=[(f"{t}: {n}", t) for t, n in enumerate(self.output_names)],
                                             value=target, description="target", layout=ipw.Layout(width="220px"))
@@ -198,23 +164,36 @@ class VariantExplorer(ipw.VBox):
         """Rows of ``scores.table`` in the order the table lists them."""
         return np.array([value for _, value in self.table.options], dtype=int)
 
+    @property
+    def motifs(self):
+        """Motif sites the selected variant gains or loses (a DataFrame), or None."""
+        return self.core.motifs
+
+    @traitlets.validate("target")
+    def _check_target(self, proposal):
+        return self.core.check_target(proposal["value"])
+
+    @traitlets.validate("method")
+    def _check_method(self, proposal):
+        return self.core.check_method(proposal["value"])
+
+    @traitlets.validate("selected")
+    def _check_selected(self, proposal):
+        return self.core.check_row(proposal["value"])
+
     def _fill_table(self) -> None:
         """List the scored rows sorted by :attr:`sort_by` (``|...|``: by absolute value); NaN last."""
-        t = self.scores.table.iloc[self._ok]
+        t = self.scores.table
         key = self.sort_by
-        values = t[key.strip("|")].to_numpy(dtype=float)
-        values = np.abs(values) if key.startswith("|") else values
-        order = np.argsort(-values if self.descending else values, kind="stable")
-        order = np.concatenate([order[~np.isnan(values[order])], order[np.isnan(values[order])]])
         first = self.scores.outputs[0]
         columns = [f"delta_{first}"] + ([f"percentile_{first}"] if f"percentile_{first}" in t else [])
         options = []
-        for i in order:
-            r = t.iloc[i]
+        for row in self.core.order(key, self.descending):
+            r = t.iloc[row]
             numbers = "  ".join(f"{c.split('_')[0]} {r[c]:+.4f}" if c.startswith("delta") else f"pct {r[c]:5.1f}"
                                 for c in columns)
             label = f"{r.chrom}:{r.pos} {r.ref}>{r.alt}"
-            options.append((f"{label:<28} {str(r.id)[:18]:<18} {r.kind:<9} {numbers}", int(self._ok[i])))
+            options.append((f"{label:<28} {str(r.id)[:18]:<18} {r.kind:<9} {numbers}", int(row)))
         selected = self.selected
         with self.hold_trait_notifications():
             self.table.options = options
@@ -228,38 +207,19 @@ class VariantExplorer(ipw.VBox):
                              + f"; columns: variant, id, kind, delta and percentile of output {html.escape(first)}")
 
     # ---- selection ----------------------------------------------------------------------
-    def _explain(self, row: int):
-        key = (row, self.method, self.target)
-        if key not in self._cache:
-            self._cache[key] = explain_variant(self.model, self.scores, row, method=self.method, target=self.target,
-                                               method_options=self.method_options.get(self.method),
-                                               device=self.device)
-            if len(self._cache) > 32:
-                self._cache.popitem(last=False)
-        return self._cache[key]
-
     def outputs_table(self, row: int):
         """ref, alt, delta (and log2fc, percentile where scored) of ``row`` per output, from
         ``scores.table``: a DataFrame indexed by output name."""
-        import pandas as pd
-
-        columns = [c for c in ("ref", "alt", "delta", "log2fc", "percentile")
-                   if any(f"{c}_{o}" in self.scores.table for o in self.scores.outputs)]
-        r = self.scores.table.iloc[row]
-        return pd.DataFrame({c: [float(r.get(f"{c}_{o}", np.nan)) for o in self.scores.outputs] for c in columns},
-                            index=pd.Index(self.scores.outputs, name="output"))
+        return self.core.outputs_table(row)
 
     def _refresh(self) -> None:
         """Explain the selected row and assign every source's data at once (one message)."""
         row = self.selected
         if row is None:
             return
-        if row not in self._ok:
-            raise ValueError(f"row {row} is not a scored variant: choose one of the table's rows")
-        self.explanation = e = self._explain(row)
-        if self.motifs is None or self.motifs.attrs.get("row") != row:
-            self.motifs = variant_motifs(self.scores, row, motifs=self.motif_set, threshold=self.motif_threshold)
-            self.motifs.attrs["row"] = row
+        self.core.method, self.core.target = self.method, self.target
+        self.explanation = e = self.core.explain(row)
+        self.core.motifs_of(row)
         r = self.scores.table.iloc[row]
         span = max(len(r.ref), len(r.alt), 1)
         sites = {call: [(m.motif, m.start, m.end, int(m.strand)) for m in self.motifs.itertuples() if m.call == call]
@@ -282,7 +242,7 @@ class VariantExplorer(ipw.VBox):
                                  shown.to_html(index=False, float_format="%.2f", border=0))
         name = self.output_names[self.target]
         self.readout.value = (f"<b>{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b> "
-                              f"{html.escape(_METHOD_LABELS[self.method])} of {html.escape(name)}: "
+                              f"{html.escape(METHOD_LABELS[self.method])} of {html.escape(name)}: "
                               f"ref <span class='xw-ref'>{float(e.predictions[0]):.4f}</span>, "
                               f"alt <span class='xw-alt'>{float(e.predictions[1]):.4f}</span>")
 

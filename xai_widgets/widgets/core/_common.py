@@ -1,0 +1,86 @@
+"""What every headless core shares: a bounded cache keyed by content, content digests and the
+``target`` rule."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from ...methods import check_target, output_names
+
+
+class LRUCache:
+    """A bounded memo: ``get(key, compute)`` returns the value stored under ``key`` or stores
+    ``compute()``; beyond ``maxsize`` entries the least recently used one is dropped.
+
+    Keys are meant to describe content (:func:`content_digest` of tensors, settings), never
+    object identities, so that a model changed in place or a recycled ``id`` cannot return a
+    stale value.
+    """
+
+    def __init__(self, maxsize: int = 64):
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1; got {maxsize}")
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key) -> bool:
+        return key in self._data
+
+    def get(self, key, compute):
+        """The value under ``key``, computed by ``compute()`` (and stored) if absent."""
+        if key in self._data:
+            self._data.move_to_end(key)
+            return self._data[key]
+        value = self._data[key] = compute()
+        if len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+def content_digest(*parts) -> str:
+    """SHA-256 over tensors, arrays and plain values (their dtype, shape and bytes; ``repr`` for
+    anything else): equal content gives an equal digest, whatever object holds it."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, torch.Tensor):
+            part = part.detach().cpu().contiguous().numpy()
+        if isinstance(part, np.ndarray):
+            part = np.ascontiguousarray(part)
+            digest.update(f"{part.dtype}|{part.shape}|".encode())
+            digest.update(part.tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def resolve_target(model, target, n_outputs: int) -> int:
+    """``target`` (an output index, or a name of :func:`~xai_widgets.methods.output_names`) as
+    an index, by the package's one rule: ``None`` selects the model's only output and raises
+    ``ValueError`` for a multi-output model."""
+    if isinstance(target, str):
+        names = output_names(model, n_outputs)
+        if target not in names:
+            raise ValueError(f"target {target!r} is not an output of the model; its outputs are {names}: "
+                             "pass target=<index or name>")
+        target = names.index(target)
+    return check_target(target, n_outputs)
+
+
+def attribution_values(result) -> torch.Tensor:
+    """The per-base map ``(N, 4, L)`` of an attribution-like result: its ``.values`` (the shared
+    protocol of issue 12)."""
+    values = getattr(result, "values", None)
+    if values is None:  # ISMResult before the issue-12 "api" branch gives it .values: drop after merging it
+        values = result.attribution()
+    return values

@@ -1,0 +1,253 @@
+"""The NucleotideFlipper's state without a view: the edited sequence, its history and the
+attributions of the current sequence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..._core import predict, resolve_device
+from ...data import ALPHABET, decode, differing_shuffle
+from ...methods import (capabilities, deep_lift_shap, diagnose, gradient_x_input, integrated_gradients, saliency,
+                        saturation_mutagenesis)
+from ._common import LRUCache, attribution_values, content_digest, resolve_target
+
+#: Attribution methods the logo can show, with the ``capabilities`` key that says if they apply.
+ATTRIBUTION_METHODS = {
+    "ism": "saturation_mutagenesis",
+    "saliency": "saliency",
+    "gradient_x_input": "gradient_x_input",
+    "integrated_gradients": "integrated_gradients",
+    "deep_lift_shap": "deep_lift_shap",
+}
+#: The functions behind :data:`ATTRIBUTION_METHODS`; each result has ``.values`` ``(N, 4, L)``.
+METHOD_FUNCTIONS = {"ism": saturation_mutagenesis, "saliency": saliency, "gradient_x_input": gradient_x_input,
+                    "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}
+#: How the method menus name them.
+METHOD_LABELS = {"ism": "ISM (centred)", "saliency": "saliency (gradient)", "gradient_x_input": "gradient x input",
+                 "integrated_gradients": "integrated gradients", "deep_lift_shap": "DeepSHAP"}
+#: Defaults chosen for interactive speed; override with ``method_options``.
+DEFAULT_METHOD_OPTIONS = {
+    "integrated_gradients": {"baseline": "shuffle", "n_baselines": 4, "n_steps": 16, "random_state": 0},
+    "deep_lift_shap": {"n_shuffles": 10, "random_state": 0},
+}
+
+
+@dataclass(frozen=True)
+class FlipperState:
+    """One entry of the edit history.
+
+    Attributes
+    ----------
+    X : torch.Tensor, shape (1, 4, L)
+        The sequence after this edit.
+    label : str
+        What changed (``"start"``, ``"12 A>G"``, ``"knock-out 10-20"``, ...).
+    predictions : torch.Tensor, shape (T,)
+        All model outputs for ``X``.
+    """
+
+    X: torch.Tensor
+    label: str
+    predictions: torch.Tensor
+
+    @property
+    def sequence(self) -> str:
+        return decode(self.X)[0]
+
+
+class FlipperCore:
+    """Edit history of one sequence and the attributions of its current state (no view).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (1, 4, L)
+        The starting sequence, one-hot.
+    target : int or str, optional
+        Output explained; default None: the model's only output (a multi-output model needs
+        ``target=<index or name>``).
+    method : str, optional
+        One of :data:`ATTRIBUTION_METHODS`; default ``"ism"``.
+    method_options : dict, optional
+        Keyword arguments per method over :data:`DEFAULT_METHOD_OPTIONS`; default None.
+    batch_size : int, optional
+        Default None: the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int, optional
+        Seed of the knock-out shuffles; default 0.
+    cache_size : int, optional
+        Attribution results kept (per method, target and sequence content); default 64.
+    """
+
+    def __init__(self, model: nn.Module, X: torch.Tensor, *, target=None, method: str = "ism",
+                 method_options: dict | None = None, batch_size: int | None = None, device="auto",
+                 random_state: int = 0, cache_size: int = 64):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        self.model = model
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.original = X
+        self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
+        self._cache = LRUCache(cache_size)
+        first = predict(model, X, device=self.device)[0]
+        self.n_outputs = len(first)
+        self._states = [FlipperState(X, "start", first)]
+        self._cursor = 0
+        self._n_knockouts = 0
+        supported = capabilities(model, X)
+        self.available_methods = [m for m, key in ATTRIBUTION_METHODS.items() if supported[key] == "yes"]
+        self.method = self.check_method(method)
+        self.target = self.check_target(target)
+        self.ism = None
+        self.attribution = None
+        self.diagnosis = None
+
+    # ---- state --------------------------------------------------------------------------
+    @property
+    def X(self) -> torch.Tensor:
+        """The current sequence, one-hot ``(1, 4, L)``."""
+        return self._states[self._cursor].X
+
+    @property
+    def sequence(self) -> str:
+        """The current sequence as a string."""
+        return self._states[self._cursor].sequence
+
+    @property
+    def states(self) -> list[FlipperState]:
+        """Every state, undone ones included."""
+        return list(self._states)
+
+    @property
+    def cursor(self) -> int:
+        """Index of the current state in :attr:`states`."""
+        return self._cursor
+
+    @property
+    def history(self) -> list[FlipperState]:
+        """States from the start to the current one (undone states are not included)."""
+        return self._states[: self._cursor + 1]
+
+    @property
+    def prediction(self) -> float:
+        """The model's output ``target`` for the current sequence."""
+        return float(self._states[self._cursor].predictions[self.target])
+
+    def check_target(self, target) -> int:
+        return resolve_target(self.model, target, self.n_outputs)
+
+    def check_method(self, method: str) -> str:
+        if method not in ATTRIBUTION_METHODS:
+            raise ValueError(f"method must be one of {list(ATTRIBUTION_METHODS)}; got {method!r}")
+        if method not in self.available_methods:
+            reason = capabilities(self.model)[ATTRIBUTION_METHODS[method]]
+            raise ValueError(f"{method} does not apply to {type(self.model).__name__}: {reason}")
+        return method
+
+    # ---- edits --------------------------------------------------------------------------
+    def edit(self, position: int, base) -> bool:
+        """Substitute ``base`` (``"A"``..``"T"`` or 0..3) at ``position``; False (a no-op) if already there."""
+        length = self.X.shape[2]
+        if not 0 <= position < length:
+            raise ValueError(f"position {position} is outside the sequence (0..{length - 1})")
+        index = ALPHABET.find(base.upper()) if isinstance(base, str) and len(base) == 1 else base
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < 4:
+            raise ValueError(f"base must be one of A, C, G, T or 0..3; got {base!r}")
+        index, old = int(index), int(self.X[0, :, position].argmax())
+        if old == index:
+            return False
+        X = self.X.clone()
+        X[0, :, position] = 0
+        X[0, index, position] = 1
+        self._push(X, f"{position} {ALPHABET[old]}>{ALPHABET[index]}")
+        return True
+
+    def flip(self, position: int) -> bool:
+        """Turn the base at ``position`` into the next one (A>C>G>T>A)."""
+        return self.edit(position, (int(self.X[0, :, position].argmax()) + 1) % 4)
+
+    def set_sequence(self, X: torch.Tensor, label: str = "set") -> bool:
+        """Make ``X`` (one-hot ``(1, 4, L)``, the starting length) the current sequence, as one edit."""
+        if X.shape != self.X.shape:
+            raise ValueError(f"the sequence must keep its length {self.X.shape[2]}; got {X.shape[2]}")
+        if torch.equal(X, self.X):
+            return False
+        self._push(X.clone(), label)
+        return True
+
+    def knock_out(self, start: int, end: int) -> None:
+        """Replace ``[start, end)`` by a shuffle of itself that differs from it
+        (:func:`~xai_widgets.data.differing_shuffle`); each call draws anew."""
+        start, end = self.check_span(start, end)
+        seed = self.random_state + self._n_knockouts
+        self._n_knockouts += 1
+        X = self.X.clone()
+        X[:, :, start:end] = differing_shuffle(self.X[:, :, start:end], random_state=seed)
+        self._push(X, f"knock-out {start}-{end}")
+
+    def restore(self, start: int, end: int) -> None:
+        """Put the starting sequence's bases back in ``[start, end)``."""
+        start, end = self.check_span(start, end)
+        X = self.X.clone()
+        X[:, :, start:end] = self.original[:, :, start:end]
+        self._push(X, f"restore {start}-{end}")
+
+    def undo(self) -> bool:
+        """Go back one edit (False, a no-op, at the start)."""
+        if self._cursor > 0:
+            self._cursor -= 1
+            return True
+        return False
+
+    def redo(self) -> bool:
+        """Re-apply an undone edit (False, a no-op, when there is none)."""
+        if self._cursor < len(self._states) - 1:
+            self._cursor += 1
+            return True
+        return False
+
+    def reset(self) -> None:
+        """Back to the starting sequence, clearing the history."""
+        self._states = self._states[:1]
+        self._cursor = 0
+
+    def check_span(self, start: int, end: int) -> tuple[int, int]:
+        if not 0 <= start < end <= self.X.shape[2]:
+            raise ValueError(f"need 0 <= start < end <= {self.X.shape[2]}; got start={start}, end={end}")
+        return int(start), int(end)
+
+    def _push(self, X: torch.Tensor, label: str) -> None:
+        predictions = predict(self.model, X, device=self.device)[0]
+        self._states = self._states[: self._cursor + 1] + [FlipperState(X, label, predictions)]
+        self._cursor += 1
+
+    # ---- computations -------------------------------------------------------------------
+    def result(self, method: str, X: torch.Tensor | None = None):
+        """``method``'s result for ``X`` (default the current sequence) and :attr:`target`,
+        memoised by method, target and sequence content."""
+        X = self.X if X is None else X
+        options = {"batch_size": self.batch_size, **self.method_options.get(method, {})}
+        key = (method, self.target, content_digest(X))
+        return self._cache.get(key, lambda: METHOD_FUNCTIONS[method](
+            self.model, X, target=self.target, device=self.device, **options))
+
+    def compute(self):
+        """ISM of the current sequence (the heatmap) and the logo's map ``(4, L)`` of :attr:`method`;
+        also kept as :attr:`ism` and :attr:`attribution`."""
+        self.check_method(self.method)
+        self.ism = self.result("ism")
+        self.attribution = attribution_values(self.result(self.method))[0]
+        return self.ism, self.attribution
+
+    def diagnose(self):
+        """:func:`xai_widgets.methods.diagnose` of the current sequence and target (kept as :attr:`diagnosis`)."""
+        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device)
+        return self.diagnosis
