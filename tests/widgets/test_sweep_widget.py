@@ -8,7 +8,8 @@ from bokeh.events import Tap
 
 from xai_widgets import zoo
 from xai_widgets.methods import saturation_mutagenesis
-from xai_widgets.methods.gia import backgrounds, spacing_sweep
+from xai_widgets.data import backgrounds
+from xai_widgets.methods import spacing_sweep
 from xai_widgets.widgets.core import SweepCore
 from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
 
@@ -142,7 +143,7 @@ def test_settable_state_is_traitlets_linked_both_ways(model):
     assert [o for o, box in widget.orientation_boxes.items() if box.value] == ["++"]
     widget.run(wait=True)
     assert mirror.status == "done"
-    direct = spacing_sweep(model, backgrounds(20, 200, random_state=0), resolve_motif("Spi1"), resolve_motif("Irf1"),
+    direct = spacing_sweep(model, backgrounds(20, 200, random_state=0), motif_a=resolve_motif("Spi1"), motif_b=resolve_motif("Irf1"),
                            spacings=range(-2, 3), orientations=("++",), device="cpu", random_state=0)
     np.testing.assert_allclose(widget.sources["sweep"].data["effect_++"], direct.effect[0].numpy(), atol=1e-5)
     assert np.isnan(widget.sources["sweep"].data["effect_--"]).all()

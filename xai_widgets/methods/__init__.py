@@ -16,9 +16,9 @@
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 """
 
-from .atscale import AttributionStore, attribute_to_store
+from .atscale import AttributionStore, attribute_to_store, model_fingerprint
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
-                        ism_importance)
+                        check_index, ism_importance)
 from ._common import check_target, output_names
 from ._fast_ism import fast_ism_support, local_plan
 from .capabilities import capabilities
@@ -27,6 +27,7 @@ from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs,
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .filters import (SIGNIFICANT_E_VALUE, AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary,
                       ablate_filters, filter_importance, filters_from_activations, filters_from_weights, first_layer,
+                      mean_activations,
                       mean_metric, planted_e_values, planted_motif_recovery, predict_ablated, redundant_filters,
                       tomtom_matches, unit_summaries)
 from .gia import GIAResult, MotifEffects, SpacingSweepResult, global_importance, motif_effects, spacing_sweep
@@ -40,14 +41,14 @@ from .variants import (EXPLAIN_METHODS, VariantExplanation, VariantScores, expla
                        score_variants, variant_motifs)
 
 __all__ = [
-    "AttributionStore", "attribute_to_store",
+    "AttributionStore", "attribute_to_store", "model_fingerprint",
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
-    "ism_importance",
+    "check_index", "ism_importance",
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",
-    "ablate_filters", "filter_importance", "filters_from_activations", "filters_from_weights", "first_layer", "planted_e_values",
+    "ablate_filters", "filter_importance", "filters_from_activations", "mean_activations", "filters_from_weights", "first_layer", "planted_e_values",
     "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",
     "GIAResult", "MotifEffects", "SpacingSweepResult", "global_importance", "motif_effects", "spacing_sweep",
     "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",

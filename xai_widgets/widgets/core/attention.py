@@ -8,7 +8,7 @@ from torch import nn
 
 from ..._core import predict, resolve_device
 from ...methods import attention_importance, attention_maps, ism_importance
-from ...methods.attention import check_index
+from ...methods import check_index
 from ...metrics import pearson
 from ._common import resolve_target
 

@@ -8,10 +8,8 @@ import torch
 from torch import nn
 
 from ..._core import predict, resolve_device
-from ...methods import (filter_importance, filters_from_activations, mean_metric, predict_ablated,
-                        tomtom_matches)
-from ...methods.atscale import model_fingerprint
-from ...methods.filters import SIGNIFICANT_E_VALUE, mean_activations
+from ...methods import (SIGNIFICANT_E_VALUE, filter_importance, filters_from_activations, mean_activations, mean_metric,
+                        model_fingerprint, predict_ablated, tomtom_matches)
 from ._common import LRUCache, content_digest
 
 #: Analyses ``(motifs, matches, importance)`` of the most recent (model, data, settings), keyed by
