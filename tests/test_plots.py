@@ -103,7 +103,8 @@ def test_bad_maps_are_refused_with_a_message(bad):
 
 def test_panel_figures_share_one_x_range():
     X = random_one_hot(1, 300)
-    panel = plots.attribution_panel(X, torch.randn(4, 300), torch.randn(4, 300), [("SP1", 3, 12)], window=100)
+    panel = plots.attribution_panel(X, torch.randn(4, 300), delta=torch.randn(4, 300), instances=[("SP1", 3, 12)],
+                                    window=100)
     ranges = {id(fig.x_range) for fig in panel.children}
     assert len(panel.children) == 3 and len(ranges) == 1
     x_range = panel.children[0].x_range

@@ -36,8 +36,10 @@ from ..plots import (
     ism_heatmap_figure,
     logo_data,
     logo_figure,
+    output_unit,
     readout_html,
     sequence_figure,
+    set_heatmap_scale,
     symmetric_limit,
 )
 from ._common import as_sequence, bokeh_widget, target_options, update_source
@@ -54,6 +56,8 @@ ATTRIBUTION_METHODS = {
 }
 _METHOD_LABELS = {"ism": "ISM (centred)", "saliency": "saliency (gradient)", "gradient_x_input": "gradient x input",
                   "integrated_gradients": "integrated gradients", "deep_lift_shap": "DeepSHAP"}
+#: What the ISM heatmap's colours show, and what fixes their scale (its colour bar says both).
+HEATMAP_LABEL, HEATMAP_SCALE = "ISM: change in the output if that base is substituted", "the starting sequence"
 #: Defaults chosen for interactive speed; override with ``method_options``.
 DEFAULT_METHOD_OPTIONS = {
     "integrated_gradients": {"baseline": "shuffle", "n_baselines": 4, "n_steps": 16, "random_state": 0},
@@ -177,11 +181,12 @@ class NucleotideFlipper(ipw.VBox):
                                         name="flipper_sequence"),
             "logo": logo_figure(source=self.sources["logo"], width=width, x_range=x_range, name="flipper_logo"),
             "heatmap": ism_heatmap_figure(self.sources["heatmap"], width=width, x_range=x_range,
-                                          name="flipper_heatmap", title="ISM: click a cell to make that edit"),
+                                          name="flipper_heatmap", title="ISM: click a cell to make that edit",
+                                          label=HEATMAP_LABEL, fixed_by=HEATMAP_SCALE),
             "history": history_figure(self.sources["history"], width=width, name="flipper_history"),
         }
         for name in ("sequence", "logo", "heatmap"):
-            add_instance_boxes(self.figures[name], self.sources["instances"])
+            add_instance_boxes(self.figures[name], self.sources["instances"], names=name == "logo")
         self._color_mapper = self.figures["heatmap"].select_one({"name": "flipper_heatmap_colors"})
         # BokehJS reports a second tap within 300 ms as a DoubleTap (and no Tap): both are clicks
         for event in (Tap, DoubleTap):
@@ -394,14 +399,19 @@ class NucleotideFlipper(ipw.VBox):
             update_source(self.sources["sequence"], logo_data(X))
             predictions = [float(s.predictions[self.target]) for s in self._states]
             update_source(self.sources["history"], history_data(predictions, [s.label for s in self._states],
-                                                                self._cursor))
-            self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
+                                                                current=self._cursor))
+            self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
+                                              unit=output_unit(getattr(self.model, "card", {}).get("task", {})
+                                                               .get("kind")))
         shown = time.perf_counter()
         self.ism, self.attribution = self._compute(X)
         computed = time.perf_counter()
         with self._batched():
-            limit = symmetric_limit(self.ism.delta[0].numpy())
-            self._color_mapper.update(low=-limit, high=limit)
+            # one colour scale per target, fixed at the starting sequence's largest change: colours
+            # compare across edits (the starting sequence's ISM is cached for every output)
+            start = self._ism_all_targets(self.original).delta[:, self.target]
+            set_heatmap_scale(self.figures["heatmap"], symmetric_limit(start.numpy()), label=HEATMAP_LABEL,
+                              fixed_by=HEATMAP_SCALE)
             update_source(self.sources["logo"], logo_data(self.attribution))
             update_source(self.sources["heatmap"], heatmap_data(self.ism.delta[0]))
         done = time.perf_counter()

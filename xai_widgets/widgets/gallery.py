@@ -100,7 +100,7 @@ class FilterGallery(ipw.VBox):
         self.focus: int | None = None
         self.timings: dict[str, float] = {}
 
-        letters, tiles = gallery_data(self.motifs, self.order, columns)
+        letters, tiles = gallery_data(self.motifs, self.order, columns=columns)
         tiles["label"] = [self._label(f) for f in self.order]
         tiles["fill"] = [TILE_COLORS["kept"]] * len(self.order)
         self.sources = {"letters": ColumnDataSource(letters, name="gallery_letters_source"),
