@@ -155,7 +155,7 @@ def attention_panel(X, attention, *, ism=None, instances=(), query: int | None =
         ISM importance per position; default None: the ISM figure is built but hidden.
     instances : iterable, optional
         Motif instances to shade and name (see :func:`~xai_widgets.plots.tracks.instance_data`);
-        default none.
+        default ``()``: none.
     query : int, optional
         Input position of the query whose token is outlined; default None: no outline.
     stride : int, optional

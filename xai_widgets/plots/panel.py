@@ -35,7 +35,7 @@ def attribution_panel(X, values, *, delta=None, instances=(), start: int = 0, wi
     delta : torch.Tensor or numpy.ndarray, shape (4, L), optional
         ISM deltas for a heatmap below the logo; default None: no heatmap.
     instances : iterable, optional
-        Motif instances to shade and name (see :func:`instance_data`); default none.
+        Motif instances to shade and name (see :func:`instance_data`); default ``()``: none.
     start : int, optional
         Coordinate of the first position; default 0.
     width : int, optional

@@ -385,7 +385,7 @@ def before_after_figures(before, after, *, width: int = 900, height: int = 110, 
     name : str, optional
         Prefix of the figures' names ``{name}_before`` and ``{name}_after``; default ``"track"``.
     labels : (str, str), optional
-        Y-axis labels; default ``("before", "after")``.
+        Y-axis labels; default ('before', 'after').
 
     Returns
     -------
