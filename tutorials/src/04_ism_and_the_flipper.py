@@ -100,7 +100,7 @@ before = flipper.prediction
 flipper.knock_out(start, end)
 print(flipper.history[-1].label)
 print("prediction dropped:", flipper.prediction < before)
-flipper.undo()
+flipper.reset()  # back to the start with an empty history: the widget shows only your own edits
 print("back to the start:", flipper.sequence == data.decode(X)[0])
 
 # %% [markdown]

@@ -103,7 +103,7 @@ class SpacingSweep(ipw.VBox):
                                                   layout=ipw.Layout(width="50px")) for o in ORIENTATIONS}
         self.spacing_slider = ipw.IntRangeSlider(value=tuple(spacings), min=-100, max=100, description="spacing")
         self.background_slider = ipw.IntSlider(value=n_backgrounds, min=10, max=1000, step=10,
-                                               description="backgrounds")
+                                               description="backgrounds", style={"description_width": "initial"})
         self.run_button = ipw.Button(description="run", button_style="primary")
         self.cancel_button = ipw.Button(description="cancel", disabled=True)
         self.progress = ipw.IntProgress(value=0, min=0, max=1, layout=ipw.Layout(width="200px"))
