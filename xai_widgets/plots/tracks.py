@@ -522,6 +522,7 @@ def history_figure(source, *, width: int = 900, height: int = 150, name: str = "
     fig.xaxis.formatter = NumeralTickFormatter(format="0")
     fig.xgrid.visible = True
     fig.xgrid.ticker = fig.xaxis.ticker
+    fig.x_range.start = -0.5  # no negative steps, also while only step 0 is drawn
     fig.xaxis.axis_label = "edit (step 0: the starting sequence)"
     fig.yaxis.axis_label = y_label
     return fig
@@ -572,5 +573,5 @@ def readout_html(prediction: float, reference: float | None = None, *, output: s
     text = (f"<b>{output}</b> <span style='color:#666'>({unit})</span>: "
             f"<span class='xw-value'>{prediction:.{digits}f}</span>")
     if reference is not None:
-        text += f" <span style='color:#666'>({prediction - reference:+.{digits}f} vs. the starting sequence)</span>"
+        text += f" <span style='color:#666'>({prediction - reference:+.{digits}f} vs. start)</span>"
     return text
