@@ -321,3 +321,16 @@ def test_interaction_heatmap_cells_colour_bar_and_titles_that_fit():
     assert not title_fits(old_title, fig.__class__(width=440, min_border_left=110))
     with pytest.raises(ValueError, match="kind"):
         plots.interaction_figure(matrix, features, kind="epistasis")
+
+
+def test_attention_panel_names_motifs_on_the_sequence_and_has_a_colour_bar():
+    from bokeh.models import ColorBar, LabelSet
+
+    X = random_one_hot(1, 60)
+    panel = plots.attention_panel(X, torch.rand(60), instances=[("SP1", 5, 15)], name="a")
+    named = [role for role, fig in panel.figures.items() if fig.select_one({"type": LabelSet}) is not None]
+    assert named == ["sequence"]  # the ISM track may be hidden: the always-shown sequence names them
+    sequence = panel.figures["sequence"]
+    assert sequence.y_range.start < -0.1  # a band below the bases holds the names
+    bar = panel.figures["strip"].select_one({"type": ColorBar})
+    assert bar.color_mapper is panel.figures["strip"].select_one({"name": "a_strip_colors"}) and "attention" in bar.title

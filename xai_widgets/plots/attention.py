@@ -17,11 +17,16 @@ from .tracks import (
     _track,
     add_instance_boxes,
     attribution_track_figure,
+    color_bar,
     instance_data,
     sequence_figure,
     symmetric_limit,
     track_data,
 )
+
+
+#: Pixels added below the sequence's bases for the motif names.
+NAME_BAND_PX = 18
 
 
 def _palette() -> tuple:
@@ -50,8 +55,8 @@ def heat_strip_data(values, start: int = 0) -> dict:
     return {"position": np.arange(start, start + len(values)), "value": values}
 
 
-def heat_strip_figure(source, *, width: int = 900, height: int = 60, x_range=None, name: str = "strip",
-                      title: str | None = None):
+def heat_strip_figure(source, *, width: int = 900, height: int = 130, x_range=None, name: str = "strip",
+                      title: str | None = None, label: str = "attention (scale: 0 to the largest value shown)"):
     """One cell per position coloured by its value, light (0) to dark (the maximum); hover and tap.
 
     The colour mapper is ``fig.select_one({"name": f"{name}_colors"})``; set its ``high`` to
@@ -64,13 +69,16 @@ def heat_strip_figure(source, *, width: int = 900, height: int = 60, x_range=Non
     width : int, optional
         Pixels; default 900.
     height : int, optional
-        Pixels; default 60.
+        Pixels, the colour bar included; default 130.
     x_range : bokeh.models.Range, optional
         Default None: a new range. Share one with the other tracks.
     name : str, optional
         Bokeh name; default ``"strip"``.
     title : str, optional
         Default None: no title.
+    label : str, optional
+        Title of the colour bar (named ``{name}_colorbar``); default
+        ``"attention (scale: 0 to the largest value shown)"``.
 
     Returns
     -------
@@ -84,6 +92,7 @@ def heat_strip_figure(source, *, width: int = 900, height: int = 60, x_range=Non
     cells = fig.rect(x="position", y=0.5, width=1, height=1, source=source, line_color=None,
                      fill_color={"field": "value", "transform": mapper})
     fig.add_tools(HoverTool(renderers=[cells], tooltips=[("position", "@position"), ("attention", "@value{0.0000}")]))
+    fig.add_layout(color_bar(mapper, title=label, name=f"{name}_colorbar", width=min(420, width - 120)), "below")
     fig.y_range.start, fig.y_range.end = 0, 1
     fig.yaxis.visible = False
     fig.ygrid.visible = False
@@ -194,8 +203,13 @@ def attention_panel(X, attention, *, ism=None, instances=(), query: int | None =
                                         y_label="|ISM|"),
     }
     figures["ism"].visible = ism is not None
+    # the ISM track may be hidden: the sequence names the motifs, in a band below its bases
+    sequence = figures["sequence"]
+    units_per_px = (sequence.y_range.end - sequence.y_range.start) / (sequence.height - 30)  # 30 px: the x axis
+    sequence.height += NAME_BAND_PX
+    sequence.y_range.start -= NAME_BAND_PX * units_per_px
     for role in ("sequence", "ism"):
-        add_instance_boxes(figures[role], sources["instances"], names=role == "ism")
+        add_instance_boxes(figures[role], sources["instances"], names=role == "sequence")
     for role in ("sequence", "strip"):
         add_query_marker(figures[role], sources["query"])
     # the heat strip sits above the sequence it describes, the ISM track below

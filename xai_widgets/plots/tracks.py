@@ -449,12 +449,16 @@ def add_instance_boxes(fig, source, *, color: str = "#7a4fd6", names: bool = Fal
     color : str, optional
         Default ``"#7a4fd6"`` (purple).
     names : bool, optional
-        Default False. Name the boxes on one figure of a stack (the panels use the logo).
+        Default False. Name the boxes on one figure of a stack (the panels use the logo); the
+        names sit at the bottom of the plot area.
     """
     from bokeh.models import LabelSet
 
-    fig.vstrip(x0="left", x1="right", source=source, fill_color=color, fill_alpha=0.12, line_color=color,
-               line_alpha=0.6, line_dash="dashed", level="underlay")
+    fig.vstrip(x0="left", x1="right", source=source, fill_color=color, fill_alpha=0.12, line_color=None,
+               level="underlay")
+    # the edges above the glyphs, so the boxes show also over opaque cells (a zoomed-out sequence)
+    fig.vstrip(x0="left", x1="right", source=source, fill_color=None, line_color=color, line_alpha=0.8,
+               line_width=1.5, line_dash="dashed", level="overlay")
     if names:
         fig.add_layout(LabelSet(x="left", y=0, y_units="screen", text="motif", source=source, x_offset=3, y_offset=3,
                                 text_font_size="11px", text_font_style="bold", text_color=color,

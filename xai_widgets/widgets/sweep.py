@@ -119,7 +119,7 @@ class SpacingSweep(ipw.VBox):
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
                         "example": logo_figure(source=self.sources["example"], width=width, height=170,
                                                name="sweep_example", title="click a spacing for an example")}
-        add_instance_boxes(self.figures["example"], self.sources["sites"])
+        add_instance_boxes(self.figures["example"], self.sources["sites"], names=True)
         # explicit ranges, set from the curve when it arrives: BokehJS cannot derive ranges from an
         # empty source (it warns), and the empty state shows the spacings to be swept
         low, high = spacings
