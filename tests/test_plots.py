@@ -225,7 +225,8 @@ def test_history_edit_axis_has_integer_ticks_and_names_undone_steps():
     ticker, formatter = fig.xaxis[0].ticker, fig.xaxis[0].formatter
     assert isinstance(ticker, BasicTicker) and ticker.min_interval == 1  # never a tick between two edits
     assert isinstance(formatter, NumeralTickFormatter) and formatter.format == "0"
-    assert fig.x_range.start == -0.5  # no step -1 while only the start is drawn
+    assert (fig.x_range.range_padding, fig.x_range.range_padding_units) == (0.5, "absolute")
+    assert fig.x_range.bounds == (-0.5, None)  # no step -1 while only the start is drawn
     assert ("", "@state") in fig.tools[-1].tooltips
 
 

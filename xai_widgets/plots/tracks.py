@@ -526,7 +526,8 @@ def history_figure(source, *, width: int = 900, height: int = 150, name: str = "
     fig.xaxis.formatter = NumeralTickFormatter(format="0")
     fig.xgrid.visible = True
     fig.xgrid.ticker = fig.xaxis.ticker
-    fig.x_range.start = -0.5  # no negative steps, also while only step 0 is drawn
+    # half a step beyond the first and last edits: no step -1 while only the start is drawn
+    fig.x_range.update(range_padding=0.5, range_padding_units="absolute", bounds=(-0.5, None))
     fig.xaxis.axis_label = "edit (step 0: the starting sequence)"
     fig.yaxis.axis_label = y_label
     return fig
