@@ -148,3 +148,6 @@ def test_interaction_map_cell_click_shows_before_and_after(lab, page):
         shown = np.asarray(xl.bokeh_source_data(page, "interaction_after_source", "value"), dtype=float)
         np.testing.assert_allclose(shown, after.numpy(), atol=1e-5)
         xl.screenshot(page, "interaction_after_click")
+        page.mouse.wheel(0, 600)  # the logo and the before/after tracks below the heatmap
+        page.wait_for_timeout(500)
+        xl.screenshot(page, "interaction_tracks")

@@ -54,7 +54,7 @@ name, start, end, strand = sites[0]
 before = flipper.prediction
 flipper.knock_out(start, end)
 print(f"{name} knocked out: prediction {before:.2f} -> {flipper.prediction:.2f}")
-flipper.undo()
+flipper.reset()  # back to the start with an empty history: the widget shows only your own edits
 
 # %% [markdown]
 # ## What can go wrong

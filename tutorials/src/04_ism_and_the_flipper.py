@@ -67,7 +67,7 @@ print(f"highest-scoring position {top}: inside the planted {name} ({start}-{end}
 # Scroll to zoom, drag to pan; hover over a letter or a cell for its value.
 
 # %%
-plots.show_attribution(X, ism.attribution()[0], ism.delta[0], instances, window=None)
+plots.show_attribution(X, ism.attribution()[0], delta=ism.delta[0], instances=instances, window=None)
 
 # %% [markdown]
 # **What you should see:** tall letters inside the shaded MEF2A box (33-43) and dark blue heatmap cells there; the
@@ -100,7 +100,7 @@ before = flipper.prediction
 flipper.knock_out(start, end)
 print(flipper.history[-1].label)
 print("prediction dropped:", flipper.prediction < before)
-flipper.undo()
+flipper.reset()  # back to the start with an empty history: the widget shows only your own edits
 print("back to the start:", flipper.sequence == data.decode(X)[0])
 
 # %% [markdown]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-BASES = "ACGT"
+from ..data.encoding import ALPHABET
+
+#: The bases in one-hot row order (the package's one alphabet).
+BASES = ALPHABET
 BASE_COLORS = {"A": "#109648", "C": "#255C99", "G": "#F7B32B", "T": "#D62839"}
 #: Blue (negative) to white to red (positive), for signed maps.
 DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b")

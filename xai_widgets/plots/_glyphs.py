@@ -7,7 +7,7 @@ holes), each ring a pair of coordinate arrays in ``[0, 1]``. This is the nesting
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -26,7 +26,7 @@ def _box(x0: float, x1: float, y0: float, y1: float):
     return np.array([x0, x1, x1, x0]), np.array([y0, y0, y1, y1])
 
 
-@lru_cache(maxsize=None)
+@cache
 def letter_polygons() -> dict[str, list[list[tuple[np.ndarray, np.ndarray]]]]:
     """``{base: [polygon: [exterior, *holes]]}`` for A, C, G, T, coordinates in the unit box."""
     a_outline = (np.array([0.0, 0.39, 0.61, 1.0, 0.78, 0.69, 0.31, 0.22]),

@@ -12,14 +12,36 @@ LABEL_HEIGHT = 1.4
 
 
 def information_logo(probabilities) -> np.ndarray:
-    """Letter heights of an information-content logo: ``p * IC`` per column, ``(4, W)``."""
+    """Letter heights of an information-content logo: ``p * IC`` per column, ``(4, W)``.
+
+    Parameters
+    ----------
+    probabilities : array-like, shape (4, W)
+        Base probabilities per column.
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, W)
+    """
     p = np.asarray(probabilities, dtype=float)
     ic = 2.0 + (p * np.log2(np.clip(p, 1e-12, None))).sum(0)
     return p * ic
 
 
 def gallery_layout(widths, columns: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """Lower-left corner ``(x0, y0)`` of each tile (in gallery order) and the tile width."""
+    """Lower-left corner ``(x0, y0)`` of each tile (in gallery order) and the tile width.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Each tile's motif width, in gallery order.
+    columns : int
+        Tiles per row.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, float)
+    """
     tile_width = max(widths) + TILE_GAP
     slot = np.arange(len(widths))
     x0 = (slot % columns) * tile_width
@@ -27,7 +49,7 @@ def gallery_layout(widths, columns: int) -> tuple[np.ndarray, np.ndarray, float]
     return x0, y0, tile_width
 
 
-def gallery_data(motifs, order, columns: int = 8) -> tuple[dict, dict]:
+def gallery_data(motifs, order, *, columns: int = 8) -> tuple[dict, dict]:
     """Columns for :func:`gallery_figure`: the letters of every tile, and one row per tile.
 
     Parameters
@@ -36,8 +58,8 @@ def gallery_data(motifs, order, columns: int = 8) -> tuple[dict, dict]:
         One per filter.
     order : sequence of int
         Filter indices in display order (e.g. by importance).
-    columns : int
-        Tiles per row.
+    columns : int, optional
+        Tiles per row; default 8.
 
     Returns
     -------
@@ -71,9 +93,18 @@ def gallery_figure(letters, tiles, *, columns: int = 8, width: int = 960, tile_h
     ----------
     letters, tiles : bokeh.models.ColumnDataSource
         From :func:`gallery_data` (with ``label`` and ``fill`` added to ``tiles``).
-    columns : int
-    width, tile_height : int
-        Pixels: the figure's width and each row's height.
+    columns : int, optional
+        Tiles per row; default 8.
+    width : int, optional
+        Pixels; default 960.
+    tile_height : int, optional
+        Pixels of each row; default 90.
+    name : str, optional
+        Bokeh name; default ``"gallery"``.
+
+    Returns
+    -------
+    bokeh.plotting.figure
     """
     from bokeh.models import HoverTool, TapTool
     from bokeh.plotting import figure
@@ -90,7 +121,7 @@ def gallery_figure(letters, tiles, *, columns: int = 8, width: int = 960, tile_h
     fig.grid.visible = False
     boxes = fig.quad(left="left", right="right", bottom="bottom", top="top", fill_color="fill", fill_alpha=0.35,
                      line_color="#bbbbbb", source=tiles)
-    draw_letters(fig, letters, name)
+    draw_letters(fig, letters, name=name)
     fig.text(x="label_x", y="label_y", text="label", text_font_size="9px", text_baseline="bottom", source=tiles)
     fig.add_tools(HoverTool(renderers=[boxes], tooltips=[("filter", "@filter"), ("", "@label")]),
                   TapTool(behavior="inspect"))

@@ -45,8 +45,8 @@ def logo_data(values, start: int = 0) -> dict:
     ----------
     values : torch.Tensor or numpy.ndarray, shape (4, L) or (1, 4, L)
         Heights per base (rows A, C, G, T), e.g. an attribution map. Zeros are not drawn.
-    start : int
-        Coordinate of the first position.
+    start : int, optional
+        Coordinate of the first position; default 0.
 
     Returns
     -------
@@ -80,7 +80,17 @@ return out;
 
 
 def letter_outlines(name: str = "logo"):
-    """The ``xs`` and ``ys`` expressions of a logo's ``multi_polygons`` (named ``{name}_xs``/``_ys``)."""
+    """The ``xs`` and ``ys`` expressions of a logo's ``multi_polygons`` (named ``{name}_xs``/``_ys``).
+
+    Parameters
+    ----------
+    name : str, optional
+        Prefix of the expressions' Bokeh names; default ``"logo"``.
+
+    Returns
+    -------
+    (bokeh.models.CustomJSExpr, bokeh.models.CustomJSExpr)
+    """
     from bokeh.models import CustomJSExpr
 
     glyphs = {base: [[[np.round(gx, 4).tolist(), np.round(gy, 4).tolist()] for gx, gy in polygon]
@@ -89,8 +99,20 @@ def letter_outlines(name: str = "logo"):
                               name=f"{name}_{label}") for axis, label in ((0, "xs"), (1, "ys")))
 
 
-def draw_letters(fig, source, name: str):
-    """Add the letters of ``source`` (:func:`logo_data` columns) to ``fig``; returns the renderer."""
+def draw_letters(fig, source, *, name: str = "logo"):
+    """Add the letters of ``source`` (:func:`logo_data` columns) to ``fig``; returns the renderer.
+
+    Parameters
+    ----------
+    fig : bokeh.plotting.figure
+    source : bokeh.models.ColumnDataSource
+    name : str, optional
+        Prefix of the outline expressions' names (:func:`letter_outlines`); default ``"logo"``.
+
+    Returns
+    -------
+    bokeh.models.GlyphRenderer
+    """
     from bokeh.transform import factor_cmap
 
     xs, ys = letter_outlines(name)
@@ -105,15 +127,25 @@ def logo_figure(values=None, *, start: int = 0, source=None, title: str | None =
     Parameters
     ----------
     values : torch.Tensor or numpy.ndarray, shape (4, L), optional
-        Letter heights; may be omitted when ``source`` already holds :func:`logo_data` columns.
-    start : int
-        Coordinate of the first position.
+        Letter heights; default None: draw what ``source`` already holds (:func:`logo_data`
+        columns).
+    start : int, optional
+        Coordinate of the first position; default 0.
     source : bokeh.models.ColumnDataSource, optional
-        Draw from this source (a widget updates it later); filled from ``values`` if given.
-    title, width, height, y_label, name
-        Figure title, size in pixels, y-axis label, and Bokeh model name.
+        Draw from this source (a widget updates it later); default None: a new one. Filled from
+        ``values`` if given.
+    title : str, optional
+        Default None: no title.
+    width : int, optional
+        Pixels; default 900.
+    height : int, optional
+        Pixels; default 180.
     x_range : bokeh.models.Range, optional
-        Share it with other figures so that panning one pans all.
+        Default None: a new range. Share one with other figures so that panning one pans all.
+    y_label : str, optional
+        Default ``"attribution"``.
+    name : str, optional
+        Bokeh name of the figure; default ``"logo"``.
 
     Returns
     -------
@@ -129,7 +161,7 @@ def logo_figure(values=None, *, start: int = 0, source=None, title: str | None =
     ranges = {} if x_range is None else {"x_range": x_range}
     fig = figure(width=width, height=height, title=title, name=name, tools="xpan,xwheel_zoom,box_zoom,reset,save",
                  active_scroll="xwheel_zoom", **ranges)
-    letters = draw_letters(fig, source, name)
+    letters = draw_letters(fig, source, name=name)
     fig.add_tools(HoverTool(renderers=[letters], tooltips=[("position", "@position"), ("base", "@base"),
                                                             ("value", "@value{0.0000}")]))
     fig.yaxis.axis_label = y_label
@@ -144,8 +176,13 @@ def logo_dataframe(values, start: int = 0):
     Parameters
     ----------
     values : torch.Tensor or numpy.ndarray, shape (4, L) or (1, 4, L)
-    start : int
-        Index of the first position.
+    start : int, optional
+        Index of the first position; default 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shape ``(L, 4)``.
     """
     import pandas as pd
 
@@ -155,7 +192,14 @@ def logo_dataframe(values, start: int = 0):
 
 
 def show_logo(values, **kwargs) -> None:
-    """Show :func:`logo_figure` of ``values`` in the notebook; keyword arguments go to it."""
+    """Show :func:`logo_figure` of ``values`` in the notebook; keyword arguments go to it.
+
+    Parameters
+    ----------
+    values : torch.Tensor or numpy.ndarray, shape (4, L)
+    **kwargs
+        Keyword arguments of :func:`logo_figure`.
+    """
     from ._common import show
 
     show(logo_figure(values, **kwargs))

@@ -9,7 +9,17 @@ ORIENTATION_COLORS = {"++": "#1b9e77", "+-": "#d95f02", "-+": "#7570b3", "--": "
 
 def sweep_data(result) -> dict:
     """Columns for :func:`sweep_figure` from a ``SpacingSweepResult``: ``spacing`` and, per
-    orientation ``o``, ``effect_o``, ``lo_o``, ``hi_o`` (NaN where a spacing was skipped)."""
+    orientation ``o``, ``effect_o``, ``lo_o``, ``hi_o`` (NaN where a spacing was skipped).
+
+    Parameters
+    ----------
+    result : SpacingSweepResult
+        From :func:`xai_widgets.methods.spacing_sweep`.
+
+    Returns
+    -------
+    dict
+    """
     columns = {"spacing": result.spacings.numpy()}
     for o, orientation in enumerate(result.orientations):
         valid = result.valid[o].numpy()
@@ -29,12 +39,18 @@ def sweep_figure(source, orientations, *, width: int = 900, height: int = 300, n
         :func:`sweep_data` columns.
     orientations : sequence of str
         Which orientation columns to draw.
-    width, height : int
-        Figure size in pixels; default 900 by 300.
-    name : str
-        The figure's Bokeh name; default ``"sweep"``.
-    y_label : str
+    width : int, optional
+        Pixels; default 900.
+    height : int, optional
+        Pixels; default 300.
+    name : str, optional
+        Bokeh name; default ``"sweep"``.
+    y_label : str, optional
         Default ``"effect: f(A+B) - f(background)"``.
+
+    Returns
+    -------
+    bokeh.plotting.figure
     """
     from bokeh.models import HoverTool, TapTool
     from bokeh.plotting import figure

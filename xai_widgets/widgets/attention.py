@@ -73,8 +73,8 @@ class AttentionOverlay(ipw.VBox):
         self.target = self.core.target
 
         length = self.X.shape[2]
-        panel = attention_panel(self.X, torch.zeros(length), None, instances, stride=self.maps.stride, width=width,
-                                name="attention")
+        panel = attention_panel(self.X, torch.zeros(length), ism=None, instances=instances, stride=self.maps.stride,
+                                width=width, name="attention")
         self.figures, self.sources = panel.figures, panel.sources
         # the ISM track is hidden (and all zeros) until shown: an explicit y range, set from the
         # scores when they come (BokehJS cannot derive one and warns "could not set initial ranges")
@@ -160,7 +160,7 @@ class AttentionOverlay(ipw.VBox):
         with self._batched():
             update_source(self.sources["strip"], heat_strip_data(self.attention))
             self._strip_colors.high = symmetric_limit(self.attention.numpy())
-            update_source(self.sources["query"], query_data(query, self.maps.stride))
+            update_source(self.sources["query"], query_data(query, stride=self.maps.stride))
             self.figures["strip"].title.text = parts[0]
             self.figures["ism"].visible = self.show_ism
             if self.show_ism:

@@ -22,14 +22,19 @@ from ..plots import (
     ism_heatmap_figure,
     logo_data,
     logo_figure,
+    output_unit,
     readout_html,
     sequence_figure,
+    set_heatmap_scale,
     symmetric_limit,
 )
 from ._common import as_sequence, bokeh_widget, target_options, update_source
 from .core import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_LABELS, FlipperCore, FlipperState
 
 __all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "FlipperState", "NucleotideFlipper"]
+
+#: What the ISM heatmap's colours show, and what fixes their scale (its colour bar says both).
+HEATMAP_LABEL, HEATMAP_SCALE = "ISM: change in the output if that base is substituted", "the starting sequence"
 
 
 class NucleotideFlipper(ipw.VBox):
@@ -117,12 +122,12 @@ class NucleotideFlipper(ipw.VBox):
                                         name="flipper_sequence"),
             "logo": logo_figure(source=self.sources["logo"], width=width, x_range=x_range, name="flipper_logo"),
             "heatmap": ism_heatmap_figure(self.sources["heatmap"], width=width, x_range=x_range,
-                                          name="flipper_heatmap", title="ISM: click a cell to make that edit"),
+                                          name="flipper_heatmap", title="ISM: click a cell to make that edit",
+                                          label=HEATMAP_LABEL, fixed_by=HEATMAP_SCALE),
             "history": history_figure(self.sources["history"], width=width, name="flipper_history"),
         }
         for name in ("sequence", "logo", "heatmap"):
-            add_instance_boxes(self.figures[name], self.sources["instances"])
-        self._color_mapper = self.figures["heatmap"].select_one({"name": "flipper_heatmap_colors"})
+            add_instance_boxes(self.figures[name], self.sources["instances"], names=name == "logo")
         # BokehJS reports a second tap within 300 ms as a DoubleTap (and no Tap): both are clicks
         for event in (Tap, DoubleTap):
             self.figures["sequence"].on_event(event, self.on_sequence_tap)
@@ -320,14 +325,19 @@ class NucleotideFlipper(ipw.VBox):
             update_source(self.sources["sequence"], logo_data(X))
             predictions = [float(s.predictions[self.target]) for s in states]
             update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
-                                                                self.core.cursor))
-            self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
+                                                                current=self.core.cursor))
+            self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
+                                              unit=output_unit(getattr(self.model, "card", {}).get("task", {})
+                                                               .get("kind")))
         shown = time.perf_counter()
         ism, attribution = self.core.compute()
         computed = time.perf_counter()
         with self._batched():
-            limit = symmetric_limit(ism.delta[0].numpy())
-            self._color_mapper.update(low=-limit, high=limit)
+            # one colour scale per target, fixed at the starting sequence's largest change: colours
+            # compare across edits (the starting sequence's ISM is cached by the core)
+            start = self.core.result("ism", self.core.original).delta[0]
+            set_heatmap_scale(self.figures["heatmap"], symmetric_limit(start.numpy()), label=HEATMAP_LABEL,
+                              fixed_by=HEATMAP_SCALE)
             update_source(self.sources["logo"], logo_data(attribution))
             update_source(self.sources["heatmap"], heatmap_data(ism.delta[0]))
         done = time.perf_counter()

@@ -89,7 +89,7 @@ class FilterGallery(ipw.VBox):
         self.timings: dict[str, float] = {}
         target = resolve_target(model, target, core.n_outputs)
 
-        letters, tiles = gallery_data(self.motifs, self.order, columns)
+        letters, tiles = gallery_data(self.motifs, self.order, columns=columns)
         tiles["label"] = [core.label(f) for f in self.order]
         tiles["fill"] = [TILE_COLORS["kept"]] * len(self.order)
         self.sources = {"letters": ColumnDataSource(letters, name="gallery_letters_source"),

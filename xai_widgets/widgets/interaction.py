@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import ipywidgets as ipw
 import numpy as np
-import torch
 import traitlets
 from torch import nn
 
-from ..methods import Feature
-from ..plots import (add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure,
-                     track_data)
+from ..plots import (
+    add_instance_boxes,
+    before_after_figures,
+    instance_data,
+    interaction_data,
+    interaction_heatmap_figure,
+    logo_data,
+    logo_figure,
+    track_data,
+)
 from ._common import as_sequence, bokeh_widget, update_source
 from .core import InteractionCore
 from .core.interaction import MODES  # noqa: F401 (re-exported: the modes this widget offers)
-
-_HIGHLIGHT_JS = """
-const k = cb_data.index.indices;
-if (k.length == 0) { return; }
-const d = cells.data, i = k[0];
-highlight.data = {left: [d.source_left[i], d.target_left[i]], right: [d.source_right[i], d.target_right[i]],
-                  motif: ["source " + d.source[i], "target " + d.target[i]], site: ["", ""],
-                  color: ["#d95f02", "#1b9e77"]};
-"""
-
-
-def _cells(matrix: torch.Tensor, sources: list[Feature], targets: list[Feature]) -> dict:
-    """One heatmap row per (source, target) with its value and both spans."""
-    s_index, t_index = np.meshgrid(np.arange(len(sources)), np.arange(len(targets)), indexing="ij")
-    s_index, t_index = s_index.ravel(), t_index.ravel()
-    values = matrix.numpy().ravel()
-    return {"source": [sources[i].label for i in s_index], "target": [targets[j].label for j in t_index],
-            "value": np.nan_to_num(values, nan=0.0), "shown": [f"{v:.4f}" if np.isfinite(v) else "n/a" for v in values],
-            "source_left": [sources[i].start - 0.5 for i in s_index], "source_right": [sources[i].end - 0.5 for i in s_index],
-            "target_left": [targets[j].start - 0.5 for j in t_index], "target_right": [targets[j].end - 0.5 for j in t_index]}
 
 
 class InteractionMap(ipw.VBox):
@@ -90,8 +76,7 @@ class InteractionMap(ipw.VBox):
                  width: int = 900, progress: bool = True):
         from bokeh.events import DoubleTap, Tap
         from bokeh.layouts import column, row
-        from bokeh.models import ColumnDataSource, CustomJS, FactorRange, HoverTool, LinearColorMapper, Range1d
-        from bokeh.plotting import figure
+        from bokeh.models import ColumnDataSource, Range1d
 
         instances = list(instances)
         self.core = core = InteractionCore(model, as_sequence(sequence), features=features, instances=instances,
@@ -102,26 +87,10 @@ class InteractionMap(ipw.VBox):
             core.importance
         length, matrix = self.X.shape[2], self.matrix
 
-        labels = [f.label for f in self.features]
-        cells = ColumnDataSource(_cells(matrix, self.features, self.features), name="interaction_cells_source")
-        limit = max(float(np.nanmax(matrix.numpy(), initial=0.0)), 1e-9)
-        mapper = LinearColorMapper(palette="Viridis256", low=0, high=limit)
-        side = min(560, max(300, 60 + 40 * len(labels)))
-        self.heatmap = figure(width=side + 140, height=side + 60, name="interaction_heatmap", tools="reset,save",
-                              min_border_left=110, min_border_bottom=90,
-                              x_range=FactorRange(*labels), y_range=FactorRange(*reversed(labels)),
-                              title="DFIM: |change of target importance| when the source is mutated"
-                              if mode == "dfim" else "pairwise ISM: max |epistasis|")
-        self.heatmap.toolbar.logo = None
-        rects = self.heatmap.rect(x="target", y="source", width=1, height=1, source=cells, line_color="white",
-                                  fill_color={"field": "value", "transform": mapper})
-        self.heatmap.xaxis.axis_label, self.heatmap.yaxis.axis_label = "target", "source"
-        self.heatmap.xaxis.major_label_orientation = 0.9
+        cells = ColumnDataSource(interaction_data(matrix, self.features), name="interaction_cells_source")
         highlight = ColumnDataSource(instance_data([]) | {"color": []}, name="interaction_highlight_source")
-        self.heatmap.add_tools(HoverTool(renderers=[rects], tooltips=[("source", "@source"), ("target", "@target"),
-                                                                       ("score", "@shown")],
-                                         callback=CustomJS(args={"cells": cells, "highlight": highlight},
-                                                           code=_HIGHLIGHT_JS)))
+        self.heatmap = interaction_heatmap_figure(cells, [f.label for f in self.features], kind=mode,
+                                                  highlight=highlight, name="interaction_heatmap")
         for event in (Tap, DoubleTap):
             self.heatmap.on_event(event, self.on_cell_tap)
 
@@ -134,12 +103,11 @@ class InteractionMap(ipw.VBox):
                         "chosen": ColumnDataSource(instance_data([]), name="interaction_chosen_source")}
         self.logo = logo_figure(source=self.sources["logo"], width=width, x_range=x_range, name="interaction_logo",
                                 title="ISM attribution; hover a cell to highlight its features")
-        add_instance_boxes(self.logo, self.sources["instances"])
+        add_instance_boxes(self.logo, self.sources["instances"], names=True)
         self.logo.vstrip(x0="left", x1="right", source=highlight, fill_color="color", fill_alpha=0.25,
                          line_color="color")
-        self.tracks = {name: attribution_track_figure(self.sources[name], width=width, height=110, x_range=x_range,
-                                                      name=f"interaction_{name}", y_label=name)
-                       for name in ("before", "after")}
+        self.tracks = before_after_figures(self.sources["before"], self.sources["after"], width=width, height=110,
+                                           x_range=x_range, name="interaction")
         for fig in self.tracks.values():
             add_instance_boxes(fig, self.sources["chosen"], color="#1b9e77")
         self.readout = ipw.HTML("<i>click a cell: importance before and after mutating its source</i>")

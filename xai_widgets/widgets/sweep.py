@@ -101,7 +101,7 @@ class SpacingSweep(ipw.VBox):
                                                   layout=ipw.Layout(width="50px")) for o in ORIENTATIONS}
         self.spacing_slider = ipw.IntRangeSlider(value=tuple(spacings), min=-100, max=100, description="spacing")
         self.background_slider = ipw.IntSlider(value=n_backgrounds, min=10, max=1000, step=10,
-                                               description="backgrounds")
+                                               description="backgrounds", style={"description_width": "initial"})
         self.run_button = ipw.Button(description="run", button_style="primary")
         self.cancel_button = ipw.Button(description="cancel", disabled=True)
         self.progress = ipw.IntProgress(value=0, min=0, max=1, layout=ipw.Layout(width="200px"))
@@ -131,7 +131,7 @@ class SpacingSweep(ipw.VBox):
         self.figures = {"sweep": sweep_figure(self.sources["sweep"], ORIENTATIONS, width=width, name="sweep"),
                         "example": logo_figure(source=self.sources["example"], width=width, height=170,
                                                name="sweep_example", title="click a spacing for an example")}
-        add_instance_boxes(self.figures["example"], self.sources["sites"])
+        add_instance_boxes(self.figures["example"], self.sources["sites"], names=True)
         # explicit ranges, set from the curve when it arrives: BokehJS cannot derive ranges from an
         # empty source (it warns), and the empty state shows the spacings to be swept
         low, high = spacings
