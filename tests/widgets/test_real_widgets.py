@@ -68,5 +68,5 @@ def test_sweep_takes_the_deepstarr_words(deepstarr, enhancers):
     assert sweep.status == "done", sweep.readout.value
     bgs = backgrounds(10, 249, from_sequences=enhancers.X, random_state=0)
     direct = spacing_sweep(deepstarr, bgs, motif_a=resolve_motif("AGATAAGA"), motif_b=resolve_motif("ATGACTCAT"),
-                           spacings=range(-6, 7), orientations=("++",), device="cpu", random_state=0)
+                           spacings=range(-6, 7), orientations=("++",), target=0, device="cpu", random_state=0)
     np.testing.assert_allclose(sweep.sources["sweep"].data["effect_++"], direct.effect[0].numpy(), atol=1e-5)
