@@ -360,6 +360,15 @@ _COSTS = weakref.WeakKeyDictionary()
 """model -> {(length, dtype, device type, device index, threads): cost dict of :func:`estimate_costs`}."""
 
 
+class LengthMajorPlan(LocalPlan):
+    """A :class:`LocalPlan` whose fast path stitches the final map of each edit length-major in
+    memory, ``(L', E, C)`` seen as ``(E, C, L')``: a head that reads the map along its length
+    (an LSTM, which wants ``(L', E, C)``) then needs no transposing copy of it per batch.
+    :func:`choose_path` returns one when timing shows it faster (same numbers either way)."""
+
+    __slots__ = ()
+
+
 class PathChoice(NamedTuple):
     """The computation :func:`choose_path` picked for a batch of single-base edits."""
 
@@ -445,7 +454,9 @@ def estimate_costs(model: nn.Module, plan: LocalPlan, X: torch.Tensor, device, *
     dict
         ``fast_flops`` and ``naive_flops`` per edit, ``ratio`` (fast over naive, NaN when the
         forward pass counts no FLOPs), and when timed ``fast_seconds`` and ``naive_seconds``
-        per edit and ``timing_edits``.
+        per edit, ``fast_layout`` (``"length"`` when the length-major stitch of
+        :class:`LengthMajorPlan` was the faster fast path, else ``"channels"``) and
+        ``timing_edits``.
     """
     device = torch.device(device)
     X1 = X[:1].to(device)
@@ -462,14 +473,18 @@ def estimate_costs(model: nn.Module, plan: LocalPlan, X: torch.Tensor, device, *
     if timing_edits > 0 and "fast_seconds" not in costs:
         seq, pos, base = _probe_edits(X1, timing_edits)
         engine = FastISM(plan, X1)
-        runs = {"fast": lambda: engine.edited_outputs(seq, pos, base),
+        runs = {"channels": lambda: engine.edited_outputs(seq, pos, base),
                 "naive": lambda: model(edited_copies(X1, seq, pos, base))}
+        if not plan.global_max:  # the head reads the stitched map: try it length-major too
+            length_major = FastISM(LengthMajorPlan(*plan), X1)
+            runs["length"] = lambda: length_major.edited_outputs(seq, pos, base)
         best = {name: math.inf for name in runs}
         for _ in range(2):
             for name, run in runs.items():
                 best[name] = min(best[name], _seconds(run, device))
-        costs.update(fast_seconds=best["fast"] / timing_edits, naive_seconds=best["naive"] / timing_edits,
-                     timing_edits=timing_edits)
+        layout = min(("channels", "length") if "length" in best else ("channels",), key=best.get)
+        costs.update(fast_seconds=best[layout] / timing_edits, naive_seconds=best["naive"] / timing_edits,
+                     fast_layout=layout, timing_edits=timing_edits)
     return dict(costs)
 
 
@@ -523,9 +538,11 @@ def choose_path(model: nn.Module, X: torch.Tensor, device, *, n_edits: int, meth
     costs = estimate_costs(model, plan, X, device, timing_edits=timing)
     fast, naive = costs["fast_seconds"], costs["naive_seconds"]
     path = "fast" if fast <= PLAIN_MARGIN * naive else "naive"
+    if path == "fast" and costs["fast_layout"] == "length":
+        plan = LengthMajorPlan(*plan)
     return PathChoice(path, plan if path == "fast" else None,
-                      f"{share}; timed {costs['timing_edits']} edits: fast {fast * 1e3:.3g} ms, "
-                      f"plain {naive * 1e3:.3g} ms per edit", costs)
+                      f"{share}; timed {costs['timing_edits']} edits: fast {fast * 1e3:.3g} ms "
+                      f"({costs['fast_layout']}-major stitch), plain {naive * 1e3:.3g} ms per edit", costs)
 
 
 def _single(value) -> int:
@@ -588,6 +605,9 @@ class FastISM:
             self.suffix_max = torch.cat([suffix, neg], dim=2)  # max of [j:]
         self.reference_output = self.plan.head(h.amax(-1) if plan.global_max else h)
         self._padded = {}
+        # LengthMajorPlan: the final map kept (L', N, C) for the head's stitched inputs
+        self.final_by_length = h.permute(2, 0, 1).contiguous() \
+            if isinstance(plan, LengthMajorPlan) and not plan.global_max else None
 
     @classmethod
     def _cache(cls, layers, h: torch.Tensor):
@@ -621,6 +641,9 @@ class FastISM:
             outside = torch.maximum(self.prefix_max[seq, :, win.start],
                                     self.suffix_max[seq, :, win.start + width])
             return self.plan.head(torch.maximum(win.values.amax(-1), outside))
+        if self.final_by_length is not None:  # (L', E, C) in memory, (E, C, L') to the head
+            full = self.final_by_length[:, seq].permute(1, 2, 0)
+            return self.plan.head(_overlay(full, torch.zeros_like(win.start), win))
         return self.plan.head(self._stitch(self.final, seq, win))
 
     def _advance(self, layers, inputs, seq: torch.Tensor, win: _Windows):
