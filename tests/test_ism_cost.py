@@ -13,7 +13,8 @@ from torch import nn
 
 from xai_widgets.methods import predict_edits, saturation_mutagenesis
 from xai_widgets.methods._fast_ism import (HEAD_DOMINATES, LOCAL_DOMINATES, MIN_TIMING_EDITS, PLAIN_MARGIN,
-                                           TIMING_FRACTION, checked_plan, choose_path, estimate_costs)
+                                           TIMING_FRACTION, FastISM, LengthMajorPlan, checked_plan, choose_path,
+                                           estimate_costs)
 from xai_widgets.zoo.architectures import LocalPlan, build
 
 from .helpers import random_one_hot, randomise_batchnorm
@@ -142,6 +143,9 @@ def test_timed_band_follows_the_recorded_timings():
     assert fast > 0 and plain > 0 and large.costs["timing_edits"] == MIN_TIMING_EDITS
     assert large.path == ("fast" if fast <= PLAIN_MARGIN * plain else "naive")
     assert (large.plan is None) == (large.path == "naive")
+    assert large.costs["fast_layout"] in ("channels", "length")
+    if large.path == "fast":
+        assert isinstance(large.plan, LengthMajorPlan) == (large.costs["fast_layout"] == "length")
     again = choose_path(model, X, CPU, n_edits=10 ** 6)  # cached: no second timing
     assert again.costs == large.costs and again.path == large.path
 
@@ -155,3 +159,25 @@ def test_explicit_methods_are_kept():
     no_plan = nn.Sequential(nn.Flatten(), nn.Linear(200, 2))
     choice = choose_path(no_plan, X, CPU, n_edits=150)
     assert choice.path == "naive" and choice.reason.startswith("no fast path:")
+
+
+@pytest.mark.parametrize("make", [LSTMHead, lambda: nn.Sequential(
+    nn.Conv1d(4, 6, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2), nn.Conv1d(6, 3, 3), nn.Flatten(), nn.Linear(3 * 23, 2))])
+def test_length_major_stitch_gives_the_same_outputs(make):
+    """The head's stitched map laid out (L', E, C) in memory: the same numbers as the default layout
+    and as the model's own forward on the edited sequences."""
+    torch.manual_seed(1)
+    model = make().eval()
+    X = random_one_hot(3, 50, seed=6)
+    plan = checked_plan(model, X, CPU)
+    assert plan is not None and not plan.global_max
+    seq, pos, base = torch.nonzero((X != 1).permute(0, 2, 1)).unbind(1)
+    with torch.no_grad():
+        default = FastISM(plan, X).edited_outputs(seq, pos, base)
+        length_major = FastISM(LengthMajorPlan(*plan), X).edited_outputs(seq, pos, base)
+        edited = X[seq].clone()
+        edited[torch.arange(len(seq)), :, pos] = 0
+        edited[torch.arange(len(seq)), base, pos] = 1
+        expected = model(edited)
+    torch.testing.assert_close(length_major, default, atol=1e-6, rtol=0)
+    torch.testing.assert_close(length_major, expected, atol=1e-5, rtol=0)
