@@ -13,11 +13,19 @@ redefines nothing of it), without forward hooks, with supported settings (:func:
 :func:`fast_ism_support`). Every method then uses :func:`checked_plan`, which compares the fast
 path with plain forward passes on a few edits the first time it meets a model, and falls back
 to them (with a warning) when the two disagree.
+
+A fast path that exists is not always the cheaper one: when the head after the local layers
+does most of the work (an LSTM over the whole map, as in DanQ), every edit still pays for the
+whole head, and the window bookkeeping can cost more than the local layers it saves. With
+``n_edits`` given, :func:`checked_plan` (through :func:`choose_path`) therefore compares the
+two paths' cost for the model and input length and returns the plan only when the fast path
+is the cheaper one (see :func:`estimate_costs`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 import weakref
 from typing import NamedTuple
@@ -25,6 +33,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.modules import module as _module_globals
 
 from ..contract import Exp, LocalPlan, Residual
@@ -204,8 +213,12 @@ CHECK_SEQUENCES, CHECK_EDITS = 2, 8
 
 
 @torch.no_grad()
-def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = False) -> LocalPlan | None:
+def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = False,
+                 n_edits: int | None = None) -> LocalPlan | None:
     """The model's :func:`local_plan` once it has agreed with plain forward passes; else None.
+
+    With ``n_edits`` (and ``strict=False``, i.e. ``method="auto"``) the plan is returned only
+    when the fast path is also the cheaper one for that many edits (:func:`choose_path`).
 
     The first time per model, input length, dtype, device and state of the parameters and
     buffers (their ``_version``, so in-place training or loading invalidates it), a few single-base
@@ -226,6 +239,9 @@ def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = Fa
     strict : bool
         True (``method="fast"``): a plan that fails the check raises. False (``"auto"``): warn
         (RuntimeWarning) and return None, so the caller runs plain forward passes.
+    n_edits : int, optional
+        The number of single-base edits the caller will evaluate. Default None: no cost
+        comparison (the plan whenever it passes the check). Ignored with ``strict=True``.
 
     Returns
     -------
@@ -237,6 +253,8 @@ def checked_plan(model: nn.Module, X: torch.Tensor, device, *, strict: bool = Fa
     ValueError
         With ``strict=True``, when the fast path disagrees with the model's forward.
     """
+    if n_edits is not None and not strict:
+        return choose_path(model, X, device, n_edits=n_edits).plan
     plan = local_plan(model)
     if plan is None:
         return None
@@ -298,11 +316,7 @@ def compare_fast_path(model: nn.Module, X: torch.Tensor, plan: LocalPlan, *, dev
     pos = positions.repeat(n)
     base = (X.argmax(1).cpu()[seq, pos] + torch.randint(1, 4, (len(seq),), generator=generator)).remainder(4)
     seq, pos, base = seq.to(X.device), pos.to(X.device), base.to(X.device)
-    edited = X[seq].clone()
-    rows = torch.arange(len(seq), device=X.device)
-    edited[rows, :, pos] = 0
-    edited[rows, base, pos] = 1
-    expected = torch.cat([model(X), model(edited)])
+    expected = torch.cat([model(X), model(edited_copies(X, seq, pos, base))])
     result = {"agrees": False, "max_difference": math.inf, "tolerance": math.nan, "n_edits": len(seq)}
     try:
         engine = FastISM(plan, X)
@@ -320,6 +334,214 @@ def compare_fast_path(model: nn.Module, X: torch.Tensor, plan: LocalPlan, *, dev
     return {"agrees": difference <= tolerance, "max_difference": difference, "tolerance": tolerance,
             "n_edits": len(seq),
             "detail": f"max difference {difference:.3g} > tolerance {tolerance:.3g} on {len(seq)} test edits"}
+
+
+HEAD_DOMINATES = 0.9
+"""``method="auto"`` runs plain forward passes, without timing, when the fast path's work per
+edit (FLOPs, :func:`estimate_costs`) is at least this fraction of a forward pass's: the head
+after the local layers does nearly all the work, which the fast path repeats for every edit,
+and its window bookkeeping would cost more than the under 10% it saves."""
+LOCAL_DOMINATES = 0.25
+"""``method="auto"`` takes the fast path, without timing, when its work per edit is at most
+this fraction of a forward pass's (the local layers dominate, as in Basset-like CNNs)."""
+TIMING_FRACTION, MIN_TIMING_EDITS, MAX_TIMING_EDITS = 1 / 32, 64, 256
+"""Between the two thresholds both paths are timed, once per model, input length, dtype, device
+and thread count, on ``clip(n_edits * TIMING_FRACTION, MIN_TIMING_EDITS, MAX_TIMING_EDITS)``
+synthetic edits of the first sequence (twice each, alternating, the faster run counted); a job
+of fewer than ``MIN_TIMING_EDITS / TIMING_FRACTION`` edits is not timed and takes the fast path
+(it does less work)."""
+PLAIN_MARGIN = 1.1
+"""Timed, plain forward passes are chosen only when the fast path took more than this factor
+of their time per edit (the fast path does less work; the margin keeps timing noise from
+flipping near-ties)."""
+
+_COSTS = weakref.WeakKeyDictionary()
+"""model -> {(length, dtype, device type, device index, threads): cost dict of :func:`estimate_costs`}."""
+
+
+class LengthMajorPlan(LocalPlan):
+    """A :class:`LocalPlan` whose fast path stitches the final map of each edit length-major in
+    memory, ``(L', E, C)`` seen as ``(E, C, L')``: a head that reads the map along its length
+    (an LSTM, which wants ``(L', E, C)``) then needs no transposing copy of it per batch.
+    :func:`choose_path` returns one when timing shows it faster (same numbers either way)."""
+
+    __slots__ = ()
+
+
+class PathChoice(NamedTuple):
+    """The computation :func:`choose_path` picked for a batch of single-base edits."""
+
+    path: str
+    """``"fast"`` (windows through the local layers, then the head: on the pooled maximum, or on
+    the stitched final map, the partial path) or ``"naive"`` (plain batched forward passes)."""
+    plan: LocalPlan | None
+    """The checked plan for ``"fast"``, None for ``"naive"``."""
+    reason: str
+    """One sentence: why this path."""
+    costs: dict
+    """:func:`estimate_costs`' estimates (empty when no comparison was made)."""
+
+
+def edited_copies(X: torch.Tensor, seq: torch.Tensor, pos: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """Copies ``(E, 4, L)`` of ``X[seq[e]]`` with base ``base[e]`` at position ``pos[e]``."""
+    edited = X[seq].clone()
+    rows = torch.arange(len(seq), device=X.device)
+    edited[rows, :, pos] = 0
+    edited[rows, base, pos] = 1
+    return edited
+
+
+def _rnn_flops(input_shape, w_input, w_hidden, *_, out_shape=None, **__) -> int:
+    """FLOPs of one fused recurrent layer (``aten.mkldnn_rnn_layer``, the CPU LSTM/GRU kernel),
+    which the flop counter does not know: ``2 * steps * batch * (size of both weight matrices)``."""
+    steps_batch = math.prod(input_shape) // input_shape[-1]
+    return 2 * steps_batch * (math.prod(w_input) + math.prod(w_hidden))
+
+
+_EXTRA_FLOPS = {torch.ops.aten.mkldnn_rnn_layer: _rnn_flops} if hasattr(torch.ops.aten, "mkldnn_rnn_layer") else {}
+
+
+def _flops(fn) -> int:
+    with FlopCounterMode(display=False, custom_mapping=_EXTRA_FLOPS) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def _probe_edits(X: torch.Tensor, n: int):
+    """``n`` edits of ``X[0]``: the three substitutions at evenly spread positions."""
+    length = X.shape[2]
+    positions = torch.linspace(0, length - 1, -(-n // 3)).round().long().repeat_interleave(3)[:n].to(X.device)
+    offset = torch.arange(1, 4, device=X.device).repeat(-(-n // 3))[:n]
+    base = (X[0].argmax(0)[positions] + offset).remainder(4)
+    return torch.zeros(n, dtype=torch.long, device=X.device), positions, base
+
+
+def _seconds(fn, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+@torch.no_grad()
+def estimate_costs(model: nn.Module, plan: LocalPlan, X: torch.Tensor, device, *, timing_edits: int = 0) -> dict:
+    """Cost per single-base edit of the fast path and of plain forward passes.
+
+    Work is counted in FLOPs (``torch.utils.flop_counter``, with the CPU's fused LSTM/GRU
+    kernel added) on a dozen edits of the first sequence. With ``timing_edits`` both paths are
+    also timed on that many edits (twice each, alternating; the faster run counts). Estimates
+    are cached (weakly, per model) per input length, dtype, device and thread count; timings
+    are made once per key.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode on ``device``.
+    plan : LocalPlan
+        A checked plan (:func:`checked_plan`).
+    X : torch.Tensor, shape (N, 4, L)
+        Only the first sequence is used.
+    device : torch.device
+    timing_edits : int
+        Edits to time each path on; default 0: no timing.
+
+    Returns
+    -------
+    dict
+        ``fast_flops`` and ``naive_flops`` per edit, ``ratio`` (fast over naive, NaN when the
+        forward pass counts no FLOPs), and when timed ``fast_seconds`` and ``naive_seconds``
+        per edit, ``fast_layout`` (``"length"`` when the length-major stitch of
+        :class:`LengthMajorPlan` was the faster fast path, else ``"channels"``) and
+        ``timing_edits``.
+    """
+    device = torch.device(device)
+    X1 = X[:1].to(device)
+    key = (X.shape[2], next((p.dtype for p in model.parameters()), X1.dtype), device.type, device.index,
+           torch.get_num_threads())
+    cache = _COSTS.setdefault(model, {})
+    if key not in cache:
+        seq, pos, base = _probe_edits(X1, 12)
+        engine = FastISM(plan, X1)
+        fast = _flops(lambda: engine.edited_outputs(seq, pos, base)) / len(seq)
+        naive = _flops(lambda: model(edited_copies(X1, seq, pos, base))) / len(seq)
+        cache[key] = {"fast_flops": fast, "naive_flops": naive, "ratio": fast / naive if naive > 0 else math.nan}
+    costs = cache[key]
+    if timing_edits > 0 and "fast_seconds" not in costs:
+        seq, pos, base = _probe_edits(X1, timing_edits)
+        engine = FastISM(plan, X1)
+        runs = {"channels": lambda: engine.edited_outputs(seq, pos, base),
+                "naive": lambda: model(edited_copies(X1, seq, pos, base))}
+        if not plan.global_max:  # the head reads the stitched map: try it length-major too
+            length_major = FastISM(LengthMajorPlan(*plan), X1)
+            runs["length"] = lambda: length_major.edited_outputs(seq, pos, base)
+        best = {name: math.inf for name in runs}
+        for _ in range(2):
+            for name, run in runs.items():
+                best[name] = min(best[name], _seconds(run, device))
+        layout = min(("channels", "length") if "length" in best else ("channels",), key=best.get)
+        costs.update(fast_seconds=best[layout] / timing_edits, naive_seconds=best["naive"] / timing_edits,
+                     fast_layout=layout, timing_edits=timing_edits)
+    return dict(costs)
+
+
+def choose_path(model: nn.Module, X: torch.Tensor, device, *, n_edits: int, method: str = "auto") -> PathChoice:
+    """The cheaper computation for ``n_edits`` single-base edits of sequences like ``X``.
+
+    ``method="naive"`` and ``"fast"`` are taken as given (``"fast"`` through
+    :func:`checked_plan` with ``strict=True``; its caller raises when there is no plan).
+    ``"auto"``: plain forward passes when the model has no checked plan; otherwise by cost
+    (:func:`estimate_costs`): plain passes when the fast path's work per edit is at least
+    :data:`HEAD_DOMINATES` of a forward pass's, the fast path when at most
+    :data:`LOCAL_DOMINATES`; in between, the faster of the two when timed on a sample of edits
+    (see :data:`TIMING_FRACTION`; plain passes only when more than :data:`PLAIN_MARGIN` times
+    faster), the fast path for jobs too small to time.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode on ``device``.
+    X : torch.Tensor, shape (N, 4, L)
+        The sequences to edit (the first ones are used for the check and the estimates).
+    device : torch.device
+    n_edits : int
+        The number of edits the caller will evaluate.
+    method : {"auto", "fast", "naive"}
+        Default "auto".
+
+    Returns
+    -------
+    PathChoice
+    """
+    if method == "naive":
+        return PathChoice("naive", None, "method='naive'", {})
+    plan = checked_plan(model, X, device, strict=method == "fast")
+    if plan is None:
+        support = fast_ism_support(model)
+        why = support[4:] if support != "yes" else "its fast path disagreed with its forward on test edits"
+        return PathChoice("naive", None, f"no fast path: {why}", {})
+    if method == "fast":
+        return PathChoice("fast", plan, "method='fast'", {})
+    costs = estimate_costs(model, plan, X, device)
+    ratio = costs["ratio"]
+    share = f"the fast path does {ratio:.0%} of a forward pass's work per edit"
+    if ratio >= HEAD_DOMINATES:
+        return PathChoice("naive", None, f"{share} (the head dominates)", costs)
+    if ratio <= LOCAL_DOMINATES:
+        return PathChoice("fast", plan, f"{share} (the local layers dominate)", costs)
+    timing = min(int(n_edits * TIMING_FRACTION), MAX_TIMING_EDITS)
+    if timing < MIN_TIMING_EDITS and "fast_seconds" not in costs:
+        return PathChoice("fast", plan, f"{share}; too few edits ({n_edits}) to time both paths", costs)
+    costs = estimate_costs(model, plan, X, device, timing_edits=timing)
+    fast, naive = costs["fast_seconds"], costs["naive_seconds"]
+    path = "fast" if fast <= PLAIN_MARGIN * naive else "naive"
+    if path == "fast" and costs["fast_layout"] == "length":
+        plan = LengthMajorPlan(*plan)
+    return PathChoice(path, plan if path == "fast" else None,
+                      f"{share}; timed {costs['timing_edits']} edits: fast {fast * 1e3:.3g} ms "
+                      f"({costs['fast_layout']}-major stitch), plain {naive * 1e3:.3g} ms per edit", costs)
 
 
 def _single(value) -> int:
@@ -382,6 +604,9 @@ class FastISM:
             self.suffix_max = torch.cat([suffix, neg], dim=2)  # max of [j:]
         self.reference_output = self.plan.head(h.amax(-1) if plan.global_max else h)
         self._padded = {}
+        # LengthMajorPlan: the final map kept (L', N, C) for the head's stitched inputs
+        self.final_by_length = h.permute(2, 0, 1).contiguous() \
+            if isinstance(plan, LengthMajorPlan) and not plan.global_max else None
 
     @classmethod
     def _cache(cls, layers, h: torch.Tensor):
@@ -415,6 +640,9 @@ class FastISM:
             outside = torch.maximum(self.prefix_max[seq, :, win.start],
                                     self.suffix_max[seq, :, win.start + width])
             return self.plan.head(torch.maximum(win.values.amax(-1), outside))
+        if self.final_by_length is not None:  # (L', E, C) in memory, (E, C, L') to the head
+            full = self.final_by_length[:, seq].permute(1, 2, 0)
+            return self.plan.head(_overlay(full, torch.zeros_like(win.start), win))
         return self.plan.head(self._stitch(self.final, seq, win))
 
     def _advance(self, layers, inputs, seq: torch.Tensor, win: _Windows):

@@ -456,7 +456,8 @@ def check_method(method: str) -> None:
 def choose_path(model: nn.Module, method: str, backgrounds: torch.Tensor, device):
     """The checked local plan of the fast path (:func:`._fast_ism.checked_plan`), or None for
     plain forward passes; raises for ``method="fast"`` when the fast path does not apply."""
-    plan = checked_plan(model, backgrounds, device, strict=method == "fast") if method != "naive" else None
+    plan = checked_plan(model, backgrounds, device, strict=method == "fast",
+                        n_edits=len(backgrounds)) if method != "naive" else None
     if method == "fast" and plan is None:
         raise ValueError(f"the fast path does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
                          "use method='naive' or 'auto'")

@@ -373,7 +373,7 @@ def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: t
     seq = torch.arange(n, device=device).repeat_interleave(3 * n_pos)
     pos = positions.to(device).repeat_interleave(3).repeat(n)
     base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
-    plan = checked_plan(model, Vd, device)
+    plan = checked_plan(model, Vd, device, n_edits=len(seq))
     reference, evaluate = edit_evaluator(model, Vd, plan, batch_size)
 
     outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]

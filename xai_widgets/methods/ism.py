@@ -2,9 +2,11 @@
 
 :func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence. For models
 that start with position-local layers (convolutions, pooling, element-wise layers: the zoo
-CNNs, and DanQ's convolution before its LSTM) it uses the fast incremental path of
+CNNs, and DanQ's convolution before its LSTM) it can use the fast incremental path of
 :mod:`._fast_ism` for that part; for anything else (attention, unknown layers) it runs batched
-forward passes of the edited sequences. Both give the same numbers.
+forward passes of the edited sequences. With ``method="auto"`` the cheaper of the two runs
+(:func:`._fast_ism.choose_path`: plain passes when the head after the local layers does nearly
+all the work, as an LSTM over the whole map can). Both give the same numbers.
 
 At an unknown base (an ``N`` column, all-zero or all-0.25, as :func:`data.one_hot` writes it
 with ``unknown="zeros"`` or ``"uniform"``) all four bases are substitutions: ``delta`` holds
@@ -26,7 +28,7 @@ from ..data.motifs import scan
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import PlantedInstances
 from ._common import check_target, model_method, prepare
-from ._fast_ism import FastISM, checked_plan, fast_ism_support, local_plan
+from ._fast_ism import FastISM, choose_path, edited_copies, fast_ism_support, local_plan
 
 ISM_METHODS = ("auto", "fast", "naive")
 
@@ -80,11 +82,7 @@ def edit_evaluator(model: nn.Module, Xd: torch.Tensor, plan, batch_size: int):
     reference = torch.cat([model(Xd[i : i + batch_size]) for i in range(0, len(Xd), batch_size)])
 
     def evaluate(s, p, b):
-        edited = Xd[s].clone()
-        rows = torch.arange(len(s), device=Xd.device)
-        edited[rows, :, p] = 0
-        edited[rows, b, p] = 1
-        return model(edited)
+        return model(edited_copies(Xd, s, p, b))
 
     return reference, evaluate
 
@@ -149,15 +147,15 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, target: int | None
         raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, allow_all=True)
-    plan = checked_plan(model, X, device, strict=method == "fast") if method != "naive" else None
-    if method == "fast" and plan is None:
-        raise ValueError(f"fast ISM does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
-                         "use method='naive' or 'auto'")
     n, _, length = X.shape
     Xd = X.to(device)
     # all edits (sequence, position, base) with a base not observed there: three per position,
     # four at an N; ordered by sequence, then position, so the fast path shares windows
     seq, pos, base = torch.nonzero((Xd != 1).permute(0, 2, 1)).unbind(1)
+    plan = choose_path(model, X, device, n_edits=len(seq), method=method).plan
+    if method == "fast" and plan is None:
+        raise ValueError(f"fast ISM does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
+                         "use method='naive' or 'auto'")
     batch_size = resolve_batch_size(batch_size, model, X, device,
                                     per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
 
@@ -209,12 +207,15 @@ def predict_edits(model: nn.Module, X: torch.Tensor, edits, target: int | None =
             raise ValueError(f"edit {(i, p, b)} is out of range for X of shape {tuple(X.shape)} "
                              "(bases: 'A', 'C', 'G', 'T' or 0..3)")
         seq.append(i), pos.append(p), base.append(b)
-    seq, pos, base = map(torch.tensor, (seq, pos, base))
-    edited = X[seq].clone()
-    rows = torch.arange(len(seq))
-    edited[rows, :, pos] = 0
-    edited[rows, base, pos] = 1
-    delta = predict(model, edited, batch_size, device) - predict(model, X, batch_size, device)[seq]
+    Xd = X.to(device)
+    seq, pos, base = (torch.tensor(v, device=device) for v in (seq, pos, base))
+    plan = choose_path(model, X, device, n_edits=len(seq)).plan  # the cheaper path (method="auto")
+    batch_size = resolve_batch_size(batch_size, model, X, device,
+                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
+    reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
+    outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])
+                         for i in range(0, len(seq), batch_size)])
+    delta = (outputs - reference[seq]).float().cpu()
     return delta if target is None else delta[:, target]
 
 

@@ -250,7 +250,7 @@ def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, ba
     order = np.lexsort((pos, seq))  # the fast path shares windows of consecutive edits
     seq, pos, base = (torch.as_tensor(a[order]).to(device) for a in (seq, pos, base))
     Xd = X.to(device)
-    plan = checked_plan(model, Xd, device, strict=method == "fast") if method != "naive" else None
+    plan = checked_plan(model, Xd, device, strict=method == "fast", n_edits=n) if method != "naive" else None
     edit_batch = resolve_batch_size(batch_size, model, X, device,
                                     per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
     reference, outputs = _snv_outputs(model, Xd, seq, pos, base, plan, edit_batch)
@@ -366,7 +366,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     if len(unique):
         first, _ = source.fetch(unique[0][0], int(unique[0][1]), int(unique[0][1]) + length)
         probe = one_hot([first], unknown="zeros")
-        plan = checked_plan(model, probe.to(device), device, strict=method == "fast") if method != "naive" else None
+        plan = checked_plan(model, probe.to(device), device, strict=method == "fast", n_edits=len(window_rows)) if method != "naive" else None
     chunk = resolve_batch_size(None, model, probe, device)
     edit_batch = resolve_batch_size(batch_size, model, probe, device,
                                     per_item_bytes=fast_edit_bytes(plan, model, probe, device) if plan else None)
