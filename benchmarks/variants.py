@@ -66,7 +66,7 @@ def plain_cost(model, scores, batch_size):
     for lo in range(0, len(ok), 512):
         rows = np.flatnonzero(scores.table.status == "ok")[lo : lo + 512]
         ref, alt, _ = scores.windows(rows)
-        deltas.append(predict(model, alt, batch_size, "cpu") - predict(model, ref, batch_size, "cpu"))
+        deltas.append(predict(model, alt, batch_size=batch_size, device="cpu") - predict(model, ref, batch_size=batch_size, device="cpu"))
     return time.perf_counter() - start, torch.cat(deltas)
 
 
@@ -86,10 +86,10 @@ def main() -> None:
         from xai_widgets.data.vcf import VariantSet
 
         warm = VariantSet(variants.table.iloc[:3], variants.report)  # warm-up: threads, allocator, memory probe
-        plain_cost(model, score_variants(model, warm, genome=genome, calibrate=None, device="cpu"), None)
+        plain_cost(model, score_variants(model, warm, genome=genome, calibrate=None, device="cpu", target="all"), None)
         before = peak_mib()
         start = time.perf_counter()
-        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False)
+        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False, target="all")
         ours = time.perf_counter() - start
         peak = peak_mib()
         plain, delta = plain_cost(model, scores, None)

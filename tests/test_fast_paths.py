@@ -146,9 +146,9 @@ def _check_interactions(model, x):
     singles = _naive_ism(model, x, 0)[0, :, 8:14].T
     torch.testing.assert_close(pair.singles, singles, atol=1e-5, rtol=0)
     torch.testing.assert_close(pair.additive, singles[:, :, None, None] + singles[None, None], atol=1e-5, rtol=0)
-    kwargs = dict(targets=[(16, 24)], n_null=0, device="cpu", random_state=0, progress=False)
-    ism = dfim(model, x, [(2, 6)], **kwargs)
-    loop = dfim(model, x, [(2, 6)], importance=_loop_importance(model), **kwargs)
+    kwargs = dict(target_features=[(16, 24)], n_null=0, device="cpu", random_state=0, progress=False)
+    ism = dfim(model, x, sources=[(2, 6)], **kwargs)
+    loop = dfim(model, x, sources=[(2, 6)], importance=_loop_importance(model), **kwargs)
     torch.testing.assert_close(ism.scores, loop.scores, atol=1e-5, rtol=0)
     assert float(loop.scores.abs().max()) > 0  # the test can tell the two apart
 

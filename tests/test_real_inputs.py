@@ -89,9 +89,9 @@ def test_every_method_accepts_what_one_hot_writes_for_n():
     methods.integrated_gradients(model, X, target=0, baseline="shuffle", n_baselines=3, n_steps=8, random_state=0)
     occ = methods.occlusion(model, X, target=0, window=5, random_state=0)
     assert torch.isfinite(occ.per_position).all()
-    knock = methods.motif_knockout(model, X, [(0, 10, 16)], target=0, random_state=0)
+    knock = methods.motif_knockout(model, X, sites=[(0, 10, 16)], target=0, random_state=0)
     assert knock.delta.shape == (1,)
-    edits = methods.predict_edits(model, X, [(0, 4, "A"), (0, 4, "T")], target=0)
+    edits = methods.predict_edits(model, X, edits=[(0, 4, "A"), (0, 4, "T")], target=0)
     torch.testing.assert_close(edits, _ism_loop(model, X, 0)[0, [0, 3], 4])
 
 
@@ -142,9 +142,9 @@ METHOD_CALLS = {
     "gradient_x_input": lambda m, X: methods.gradient_x_input(m, X),
     "integrated_gradients": lambda m, X: methods.integrated_gradients(m, X, n_steps=4),
     "saturation_mutagenesis": lambda m, X: methods.saturation_mutagenesis(m, X),
-    "predict_edits": lambda m, X: methods.predict_edits(m, X, [(0, 3, "A")]),
+    "predict_edits": lambda m, X: methods.predict_edits(m, X, edits=[(0, 3, "A")]),
     "occlusion": lambda m, X: methods.occlusion(m, X, window=5, random_state=0),
-    "motif_knockout": lambda m, X: methods.motif_knockout(m, X, [(0, 2, 8)], random_state=0),
+    "motif_knockout": lambda m, X: methods.motif_knockout(m, X, sites=[(0, 2, 8)], random_state=0),
     "predict": lambda m, X: predict(m, X),
 }
 

@@ -155,7 +155,7 @@ def resolve_batch_size(batch_size, model: nn.Module, X: torch.Tensor, device, *,
 
 
 @torch.no_grad()
-def predict(model: nn.Module, X: torch.Tensor, batch_size: int | None = None, device="auto") -> torch.Tensor:
+def predict(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Model outputs for one-hot ``X (N, 4, L)`` in eval mode, batched; returns ``(N, T)`` on CPU.
 
     ``X`` may hold ``N`` columns (all-zero or all-0.25, as :func:`xai_widgets.data.one_hot`
@@ -165,8 +165,19 @@ def predict(model: nn.Module, X: torch.Tensor, batch_size: int | None = None, de
 
     Parameters
     ----------
-    batch_size : int, optional
-        Sequences per forward pass; default from the memory rule (:func:`resolve_batch_size`).
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    batch_size : int or None, optional
+        Sequences per forward pass; default None: from the memory rule (:func:`resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, T)
+        float32, on the CPU.
 
     Raises
     ------

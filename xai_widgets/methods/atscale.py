@@ -59,17 +59,17 @@ def _run_method(method: str, model: nn.Module, X: torch.Tensor, target: int, opt
     from . import deep_lift_shap, integrated_gradients, saturation_mutagenesis
 
     if method == "deep_lift_shap":
-        result = deep_lift_shap(model, X, target, random_state=seed, device=device, batch_size=batch_size,
+        result = deep_lift_shap(model, X, target=target, random_state=seed, device=device, batch_size=batch_size,
                                 **options)
         values, hypothetical = result.values, result.hypothetical
     elif method == "saturation_mutagenesis":
-        result = saturation_mutagenesis(model, X, target, device=device, batch_size=batch_size, **options)
-        values, hypothetical = result.attribution(), result.centred()
+        result = saturation_mutagenesis(model, X, target=target, device=device, batch_size=batch_size, **options)
+        values, hypothetical = result.values, result.centred()
     elif method == "integrated_gradients":
         kwargs = dict(options)
         if "baseline" in kwargs and kwargs["baseline"] not in ("zeros", "uniform"):
             kwargs["random_state"] = seed
-        result = integrated_gradients(model, X, target, device=device, batch_size=batch_size, **kwargs)
+        result = integrated_gradients(model, X, target=target, device=device, batch_size=batch_size, **kwargs)
         values = result.values
         hypothetical = values  # IG gives contributions only at the bases (and baselines) it integrated
     else:  # pragma: no cover - checked by attribute_to_store

@@ -215,7 +215,7 @@ def attention_importance(result: AttentionMaps, *, layer: int | None = None, hea
 
 
 @model_method
-def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int | None = None,
+def ism_importance(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, batch_size: int | None = None,
                    device="auto") -> torch.Tensor:
     """Absolute ISM importance per position: ``|sum over bases of the ISM attribution|``.
 
@@ -230,8 +230,8 @@ def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
     """
     if target is None:
         raise ValueError("target must pick one output (an int)")
-    ism = saturation_mutagenesis(model, X, target, batch_size=batch_size, device=device)
-    return ism.attribution().sum(1).abs()
+    ism = saturation_mutagenesis(model, X, target=target, batch_size=batch_size, device=device)
+    return ism.values.sum(1).abs()
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class AttentionISMComparison:
 
 
 @model_method
-def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, layer: int | None = None,
+def attention_vs_ism(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, layer: int | None = None,
                      head: int | None = None, rollout: bool = False, spread: str = "receptive_field",
                      batch_size: int | None = None, ism_batch_size: int | None = None, device="auto") -> AttentionISMComparison:
     """Per-sequence agreement of attention importance and absolute ISM importance.
@@ -279,6 +279,6 @@ def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, laye
     """
     maps = attention_maps(model, X, batch_size=batch_size, device=device)
     attention = attention_importance(maps, layer=layer, head=head, rollout=rollout, spread=spread)
-    ism = ism_importance(model, X, target, batch_size=ism_batch_size, device=device)
+    ism = ism_importance(model, X, target=target, batch_size=ism_batch_size, device=device)
     correlation = torch.tensor([pearson(a, b) for a, b in zip(attention, ism)], dtype=torch.float64)
     return AttentionISMComparison(correlation, attention, ism)

@@ -511,7 +511,7 @@ class _Rules:
 # --- the method -------------------------------------------------------------------------------
 
 @model_method
-def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, references=None,
+def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, references=None,
                    n_shuffles: int = 20, batch_size: int | None = None, device="auto", random_state=None,
                    on_gap: str = "raise", gap_tolerance: float = GAP_TOLERANCE) -> DeepLiftResult:
     """DeepLIFT against shuffled references, averaged over them (DeepSHAP).
@@ -577,7 +577,7 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
     # each pair is a sequence and its reference, run together through forward and backward
     batch_size = max(1, resolve_batch_size(batch_size, model, X, device, backward=True) // 2) \
         if batch_size is None else batch_size
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     problem = _probe(model, X[:1].to(device))
     if problem is not None:
         raise ValueError("DeepLIFT cannot explain this model: " + problem)

@@ -20,6 +20,7 @@ from torch import nn
 from .._core import predict, resolve_device
 from ..metrics import spearman
 from .capabilities import capabilities
+from ._common import check_target
 from ._fast_ism import compare_fast_path, local_plan
 
 #: Above this relative summation gap (``|sum of contributions - (f(x) - f(r))| / (1 + |f(x) - f(r)|)``)
@@ -127,7 +128,7 @@ def _model_problems(model: nn.Module) -> list[str]:
 
 
 def _ism_per_position(ism) -> torch.Tensor:
-    return ism.attribution().sum(1)
+    return ism.values.sum(1)
 
 
 @torch.no_grad()
@@ -145,7 +146,7 @@ def _relative_gaps(model, X, result, target, device) -> torch.Tensor:
 
 
 def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: int = 10, n_steps: int = 32,
-             device="auto", random_state: int | None = 0) -> Diagnosis:
+             device="auto", random_state: int | None = None) -> Diagnosis:
     """Check whether the attribution methods can be trusted on ``model`` and ``X``.
 
     Runs, on the given sequences (a few are enough; each check costs about one ISM):
@@ -194,10 +195,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     device = resolve_device(device)
     applicability = capabilities(model, X)
     n_outputs = predict(model, X[:1], device=device).shape[1]
-    if target is None:
-        if n_outputs != 1:
-            raise ValueError(f"the model has {n_outputs} outputs: pass target=<index>")
-        target = 0
+    target = check_target(target, n_outputs, model=model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the checks below report what the warnings say
         ism = saturation_mutagenesis(model, X, target=target, device=device)

@@ -78,14 +78,14 @@ def _gradients(model: nn.Module, X: torch.Tensor, target, batch_size: int, devic
         with torch.enable_grad():
             out = model(x)
             if start == 0:
-                target = check_target(target, check_output(out, x.shape[0]))
+                target = check_target(target, check_output(out, x.shape[0]), model=model)
             (grad,) = torch.autograd.grad(out[:, target].sum(), x)
         grads.append(grad.detach().cpu())
     return (grads[0] if len(grads) == 1 else torch.cat(grads)), target
 
 
 @model_method
-def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+def saliency(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, correct: bool = False,
              batch_size: int | None = None, device="auto") -> Attribution:
     """The gradient of the output with respect to the one-hot input (Simonyan et al. 2014).
 
@@ -115,10 +115,10 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
 
 
 @model_method
-def gradient_x_input(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+def gradient_x_input(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, correct: bool = False,
                      batch_size: int | None = None, device="auto") -> Attribution:
     """Gradient times input: the gradient at the observed bases, zero elsewhere; ``(N, 4, L)``."""
-    result = saliency(model, X, target, correct=correct, batch_size=batch_size, device=device)
+    result = saliency(model, X, target=target, correct=correct, batch_size=batch_size, device=device)
     return Attribution(result.values * X, X, "gradient_x_input", result.target)
 
 
@@ -157,7 +157,7 @@ def _baselines(X: torch.Tensor, baseline, n_baselines: int, random_state) -> tor
 
 
 @model_method
-def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, baseline="zeros",
+def integrated_gradients(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, baseline="zeros",
                          n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 20,
                          correct: bool = False, batch_size: int | None = None, device="auto",
                          random_state=None) -> Attribution:
@@ -195,7 +195,7 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
     if n_steps < 2:
         raise ValueError(f"n_steps must be >= 2; got {n_steps}")
     device, n_outputs = prepare(model, X, device, batch_size)
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     batch_size = resolve_batch_size(batch_size, model, X, device, backward=True)
     alphas, weights = _ig_rule(n_steps, rule)
     alphas, weights = alphas.to(X.dtype), weights.to(X.dtype)

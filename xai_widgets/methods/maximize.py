@@ -214,7 +214,7 @@ def _greedy(objective, model, target, n_starts, length, steps, generator, batch_
     active = torch.ones(n_starts, dtype=torch.bool)
     for _ in tqdm(range(steps), desc="maximize (greedy)", disable=not progress, unit="step"):
         rows = torch.nonzero(active).flatten()
-        delta = saturation_mutagenesis(ism_model, X[rows], ism_target, batch_size=batch_size, device=device).delta
+        delta = saturation_mutagenesis(ism_model, X[rows], target=ism_target, batch_size=batch_size, device=device).delta
         gain, flat = delta.flatten(1).max(1)
         improves = gain > 1e-6 * torch.clamp(value[rows].abs(), min=1.0)
         for r, g, f, ok in zip(rows.tolist(), gain.tolist(), flat.tolist(), improves.tolist()):
@@ -240,9 +240,9 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
     reference at the most positions.
     """
     layer_free = objective.layer is None
-    ism = saturation_mutagenesis(model if layer_free else objective, X, target if layer_free else 0,
+    ism = saturation_mutagenesis(model if layer_free else objective, X, target=target if layer_free else 0,
                                  batch_size=batch_size, device=device)
-    importance = ism.attribution().sum(1)  # (n, L)
+    importance = ism.values.sum(1)  # (n, L)
     length = X.shape[2]
     starts = importance.unfold(1, width, 1).sum(-1).argmax(1)  # (n,)
     idx = X.argmax(1)  # (n, L)
@@ -268,7 +268,7 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
 
 
 @model_method
-def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0, layer=None,
+def maximize_activation(model: nn.Module, *, length: int, target: int | str | None = None, layer=None,
                         channel: int | None = None, reduce: str = "max", n_starts: int = 8,
                         method: str = "relaxed", steps: int | None = None, lr: float = 0.1,
                         relaxation: str = "straight_through", penalty: str | None = "entropy",
@@ -365,7 +365,7 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
             raise ValueError(f"the model cannot run on sequences of length {length}: {err}") from err
     batch_size = resolve_batch_size(batch_size, model, probe, device, backward=True)
     if layer is None:
-        target = check_target(target, check_output(out, 1))
+        target = check_target(target, check_output(out, 1), model=model)
         description = f"output {target}"
         objective = _Objective(model, target, None, None, reduce)
     else:

@@ -142,7 +142,7 @@ class AttentionOverlay(ipw.VBox):
         query = self.query_position
         self.attention = attention_importance(self.maps, layer=self.layer, head=self.head, query=query)[0]
         if self.show_ism and self.ism_importance is None:
-            self.ism_importance = ism_importance(self.model, self.X, self.target, device=self.device)[0]
+            self.ism_importance = ism_importance(self.model, self.X, target=self.target, device=self.device)[0]
         peak = int(self.attention.argmax())
         parts = [f"query {query}" if query is not None else "attention received (mean over queries)",
                  f"layer {_label(self.layer)}", f"head {_label(self.head)}",

@@ -276,7 +276,8 @@ class NucleotideFlipper(ipw.VBox):
         Diagnosis
             Also kept as :attr:`diagnosis` and shown below the plots.
         """
-        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device)
+        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device,
+                                  random_state=self.random_state)
         colour = "#1a7f37" if self.diagnosis.ok else "#b42318"
         self.diagnosis_box.value = (f"<pre style='color:{colour};font-size:11px;line-height:1.3'>"
                                     f"{html.escape(self.diagnosis.summary())}</pre>")
@@ -367,20 +368,20 @@ class NucleotideFlipper(ipw.VBox):
         """ISM of ``X`` for every output at once (the fast path evaluates all outputs anyway);
         its ``reference`` is the prediction of every output."""
         return self._cached(("ism", X.numpy().tobytes()), lambda: saturation_mutagenesis(
-            self.model, X, None, batch_size=self.batch_size, device=self.device))
+            self.model, X, target="all", batch_size=self.batch_size, device=self.device))
 
     def _compute(self, X: torch.Tensor):
         """ISM result for the current target and the logo's map ``(4, L)`` for ``X``."""
         every = self._ism_all_targets(X)
         t = self.target
-        ism = ISMResult(every.delta[:, t], every.reference[:, t], X, every.path)
+        ism = ISMResult(every.delta[:, t], every.prediction[:, t], X, every.path, t)
         if self.method == "ism":
-            return ism, ism.attribution()[0]
+            return ism, ism.values[0]
         function = {"saliency": saliency, "gradient_x_input": gradient_x_input,
                     "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}[self.method]
         options = self.method_options.get(self.method, {})
         values = self._cached((self.method, t, X.numpy().tobytes()), lambda: function(
-            self.model, X, t, device=self.device, **options).values[0])
+            self.model, X, target=t, device=self.device, **options).values[0])
         return ism, values
 
     def _refresh(self) -> None:

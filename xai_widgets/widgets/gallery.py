@@ -88,14 +88,14 @@ class FilterGallery(ipw.VBox):
             motifs = filters_from_activations(model, X[:n_motif], threshold=threshold, batch_size=batch_size,
                                               device=self.device, progress=progress)
             matches = tomtom_matches(motifs, targets, n_best=3)
-            importance = filter_importance(model, self.X_eval, self.y_eval, mode=mode, batch_size=batch_size,
+            importance = filter_importance(model, self.X_eval, y=self.y_eval, mode=mode, batch_size=batch_size,
                                            device=self.device, progress=progress)
             _ANALYSES[key] = (motifs, matches, importance)
         self.motifs, self.matches, self.importance = _ANALYSES[key]
         self.order = [int(f) for f in self.importance.order]
         self._means = (mean_activations(model, self.X_eval, batch_size=batch_size, device=self.device)
                        if mode == "mean" else None)
-        self.reference_predictions = predict(model, self.X_chosen, batch_size, self.device)
+        self.reference_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
         self.ablated: tuple = ()
         self.focus: int | None = None
         self.timings: dict[str, float] = {}
@@ -179,13 +179,13 @@ class FilterGallery(ipw.VBox):
         return f"f{f} {match}\nIC {motif.information_content().sum():.1f} n={motif.n_sites}"
 
     def _predict_ablated(self, X: torch.Tensor) -> torch.Tensor:
-        return predict_ablated(self.model, X, self.ablated, means=self._means, batch_size=self.batch_size,
+        return predict_ablated(self.model, X, filters=self.ablated, means=self._means, batch_size=self.batch_size,
                                device=self.device)
 
     def _refresh(self) -> None:
         started = time.perf_counter()
         self.predictions = self._predict_ablated(self.X_chosen)
-        self.auroc = mean_metric(self._predict_ablated(self.X_eval), self.y_eval, self.importance.metric)
+        self.auroc = mean_metric(self._predict_ablated(self.X_eval), self.y_eval, metric=self.importance.metric)
         computed = time.perf_counter()
         fills = []
         for f in self.order:

@@ -84,7 +84,7 @@ class InteractionMap(ipw.VBox):
         if mode == "dfim":
             specs = instances if features is None else list(features)
             self.features = _as_features(specs, length, "features")
-            self.result = dfim(model, self.X, self.features, target=target, n_null=n_null, n_draws=n_draws,
+            self.result = dfim(model, self.X, sources=self.features, target=target, n_null=n_null, n_draws=n_draws,
                                device=self.device, random_state=random_state, progress=progress)
             matrix = self.result.scores
         else:
@@ -95,8 +95,8 @@ class InteractionMap(ipw.VBox):
             self.features = [Feature(f"pos {p}", p, p + 1) for p in self.result.positions.tolist()]
             matrix = self.result.per_position
         self.matrix = matrix
-        ism = saturation_mutagenesis(model, self.X, target, device=self.device)
-        self.importance = ism.attribution()[0].sum(0)
+        ism = saturation_mutagenesis(model, self.X, target=target, device=self.device)
+        self.importance = ism.values[0].sum(0)
         self.selected = None
         self.after = None
 
@@ -125,7 +125,7 @@ class InteractionMap(ipw.VBox):
 
         x_range = Range1d(-0.5, length - 0.5, bounds=(-0.5, length - 0.5))
         self.sources = {"cells": cells, "highlight": highlight,
-                        "logo": ColumnDataSource(logo_data(ism.attribution()[0]), name="interaction_logo_source"),
+                        "logo": ColumnDataSource(logo_data(ism.values[0]), name="interaction_logo_source"),
                         "instances": ColumnDataSource(instance_data(instances), name="interaction_instances_source"),
                         "before": ColumnDataSource(track_data(self.importance), name="interaction_before_source"),
                         "after": ColumnDataSource(track_data(np.zeros(length)), name="interaction_after_source"),
@@ -161,7 +161,7 @@ class InteractionMap(ipw.VBox):
         """Show every position's importance before and after mutating feature ``source``."""
         src, tgt = self.features[source], self.features[target]
         self.selected = (source, target)
-        self.after = mutated_importance(self.model, self.X, src, target=self.target, n_draws=self.n_draws,
+        self.after = mutated_importance(self.model, self.X, source=src, target=self.target, n_draws=self.n_draws,
                                         device=self.device, random_state=self.random_state)
         before_sum = float(self.importance[tgt.start : tgt.end].sum())
         after_sum = float(self.after[tgt.start : tgt.end].sum())

@@ -287,11 +287,11 @@ class SpacingSweep(ipw.VBox):
             raise ValueError(f"motif B falls off the sequence at spacing {spacing} ({orientation})")
         X = insert_motifs(bgs[:1], [(motif_a, part.position_a, orientation[0]), (motif_b, start_b, orientation[1])],
                           random_state=self.random_state)
-        ism = saturation_mutagenesis(self.model, X, self.target, device=self.device)
+        ism = saturation_mutagenesis(self.model, X, target=self.target, device=self.device)
         self.example = {"X": X, "orientation": orientation, "spacing": spacing, "ism": ism,
                         "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
                                   (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
-        letters = logo_data(ism.attribution()[0])
+        letters = logo_data(ism.values[0])
         bottoms, heights = np.asarray(letters["bottom"], dtype=float), np.asarray(letters["value"], dtype=float)
         low, high = padded_limits(np.concatenate([bottoms, bottoms + heights]), include_zero=True)  # letter ends
         with self.plot.batched():
@@ -299,4 +299,4 @@ class SpacingSweep(ipw.VBox):
             update_source(self.sources["sites"], instance_data(self.example["sites"]))
             self.figures["example"].y_range.start, self.figures["example"].y_range.end = low, high
             self.figures["example"].title.text = (f"example: {orientation} at spacing {spacing}, prediction "
-                                                  f"{float(ism.reference[0]):.3f}")
+                                                  f"{float(ism.prediction[0]):.3f}")

@@ -231,7 +231,7 @@ class VariantExplorer(ipw.VBox):
     def _explain(self, row: int):
         key = (row, self.method, self.target)
         if key not in self._cache:
-            self._cache[key] = explain_variant(self.model, self.scores, row, method=self.method, target=self.target,
+            self._cache[key] = explain_variant(self.model, self.scores, row=row, method=self.method, target=self.target,
                                                method_options=self.method_options.get(self.method),
                                                device=self.device)
             if len(self._cache) > 32:
