@@ -137,11 +137,15 @@ def _renderings(value) -> set[str]:
     return out
 
 
-def states_default(text: str, value) -> bool:
-    """The entry says "default" or "optional" and shows the value."""
+def states_default(text: str, value, module=None) -> bool:
+    """The entry says "default" or "optional" and shows the value: its repr (or str, or a
+    usual spelling of a number), or the name of a constant of ``module`` that holds it."""
     if not re.search(r"\b(default|optional)\b", text, re.IGNORECASE):
         return False
-    return any(r in text for r in _renderings(value))
+    if any(r in text for r in _renderings(value)):
+        return True
+    constants = [name for name, v in vars(module).items() if name.isupper() and v is value] if module else []
+    return any(re.search(rf"\b{name}\b", text) for name in constants)
 
 
 def _area(qualname: str) -> str:
@@ -166,7 +170,7 @@ def test_defaults_documented(qualname, obj):
             continue
         if p.name not in entries:
             missing.append(p.name)
-        elif not states_default(entries[p.name], p.default):
+        elif not states_default(entries[p.name], p.default, inspect.getmodule(obj)):
             unstated.append(f"{p.name}={p.default!r}")
     assert not missing and not unstated, (f"{qualname}: not in the docstring's Parameters: {missing}; entry does not "
                                           f"state the default: {unstated}")

@@ -109,7 +109,7 @@ def test_ism_errors():
     attention_model = build("attention", n_targets=2)
     assert not supports_fast_ism(attention_model)
     with pytest.raises(ValueError, match="fast ISM does not apply"):
-        saturation_mutagenesis(attention_model, X, method="fast")
+        saturation_mutagenesis(attention_model, X, target=0, method="fast")
 
     class Bad(nn.Module):
         def forward(self, x):
@@ -144,8 +144,8 @@ def test_occlusion_finds_the_planted_motif():
     t = task.target_names.index("CEBPB")
     rows = [i for i in range(200) if task.y[i, t] == 1 and task.y[i].sum() == 1][:3]
     result = occlusion(model, task.X[rows], target=t, window=10, stride=2, random_state=0, device="cpu")
-    assert result.delta.shape == (3, 96) and result.per_position.shape == (3, 200)
-    for row, scores in zip(rows, result.per_position):
+    assert result.delta.shape == (3, 96) and result.per_position().shape == (3, 200)
+    for row, scores in zip(rows, result.per_position()):
         (_, start, end, _), = task.instances.for_sequence(row)
         inside = scores[start:end].mean()
         outside = torch.cat([scores[:max(start - 10, 0)], scores[end + 10:]]).mean()

@@ -88,7 +88,7 @@ def test_every_method_accepts_what_one_hot_writes_for_n():
     assert torch.equal(gxi[0, :, 4], torch.zeros(4)) and grad[0, :, 4].abs().sum() > 0
     methods.integrated_gradients(model, X, target=0, baseline="shuffle", n_baselines=3, n_steps=8, random_state=0)
     occ = methods.occlusion(model, X, target=0, window=5, random_state=0)
-    assert torch.isfinite(occ.per_position).all()
+    assert torch.isfinite(occ.per_position()).all()
     knock = methods.motif_knockout(model, X, sites=[(0, 10, 16)], target=0, random_state=0)
     assert knock.delta.shape == (1,)
     edits = methods.predict_edits(model, X, edits=[(0, 4, "A"), (0, 4, "T")], target=0)
@@ -193,9 +193,9 @@ def test_occlusion_covers_the_last_positions():
         hidden = X.clone()
         hidden[..., 24:29] = 0
         before_last = model(hidden)[0, 0] - ref
-    torch.testing.assert_close(occ.per_position[0, 29], last)
-    torch.testing.assert_close(occ.per_position[0, 28], (last + before_last) / 2)
-    assert (occ.per_position[0] != 0).all()
+    torch.testing.assert_close(occ.per_position()[0, 29], last)
+    torch.testing.assert_close(occ.per_position()[0, 28], (last + before_last) / 2)
+    assert (occ.per_position()[0] != 0).all()
 
 
 def test_occlusion_with_gaps_gives_nan_and_warns():
@@ -205,7 +205,7 @@ def test_occlusion_with_gaps_gives_nan_and_warns():
     covered = torch.zeros(30, dtype=torch.bool)
     for s in occ.starts.tolist():
         covered[s : s + 3] = True
-    assert torch.isnan(occ.per_position[0, ~covered]).all() and torch.isfinite(occ.per_position[0, covered]).all()
+    assert torch.isnan(occ.per_position()[0, ~covered]).all() and torch.isfinite(occ.per_position()[0, covered]).all()
 
 
 def test_occlusion_with_stride_one_needs_no_extra_window():

@@ -334,7 +334,7 @@ class AdaptedModel(nn.Module):
         return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
 
-def adapt(model: nn.Module, *, alphabet: str = "ACGT", channels_last: bool = False, input_length: int | None = None,
+def adapt(model: nn.Module, *, alphabet: str = ALPHABET, channels_last: bool = False, input_length: int | None = None,
           length_policy: str = "centre", output=None, reduction=None, profile: str | None = None,
           output_names=None) -> AdaptedModel:
     """Wrap ``model`` so that it maps one-hot ACGT ``(N, 4, L)`` to ``(N, T)``.

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .encoding import decode
+from .encoding import ALPHABET, decode
 from .io import ReadReport, _existing
 
 VARIANT_COLUMNS = ("chrom", "pos", "id", "ref", "alt", "kind", "record")
@@ -227,8 +227,8 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
         if not (0 <= int(i) < X.shape[0] and 0 <= int(p) < X.shape[2]):
             raise ValueError(f"edit {k} {(i, p, base)} is outside X of shape {tuple(X.shape)}")
         column = X[int(i), :, int(p)]
-        ref = "ACGT"[int(column.argmax())] if column.max() == 1 else "N"
-        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref, [base if isinstance(base, str) else "ACGT"[base]])
+        ref = ALPHABET[int(column.argmax())] if column.max() == 1 else "N"
+        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref, [base if isinstance(base, str) else ALPHABET[base]])
     return builder.result()
 
 

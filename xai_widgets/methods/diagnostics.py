@@ -166,15 +166,18 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
         Maps ``(N, 4, L)`` to ``(N, T)``. Left as found.
     X : torch.Tensor, shape (N, 4, L)
         The sequences to explain (``N`` columns allowed).
-    target : int or None
-        Output to check; ``None`` for a single-output model (raises for several outputs).
-    n_references : int
-        Dinucleotide-shuffled references for DeepSHAP (default 10).
-    n_steps : int
-        Integrated-gradients steps (default 32).
-    device : str or torch.device
-    random_state : int or None
-        Seed of the shuffles (default 0, so a diagnosis is reproducible).
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else the output (index or name) to check.
+    n_references : int, optional
+        Default 10. Dinucleotide-shuffled references for DeepSHAP.
+    n_steps : int, optional
+        Default 32. Integrated-gradients steps.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles; pass an int for a reproducible diagnosis (the
+        NucleotideFlipper passes its own).
 
     Returns
     -------

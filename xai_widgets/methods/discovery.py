@@ -222,27 +222,39 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
     Parameters
     ----------
     attributions : AttributionStore, path, or DeepLiftResult, optional
-        A complete store from :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names
+        Default None (give ``X`` and ``hypothetical`` instead). A complete store from :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names
         and coordinates are used), or any result with ``.hypothetical`` and ``.X`` ``(N, 4, L)``.
     X, hypothetical : array-like, shape (N, 4, L), optional
-        Instead of ``attributions``: one-hot sequences and hypothetical contributions.
+        Default None. Instead of ``attributions``: one-hot sequences and hypothetical
+        contributions.
     names : sequence of str, optional
+        Default None: the store's names, if any. One name per sequence.
     coordinates : sequence of (chrom, start, end, strand), optional
-        Genomic window of each sequence; seqlets then get genomic coordinates (reverse-strand
+        Default None: the store's coordinates, if any. Genomic window of each sequence; seqlets then get genomic coordinates (reverse-strand
         windows counted from their end).
-    targets : str, list or dict of Motif, or None
-        Tomtom targets: a JASPAR 2024 CORE tax_group (default ``"vertebrates"``; ``"insects"``
-        for fly models), your own motifs, or None for no matching.
-    n_best : int
-        Matches kept per pattern and matrix.
-    trim_threshold : float
-        The drawn window keeps columns whose summed absolute CWM is at least this fraction of
+    database : str, list or dict of Motif, or None, optional
+        The motif database Tomtom searches: a JASPAR 2024 CORE tax_group (default
+        ``"vertebrates"``; ``"insects"`` for fly models), your own motifs, or None for no
+        matching.
+    n_best : int, optional
+        Default 3. Matches kept per pattern and matrix.
+    trim_threshold : float, optional
+        Default 0.3. The drawn window keeps columns whose summed absolute CWM is at least this fraction of
         the maximum (modisco's report uses 0.3).
-    window, flank, max_seqlets, n_leiden_runs, min_metacluster_size, final_min_cluster_size
-        modisco-lite's ``sliding_window_size``, ``flank_size``, ``max_seqlets_per_metacluster``,
-        ``n_leiden_runs``, ``min_metacluster_size`` and ``final_min_cluster_size`` (defaults are
-        modisco-lite's, except ``max_seqlets`` 20000 as in its CLI).
-    verbose : bool
+    window : int, optional
+        Default 21. modisco-lite's ``sliding_window_size``.
+    flank : int, optional
+        Default 10. modisco-lite's ``flank_size``.
+    max_seqlets : int, optional
+        Default 20000 (as modisco-lite's CLI). modisco-lite's ``max_seqlets_per_metacluster``.
+    n_leiden_runs : int, optional
+        Default 50 (modisco-lite's).
+    min_metacluster_size : int, optional
+        Default 100 (modisco-lite's).
+    final_min_cluster_size : int, optional
+        Default 20 (modisco-lite's).
+    verbose : bool, optional
+        Default False. modisco-lite's progress messages.
 
     Returns
     -------
@@ -361,11 +373,13 @@ def planted_recovery(result: DiscoveryResult, instances, *, motifs, kind: str = 
     instances : PlantedInstances
         ``task.instances`` of the task the sequences come from (same row order).
     motifs : dict of str to Motif
-        ``task.motifs``.
-    kind : {"pwm", "cwm"}
-    max_e_value : float
-    signs : tuple of int
-        Patterns considered: positive ones only by default (planted motifs raise the output they
+        ``task.motifs`` (required).
+    kind : {"pwm", "cwm"}, optional
+        Default ``"pwm"``. The pattern matrix compared.
+    max_e_value : float, optional
+        Default 0.1.
+    signs : tuple of int, optional
+        Default (1,). Patterns considered: positive ones only by default (planted motifs raise the output they
         are attributed to); ``(1, -1)`` for all.
 
     Returns

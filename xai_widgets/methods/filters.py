@@ -61,6 +61,13 @@ def filters_from_weights(model: nn.Module, *, beta: float = 1.0) -> list[Motif]:
     norm or the next layer can absorb any factor), so ``beta`` sets the motif's information
     content arbitrarily; compare shapes, not IC. :func:`filters_from_activations` avoids this.
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its first layer is a ``Conv1d`` over the 4 bases (:func:`first_layer`).
+    beta : float, optional
+        Default 1.0. Inverse temperature of the softmax.
+
     Returns
     -------
     list of Motif
@@ -102,13 +109,18 @@ def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: fl
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L)
         The sequences to scan (e.g. a held-out split).
-    threshold : float
-        Fraction of the maximum activation, in (0, 1]; 0.5 is the usual choice.
-    top_k : int
-        How many of the most activating sites to keep in ``meta["top_sites"]``.
-    pseudocount : float
-        Added to every count before normalising.
-    batch_size, device, progress
+    threshold : float, optional
+        Default 0.5 (the usual choice). Fraction of the maximum activation, in (0, 1].
+    top_k : int, optional
+        Default 10. How many of the most activating sites to keep in ``meta["top_sites"]``.
+    pseudocount : float, optional
+        Default 0.1. Added to every count before normalising.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    progress : bool, optional
+        Default False. Show a progress bar.
 
     Returns
     -------
@@ -391,7 +403,21 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | Non
 def predict_ablated(model: nn.Module, X: torch.Tensor, *, filters, means: torch.Tensor | None = None,
                     batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Predictions ``(N, T)`` with first-layer ``filters`` silenced: activations set to 0, or to
-    ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`)."""
+    ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L)
+    filters : int or iterable of int
+        First-layer filters to silence (required).
+    means : torch.Tensor, shape (F,), optional
+        Default None: set the activations to 0.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    """
 
     with _ablated(model, _check_filters(model, filters), means):
         return predict(model, X, batch_size=batch_size, device=device)
@@ -441,11 +467,17 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, *, filters, mode: str = "z
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L)
     filters : int or iterable of int
-    mode : {"zero", "mean"}
-        ``"mean"`` replaces by the filter's mean activation (``means``, or computed over ``X``),
-        which removes the filter's information but not its average input to the next layer.
+        First-layer filters to silence (required).
+    mode : {"zero", "mean"}, optional
+        Default ``"zero"``. ``"mean"`` replaces by the filter's mean activation (``means``, or
+        computed over ``X``), which removes the filter's information but not its average input
+        to the next layer.
     means : torch.Tensor, shape (F,), optional
-    batch_size, device
+        Default None: computed over ``X`` when ``mode="mean"``.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -465,7 +497,15 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, *, filters, mode: str = "z
 
 
 def mean_metric(predictions: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc") -> float:
-    """Mean over outputs of AUROC (classification) or Pearson r (regression)."""
+    """Mean over outputs of AUROC (classification) or Pearson r (regression).
+
+    Parameters
+    ----------
+    predictions, y : torch.Tensor, shape (N, T)
+        Predictions and labels.
+    metric : {"auroc", "pearson"}, optional
+        Default ``"auroc"``.
+    """
     function = auroc if metric == "auroc" else pearson
     values = [function(predictions[:, t], y[:, t]) for t in range(y.shape[1])]
     return float(np.nanmean(values))
@@ -517,11 +557,17 @@ def filter_importance(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, met
         Held-out sequences.
     y : torch.Tensor, shape (N, T)
         Their labels (binary for ``"auroc"``, values for ``"pearson"``).
-    metric : {"auroc", "pearson"}, optional
-        Default: ``"auroc"`` when every label is 0 or 1 (classification), else ``"pearson"``
-        (regression, e.g. DeepSTARR's activities).
-    mode : {"zero", "mean"}
-    batch_size, device, progress
+    metric : {"auroc", "pearson"} or None, optional
+        Default None: ``"auroc"`` when every label is 0 or 1 (classification), else
+        ``"pearson"`` (regression, e.g. DeepSTARR's activities).
+    mode : {"zero", "mean"}, optional
+        Default ``"zero"``; as in :func:`ablate_filters`.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    progress : bool, optional
+        Default False. Show a progress bar.
 
     Returns
     -------
@@ -583,6 +629,16 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, mot
         The filters' motifs (e.g. from :func:`filters_from_activations`), one per filter.
     importance : FilterImportance
         Single-filter results on the same data.
+    max_p : float, optional
+        Default 1e-3. Tomtom p-value below which two filters' motifs match.
+    min_joint_drop : float, optional
+        Default 0.005. Smallest drop of the metric when both are ablated.
+    factor : float, optional
+        Default 2.0. The joint drop must exceed ``factor`` times either single drop.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -640,9 +696,9 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, y: torch.
     model : torch.nn.Module
         Needs ``unit_outputs`` and a final ``output`` Linear (zoo ``explainn``).
     X : torch.Tensor, shape (N, 4, L), optional
-        Sequences for activation-based motifs; without them the weights are used.
+        Default None: motifs from the weights. Sequences for activation-based motifs.
     y : torch.Tensor, shape (N, T), optional
-        Binary labels of ``X``: adds each unit's ``contribution_auroc``.
+        Default None. Binary labels of ``X``: adds each unit's ``contribution_auroc``.
     database : list of Motif, optional
         Default None: JASPAR 2024 CORE vertebrates. The Tomtom database (:func:`tomtom_matches`).
     n_best : int, optional

@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import predict, resolve_batch_size
+from ..data.encoding import ALPHABET
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, model_method, prepare
@@ -113,7 +114,7 @@ class PairwiseISMResult:
             value = float(values[i, j, a, b])
             if value == 0.0:
                 break
-            out.append((int(self.positions[i]), "ACGT"[a], int(self.positions[j]), "ACGT"[b], value))
+            out.append((int(self.positions[i]), ALPHABET[a], int(self.positions[j]), ALPHABET[b], value))
         return out
 
 
@@ -137,18 +138,19 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
         One one-hot sequence.
     start, end : int
         Half-open window ``[start, end)``, ``0 <= start < end <= L``.
-    target : int or None
-        Output index (None only for single-output models).
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Double mutants evaluated at once.
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    max_window : int
-        Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    batch_size : int or None, optional
+        Double mutants evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    max_window : int, optional
+        Default 40. Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
         still runs).
-    progress : bool
-        Show a progress bar over batches of double mutants.
+    progress : bool, optional
+        Default False. Show a progress bar over batches of double mutants.
 
     Returns
     -------
@@ -515,22 +517,22 @@ def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, ta
     target : int, str or None, optional
         Default None: the model's only output (ValueError for a multi-output model); an output
         index or name.
-    importance : {"ism", "saliency"} or callable
-        Per-position importance: ``"ism"`` sums the ISM attribution
+    importance : {"ism", "saliency"} or callable, optional
+        Default ``"ism"``. Per-position importance: ``"ism"`` sums the ISM attribution
         (``saturation_mutagenesis(...).values.sum(1)``: minus the mean effect of the
         substitutions at each position); ``"saliency"`` sums the corrected gradient at the
         observed base (gradient x input after removing the off-simplex component). A callable
         maps ``(M, 4, L)`` to ``(M, L)``. For the mutated copies ``"ism"`` predicts only the
         substitutions at the targets' positions (with the fast incremental path of
         :func:`~xai_widgets.methods.saturation_mutagenesis` where the model allows).
-    aggregate : {"sum", "max"}
-        How a target's per-position changes are combined (see :class:`DFIMResult`).
-    mutation : {"random", "shuffle"}
-        Replacement of span sources (see above).
-    n_draws : int
-        Replacements per span source.
-    n_null : int
-        Dinucleotide shuffles of the whole sequence on which the same procedure gives the null
+    aggregate : {"sum", "max"}, optional
+        Default ``"sum"``. How a target's per-position changes are combined (see :class:`DFIMResult`).
+    mutation : {"random", "shuffle"}, optional
+        Default ``"random"``. Replacement of span sources (see above).
+    n_draws : int, optional
+        Default 8. Replacements per span source.
+    n_null : int, optional
+        Default 10. Dinucleotide shuffles of the whole sequence on which the same procedure gives the null
         distribution (``0``: no null, ``z`` and ``p_value`` are None). Each costs as much as
         the observed map. The null asks whether a score exceeds what the same spans show in a
         background without the sequence's motifs; weak interactions that a nonlinear model adds
@@ -539,16 +541,17 @@ def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, ta
         30 held-out grammar sequences, ``n_null=20``: the planted Spi1-Irf1 pair had
         p <= 0.05 in both directions in 27, median z 36; in 25 some entry involving CTCF or
         REST also had p <= 0.05, with a median largest z of 10.)
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Sequences (or ISM edits) evaluated at once.
-    device : str or torch.device
-    random_state : int, numpy.random.Generator or None
-        Seed of the replacements and the null shuffles. An integer gives every (map, source
+    batch_size : int or None, optional
+        Sequences (or ISM edits) evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Seed of the replacements and the null shuffles. An integer gives every (map, source
         span) its own stream, so results do not depend on the order of the features and
         :func:`mutated_importance` reproduces a row.
-    progress : bool
-        Show a progress bar over the observed map and the null maps.
+    progress : bool, optional
+        Default False. Show a progress bar over the observed map and the null maps.
 
     Returns
     -------
@@ -613,13 +616,26 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int
 
     Parameters
     ----------
-    model, X, target, importance, mutation, n_draws, batch_size, device
+    model, X
         As in :func:`dfim`.
     source
-        One feature: a position, a span ``(start, end)``, a motif instance
+        One feature (required): a position, a span ``(start, end)``, a motif instance
         ``(name, start, end[, strand])`` or a :class:`Feature`.
-    random_state : int, numpy.random.Generator or None
-        Use the integer given to :func:`dfim` to get its copies.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    importance : {"ism", "saliency"} or callable, optional
+        Default ``"ism"``; as in :func:`dfim`.
+    mutation : {"random", "shuffle"}, optional
+        Default ``"random"``; as in :func:`dfim`.
+    n_draws : int, optional
+        Default 8; as in :func:`dfim`.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Use the integer given to :func:`dfim` to get its copies.
 
     Returns
     -------
@@ -717,11 +733,13 @@ def planted_pair_rank(model: nn.Module, task: SyntheticTask, *, sequences=None, 
     task : SyntheticTask
         A ``cooperative_grammar`` task (or a subset of one).
     sequences : array-like of int, optional
-        Rows to explain; default the first ``n_sequences`` of :func:`grammar_sequences`.
-    n_sequences : int
-    rule : GrammarRule
-    progress : bool
-        Progress over sequences.
+        Rows to explain; default None: the first ``n_sequences`` of :func:`grammar_sequences`.
+    n_sequences : int, optional
+        Default 30.
+    rule : GrammarRule, optional
+        Default ``GRAMMAR_RULE`` (the task's default rule).
+    progress : bool, optional
+        Default False. Progress over sequences.
     **dfim_kwargs
         Passed to :func:`dfim` (``n_null`` defaults to 0 here, ``random_state`` to 0).
 

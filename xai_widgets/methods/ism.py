@@ -202,7 +202,8 @@ def predict_edits(model: nn.Module, X: torch.Tensor, *, edits, target: int | str
     model, X
         As in :func:`saturation_mutagenesis`.
     edits : sequence of (int, int, str or int)
-        ``(sequence index, position, new base)``; the base as a letter or an index 0..3.
+        ``(sequence index, position, new base)``; the base as a letter or an index 0..3
+        (required).
     target : int, str or None, optional
         Default None: the model's only output; an output index or name; ``"all"`` for every
         output.
@@ -239,7 +240,7 @@ def predict_edits(model: nn.Module, X: torch.Tensor, *, edits, target: int | str
 
 @dataclass(frozen=True)
 class OcclusionResult:
-    """Result of :func:`occlusion`.
+    """Result of :func:`occlusion`; an :class:`~.results.AttributionResult`.
 
     Attributes
     ----------
@@ -247,14 +248,33 @@ class OcclusionResult:
         Occluded minus original prediction for each of the ``W`` windows.
     starts : torch.Tensor, shape (W,)
         First position of each window.
-    per_position : torch.Tensor, shape (N, L)
+    position_delta : torch.Tensor, shape (N, L)
         Mean ``delta`` over the windows covering each position; NaN (with a warning) at
         positions no window covers, which happens only when ``stride > window``.
+    X : torch.Tensor, shape (N, 4, L)
+        The sequences.
+    target : int
+        The output explained.
+    method : str
+        ``"occlusion"`` (a class attribute).
     """
 
     delta: torch.Tensor
     starts: torch.Tensor
-    per_position: torch.Tensor
+    position_delta: torch.Tensor
+    X: torch.Tensor
+    target: int
+    method: ClassVar[str] = "occlusion"
+
+    @property
+    def values(self) -> torch.Tensor:
+        """:attr:`position_delta` at the observed base, zero at the others, ``(N, 4, L)``."""
+        return self.position_delta[:, None] * self.X
+
+    def per_position(self) -> torch.Tensor:
+        """One score per position, ``(N, L)``: :attr:`position_delta` (also at ``N`` columns,
+        where :attr:`values` is zero)."""
+        return self.position_delta
 
 
 OCCLUSION_FILLS = ("shuffle", "zeros", "uniform")
@@ -277,22 +297,30 @@ def occlusion(model: nn.Module, X: torch.Tensor, *, target: int | str | None = N
 
     Parameters
     ----------
-    model, X, target
-        As in :func:`saturation_mutagenesis` (``target`` must select one output).
-    window, stride : int
-        Window width and step. Windows start at ``0, stride, 2 stride, ...``; when the last
+    model, X
+        As in :func:`saturation_mutagenesis`.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); an output
+        index or name.
+    window : int, optional
+        Default 10. Window width.
+    stride : int, optional
+        Default 1. Step between windows. Windows start at ``0, stride, 2 stride, ...``; when the last
         of these does not reach the end, one more window flush with the end is added, so every
         position is covered by at least one window.
-    fill : {"shuffle", "zeros", "uniform"}
-        Dinucleotide shuffles of the window (averaged over ``n_shuffles``), all-zero columns,
-        or all-0.25 columns.
-    n_shuffles : int
-    batch_size : int, optional
-        Sequences per forward pass; default from the memory rule.
-    device : str or torch.device
-    random_state : int or None
-        Seed of the shuffles.
-    progress : bool
+    fill : {"shuffle", "zeros", "uniform"}, optional
+        Default ``"shuffle"``: dinucleotide shuffles of the window (averaged over
+        ``n_shuffles``); or all-zero columns, or all-0.25 columns.
+    n_shuffles : int, optional
+        Default 5. Shuffles per window for ``fill="shuffle"``.
+    batch_size : int or None, optional
+        Sequences per forward pass; default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles.
+    progress : bool, optional
+        Default False. Show a progress bar over windows.
 
     Returns
     -------
@@ -327,7 +355,7 @@ def occlusion(model: nn.Module, X: torch.Tensor, *, target: int | str | None = N
     if bool((coverage == 0).any()):
         warnings.warn(f"stride {stride} > window {window}: {int((coverage == 0).sum())} positions lie in no window "
                       "and are NaN in per_position", RuntimeWarning, stacklevel=3)
-    return OcclusionResult(delta, starts, per_position / coverage)
+    return OcclusionResult(delta, starts, per_position / coverage, X, target)
 
 
 @dataclass(frozen=True)
@@ -356,18 +384,30 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int
 
     Parameters
     ----------
-    model, X, target
-        As in :func:`saturation_mutagenesis` (``target`` selects one output).
+    model, X
+        As in :func:`saturation_mutagenesis`.
     sites : PlantedInstances or iterable of tuples, optional
-        ``(sequence, start, end, ...)`` per site, e.g. a task's ``instances``.
+        Default None (give ``motif`` instead). ``(sequence, start, end, ...)`` per site, e.g. a
+        task's ``instances``.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); an output
+        index or name.
     motif : Motif, optional
-        Instead of ``sites``: knock out every hit of a PWM scan (:func:`data.motifs.scan`).
-    threshold : float
-        Scan threshold, a fraction of the best possible score.
-    fill : {"shuffle", "zeros", "uniform"}
-        How a site is replaced (dinucleotide shuffles of it are averaged over ``n_shuffles``).
-    n_shuffles, batch_size, device, random_state
-        As in :func:`occlusion`.
+        Default None. Instead of ``sites``: knock out every hit of a PWM scan
+        (:func:`data.motifs.scan`).
+    threshold : float, optional
+        Default 0.8. Scan threshold, a fraction of the best possible score.
+    fill : {"shuffle", "zeros", "uniform"}, optional
+        Default ``"shuffle"``. How a site is replaced (dinucleotide shuffles of it are averaged
+        over ``n_shuffles``).
+    n_shuffles : int, optional
+        Default 5.
+    batch_size : int or None, optional
+        Default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles.
 
     Returns
     -------

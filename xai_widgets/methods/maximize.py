@@ -274,7 +274,7 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
                         relaxation: str = "straight_through", penalty: str | None = "entropy",
                         penalty_weight: float = 0.1, motif_width: int = 30,
                         batch_size: int | None = None, device="auto", random_state=None,
-                        progress: bool = True) -> MaximizationResult:
+                        progress: bool = False) -> MaximizationResult:
     """Search for sequences that maximise a model output or a hidden unit.
 
     Parameters
@@ -283,45 +283,45 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
         Maps ``(N, 4, L)`` to ``(N, T)``; it must accept sequences of ``length``.
     length : int
         Length of the sequences to design.
-    target : int or None
-        Output index to maximise (None only for single-output models); ignored when
-        ``layer`` is given.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); else the
+        output (index or name) to maximise. Ignored when ``layer`` is given.
     layer : torch.nn.Module or str, optional
-        A submodule of ``model`` (e.g. ``model.conv2``) or its name (``"conv2"``): maximise
+        Default None: maximise a model output. A submodule of ``model`` (e.g. ``model.conv2``) or its name (``"conv2"``): maximise
         the activation of its output channel ``channel`` instead of a model output.
     channel : int, optional
-        Channel of ``layer``'s output ``(N, C[, L'])``; required with ``layer``.
-    reduce : {"max", "mean"}
-        How a hidden channel's positions are combined: the strongest position (the channel's
+        Default None. Channel of ``layer``'s output ``(N, C[, L'])``; required with ``layer``.
+    reduce : {"max", "mean"}, optional
+        Default ``"max"``. How a hidden channel's positions are combined: the strongest position (the channel's
         best site, the default) or the mean over positions.
-    n_starts : int
-        Independent searches from random starting points.
-    method : {"relaxed", "greedy"}
-        See the module docstring.
-    steps : int, optional
-        Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default 100;
+    n_starts : int, optional
+        Default 8. Independent searches from random starting points.
+    method : {"relaxed", "greedy"}, optional
+        Default ``"relaxed"``. See the module docstring.
+    steps : int or None, optional
+        Default None: per method. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default 100;
         each round predicts all ``3 L`` substitutions of every unconverged start).
-    lr : float
-        Adam learning rate on the logits (``"relaxed"``).
-    relaxation : {"straight_through", "softmax"}
-        What the model sees during a relaxed search (see the module docstring).
-    penalty : {"entropy", "l2"} or None
-        Pushes the relaxed input towards one-hot: the mean per-position entropy of
+    lr : float, optional
+        Default 0.1. Adam learning rate on the logits (``"relaxed"``).
+    relaxation : {"straight_through", "softmax"}, optional
+        Default ``"straight_through"``. What the model sees during a relaxed search (see the module docstring).
+    penalty : {"entropy", "l2"} or None, optional
+        Default ``"entropy"``. Pushes the relaxed input towards one-hot: the mean per-position entropy of
         ``softmax(theta)`` (nats), or its mean squared distance to the nearest one-hot vector.
         Its weight rises linearly from 0 to ``penalty_weight`` over the steps.
-    penalty_weight : float
-        Final weight of the penalty (in objective units per nat / per unit distance).
-    motif_width : int
-        Width of the aligned windows that make ``motif`` (clipped to ``length``).
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Sequences (or ISM edits) evaluated at once.
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    random_state : int or None
-        Seed of the starting points.
-    progress : bool
-        Show a progress bar over steps.
+    penalty_weight : float, optional
+        Default 0.1. Final weight of the penalty (in objective units per nat / per unit distance).
+    motif_width : int, optional
+        Default 30. Width of the aligned windows that make ``motif`` (clipped to ``length``).
+    batch_size : int or None, optional
+        Sequences (or ISM edits) evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int or None, optional
+        Default None. Seed of the starting points.
+    progress : bool, optional
+        Default False. Show a progress bar over steps.
 
     Returns
     -------

@@ -44,7 +44,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import resolve_batch_size
-from ..data.encoding import one_hot
+from ..data.encoding import ALPHABET, one_hot
 from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
 from ._common import ALL, check_target, model_method, output_names, prepare
@@ -280,26 +280,28 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
         Default None: the model's only output (ValueError for a multi-output model); one output
         (index or name); ``"all"`` scores every output (a variant's effect is reported per
         output).
-    mismatch : {"raise", "report"}
-        A REF that differs from the genome, a chromosome the genome lacks or a position past a
+    mismatch : {"raise", "report"}, optional
+        Default ``"raise"``. A REF that differs from the genome, a chromosome the genome lacks or a position past a
         chromosome end: raise (naming the variant) or report it per variant in ``status``
         and leave its scores NaN.
-    count_outputs : "auto" or iterable of int or str
-        Outputs that predict natural-log counts; they get ``log2fc_o = delta_o / ln 2``.
+    count_outputs : "auto" or iterable of int or str, optional
+        Default ``"auto"``. Outputs that predict natural-log counts; they get ``log2fc_o = delta_o / ln 2``.
         ``"auto"``: outputs named ``"counts"`` (BPNet's log counts).
-    calibrate : int or None
-        Number of random SNVs (in up to 64 windows of the scored variants, chosen with
+    calibrate : int or None, optional
+        Default 2000 (:data:`N_NULL`). Number of random SNVs (in up to 64 windows of the scored variants, chosen with
         ``random_state``) whose ``|delta|`` calibrates ``percentile_o``: the percentage of them
         with ``|delta|`` at most the variant's (:func:`random_snv_effects`, cached). None: skip.
-    batch_size : int, optional
-        Edits (fast path) or windows per forward pass; default from the memory rule, which
-        also bounds the windows held at once.
-    device : str or torch.device
-    method : {"auto", "fast", "naive"}
-        For SNVs that share a window, as in :func:`saturation_mutagenesis`.
-    progress : bool
-        Progress bar over chunks of windows.
-    random_state : int
+    batch_size : int or None, optional
+        Edits (fast path) or windows per forward pass; default None: from the memory rule,
+        which also bounds the windows held at once.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``. For SNVs that share a window, as in :func:`saturation_mutagenesis`.
+    progress : bool, optional
+        Default False. Progress bar over chunks of windows.
+    random_state : int or None, optional
+        Default None. Seed of the calibration SNVs (pass an int for reproducible percentiles).
 
     Returns
     -------
@@ -379,7 +381,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
         rows = window_rows[members]
         seq = window_id[members] - lo
         pos = table["pos"].to_numpy()[rows] - 1 - starts[rows]
-        base = np.array(["ACGT".index(a) for a in table["alt"].to_numpy()[rows]])
+        base = np.array([ALPHABET.index(a) for a in table["alt"].to_numpy()[rows]])
         order = np.lexsort((pos, seq))
         rows, seq, pos, base = rows[order], seq[order], pos[order], base[order]
         s, p, b = (torch.as_tensor(a).to(device) for a in (seq, pos, base))
@@ -468,10 +470,10 @@ def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float
     rows : int or array of int
         Rows of ``scores.table``.
     motifs : dict or list of Motif, optional
-        Default: the bundled JASPAR 2024 set (:func:`xai_widgets.data.bundled_motifs`); pass
+        Default None: the bundled JASPAR 2024 set (:func:`xai_widgets.data.bundled_motifs`); pass
         ``jaspar_motifs(tax_group="insects")`` etc. for a whole JASPAR collection.
-    threshold : float
-        A site is present when its score is at least this fraction of the motif's best score.
+    threshold : float, optional
+        Default 0.8. A site is present when its score is at least this fraction of the motif's best score.
 
     Returns
     -------
@@ -613,18 +615,20 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
         From :func:`score_variants`.
     row : int
         A row of ``scores.table`` whose ``status`` is ``"ok"``.
-    method : str
-        One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
+    method : str, optional
+        Default ``"ism"``. One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
         mean-centred at the observed base), ``"saliency"``, ``"gradient_x_input"``,
         ``"integrated_gradients"``, ``"deep_lift_shap"``.
-    target : int, str or None
-        Output index or name; ``None`` only for a single-output model.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); else an
+        output index or name.
     method_options : dict, optional
-        Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
+        Default None: the method's defaults. Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
         DeepSHAP.
-    batch_size : int, optional
-        Default from the memory rule.
-    device : str or torch.device
+    batch_size : int or None, optional
+        Default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------

@@ -14,7 +14,7 @@ from torch import nn
 from .._core import predict, resolve_device
 from ..methods._common import check_target
 from ..methods.discovery import MATRICES, DiscoveryResult
-from ..methods.variants import _target_index, output_names
+from ..methods import output_names
 from ..plots import logo_data, logo_figure
 from ..plots.filters import information_logo
 from ._common import bokeh_widget
@@ -119,8 +119,7 @@ class MotifDiscovery(ipw.VBox):
         self.model, self.X, self.result, self.device = model, X, result, resolve_device(device)
         n_outputs = int(predict(model, X[:1], device=self.device).shape[1])
         self.output_names = output_names(model, n_outputs)
-        self.target = (check_target(target, n_outputs) if target is None
-                       else _target_index(target, self.output_names))
+        self.target = check_target(target, n_outputs, model=model)
         self.method, self.method_options, self.window, self.width = method, method_options, window, width
         self.flipper = None
         self._relisting = False
