@@ -103,8 +103,8 @@ def test_grammar_model_maximum_beats_random_and_data_and_holds_the_grammar():
     assert r.activations.median() > data_best  # most starts beat the best of 2000 data sequences
     assert r.activations.max() > data_best + 2
     assert r.activations.min() > random_predictions.max() + 2  # and all of them every random one
-    spi1 = scan(r.sequences, get_motif("Spi1"), 0.6)
-    irf1 = scan(r.sequences, get_motif("Irf1"), 0.6)
+    spi1 = scan(r.sequences, get_motif("Spi1"), threshold=0.6)
+    irf1 = scan(r.sequences, get_motif("Irf1"), threshold=0.6)
     assert {h[0] for h in spi1} == {h[0] for h in irf1} == set(range(8))
     grammar = {a[0] for a in spi1 for p in irf1 if a[0] == p[0] and GRAMMAR_RULE.forms_grammar(*a[1:], *p[1:])}
     assert len(grammar) >= 6  # same strand, Irf1 4-12 bp downstream of Spi1

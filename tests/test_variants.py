@@ -234,5 +234,5 @@ def test_variant_motifs_finds_a_broken_planted_site():
     found = variant_motifs(scores, 0, motifs=[motif])
     assert list(found.call) == ["lost"] and found.motif[0] == "GATA2" and found.change[0] < 0
     ref_X, alt_X, _ = scores.windows(0)
-    assert any(h[1] <= start + j < h[2] for h in scan(ref_X, motif, 0.8))
-    assert not any(h[1] <= start + j < h[2] for h in scan(alt_X, motif, 0.8))
+    assert any(h[1] <= start + j < h[2] for h in scan(ref_X, motif, threshold=0.8))
+    assert not any(h[1] <= start + j < h[2] for h in scan(alt_X, motif, threshold=0.8))

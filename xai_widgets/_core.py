@@ -15,6 +15,11 @@ from .data.encoding import check_one_hot
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Turn ``"auto"`` (or None) into CUDA when available, else CPU; pass others through.
 
+    Parameters
+    ----------
+    device : str, torch.device or None, optional
+        Default ``"auto"``: CUDA when available, else the CPU; else ``"cpu"``, ``"cuda:0"``...
+
     Raises
     ------
     ValueError

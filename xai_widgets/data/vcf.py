@@ -155,10 +155,13 @@ def read_variant_table(table, *, chrom: str = "chrom", pos: str = "pos", ref: st
     table : pandas.DataFrame or str or path-like
         The table, or a TSV/CSV file with a header (separator from ``sep``, else tab for
         ``.tsv``/``.txt``/``.tab`` and comma for ``.csv``).
-    chrom, pos, ref, alt : str
-        Column names; ``pos`` is 1-based, ``alt`` may list several alleles separated by commas.
+    chrom, pos, ref, alt : str, optional
+        Column names, by default ``"chrom"``, ``"pos"``, ``"ref"``, ``"alt"``; ``pos`` is
+        1-based, ``alt`` may list several alleles separated by commas.
     id : str, optional
-        Column of variant ids.
+        Column of variant ids; default None: none.
+    sep : str, optional
+        Default None: tab for ``.tsv``/``.txt``/``.tab`` files, comma for ``.csv``.
 
     Returns
     -------
@@ -208,7 +211,7 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
         ``(sequence index, 0-based position, new base)``, as in
         :func:`xai_widgets.methods.predict_edits`.
     names : sequence of str, optional
-        Sequence names (default: the Dataset's names, else ``"0"``, ``"1"``, ...).
+        Sequence names; default None: the Dataset's names, else ``"0"``, ``"1"``, ...
 
     Returns
     -------

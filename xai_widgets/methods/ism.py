@@ -420,7 +420,7 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, model=model)
     if motif is not None:
-        sites = scan(X, motif, threshold)
+        sites = scan(X, motif, threshold=threshold)
     elif isinstance(sites, PlantedInstances):
         sites = list(zip(sites.sequence.tolist(), sites.start.tolist(), sites.end.tolist()))
     sites = [(int(s[0]), int(s[1]), int(s[2])) for s in sites]
