@@ -184,7 +184,7 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
     assert result.path == "naive"
     torch.testing.assert_close(result.delta, _naive_ism(model, X, 1), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="disagrees.*max difference"):
-        saturation_mutagenesis(model, X, device="cpu", method="fast")
+        saturation_mutagenesis(model, X, target=0, device="cpu", method="fast")
     kwargs = dict(spacings=range(-9, 10, 3), device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="disagrees"):
         auto = spacing_sweep(model, X, "ACGTG", "TTGAC", **kwargs)

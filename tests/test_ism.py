@@ -129,11 +129,11 @@ def test_predict_edits_match_the_ism_map():
     torch.testing.assert_close(delta, expected, atol=1e-5, rtol=0)
     assert predict_edits(model, X, edits=edits, target="all", device="cpu").shape == (3, 12)
     with pytest.raises(ValueError, match="out of range"):
-        predict_edits(model, X, edits=[(0, 100, "A")])
+        predict_edits(model, X, edits=[(0, 100, "A")], target=0)
     with pytest.raises(ValueError, match="out of range"):
-        predict_edits(model, X, edits=[(0, 1, "N")])
+        predict_edits(model, X, edits=[(0, 1, "N")], target=0)
     with pytest.raises(ValueError, match="empty"):
-        predict_edits(model, X, edits=[])
+        predict_edits(model, X, edits=[], target=0)
 
 
 def test_occlusion_finds_the_planted_motif():
@@ -160,9 +160,9 @@ def test_occlusion_fills_and_errors():
         expected = model(torch.zeros(1, 4, 60))[0, 0] - model(X)[0, 0]
     torch.testing.assert_close(zeros.delta[0, 0], expected)
     with pytest.raises(ValueError, match="fill"):
-        occlusion(model, X, fill="noise")
+        occlusion(model, X, target=0, fill="noise")
     with pytest.raises(ValueError, match="window"):
-        occlusion(model, X, window=61)
+        occlusion(model, X, target=0, window=61)
 
 
 def test_motif_knockout_of_planted_sites_matches_the_truth():
@@ -206,4 +206,4 @@ def test_motif_knockout_errors():
     with pytest.raises(ValueError, match="either sites"):
         motif_knockout(model, X)
     with pytest.raises(ValueError, match="outside"):
-        motif_knockout(model, X, sites=[(0, 45, 60)])
+        motif_knockout(model, X, sites=[(0, 45, 60)], target=0)

@@ -59,7 +59,7 @@ def test_explain_variant_equals_the_method_on_the_windows(model, scores, genome_
         ism = saturation_mutagenesis(model, X, target=1, device="cpu")
         expected, predictions = ism.values, ism.prediction
     else:
-        expected = DIRECT[method](model, X, 1, device="cpu", **OPTIONS.get(method, {})).values
+        expected = DIRECT[method](model, X, target=1, device="cpu", **OPTIONS.get(method, {})).values
         with torch.no_grad():
             predictions = model(X)[:, 1]
     assert got.values.shape == (2, 4, L) and torch.equal(got.X, X)
