@@ -142,11 +142,11 @@ def _loop_importance(model):
 
 
 def _check_interactions(model, x):
-    pair = pairwise_ism(model, x, start=8, end=14, device="cpu", progress=False)
+    pair = pairwise_ism(model, x, start=8, end=14, target=0, device="cpu", progress=False)
     singles = _naive_ism(model, x, 0)[0, :, 8:14].T
     torch.testing.assert_close(pair.singles, singles, atol=1e-5, rtol=0)
     torch.testing.assert_close(pair.additive, singles[:, :, None, None] + singles[None, None], atol=1e-5, rtol=0)
-    kwargs = dict(target_features=[(16, 24)], n_null=0, device="cpu", random_state=0, progress=False)
+    kwargs = dict(target_features=[(16, 24)], target=0, n_null=0, device="cpu", random_state=0, progress=False)
     ism = dfim(model, x, sources=[(2, 6)], **kwargs)
     loop = dfim(model, x, sources=[(2, 6)], importance=_loop_importance(model), **kwargs)
     torch.testing.assert_close(ism.scores, loop.scores, atol=1e-5, rtol=0)
