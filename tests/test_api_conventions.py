@@ -152,7 +152,7 @@ def _renderings(value) -> set[str]:
 def states_default(text: str, value, module=None) -> bool:
     """The entry says "default" or "optional" and shows the value: its repr (or str, or a
     usual spelling of a number), or the name of a constant of ``module`` that holds it."""
-    if not re.search(r"\b(default|optional)\b", text, re.IGNORECASE):
+    if not re.search(r"\b(defaults?|optional)\b", text, re.IGNORECASE):
         return False
     if any(r in text for r in _renderings(value)):
         return True

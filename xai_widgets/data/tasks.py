@@ -327,12 +327,8 @@ def cooperative_grammar(n: int = 20_000, length: int = 200, *, random_state: int
 
     Parameters
     ----------
-    n : int, optional
-        Default 20,000. Number of sequences (split 70/10/20 into train/valid/test).
-    length : int, optional
-        Default 200. Sequence length in bases.
-    random_state : int, optional
-        Default 0. Seed; the same seed gives the same data (the zoo's models are trained on it).
+    n, length, random_state : int, optional
+        Defaults 20,000, 200 and 0; as in :func:`motif_presence`.
     rule : GrammarRule, optional
         Default ``GRAMMAR_RULE`` (the settings above).
 
@@ -386,12 +382,8 @@ def attribution_benchmark(n: int = 20_000, length: int = 200, *, random_state: i
 
     Parameters
     ----------
-    n : int, optional
-        Default 20,000. Number of sequences (split 70/10/20 into train/valid/test).
-    length : int, optional
-        Default 200. Sequence length in bases.
-    random_state : int, optional
-        Default 0. Seed; the same seed gives the same data (the zoo's models are trained on it).
+    n, length, random_state : int, optional
+        Defaults 20,000, 200 and 0; as in :func:`motif_presence`.
 
     Returns
     -------

@@ -407,16 +407,12 @@ def predict_ablated(model: nn.Module, X: torch.Tensor, *, filters, means: torch.
 
     Parameters
     ----------
-    model : torch.nn.Module
-    X : torch.Tensor, shape (N, 4, L)
-    filters : int or iterable of int
-        First-layer filters to silence (required).
+    model, X, filters
+        As in :func:`ablate_filters`.
     means : torch.Tensor, shape (F,), optional
         Default None: set the activations to 0.
-    batch_size : int or None, optional
-        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-    device : str or torch.device, optional
-        Default ``"auto"``: CUDA when available, else the CPU.
+    batch_size, device : optional
+        Defaults None (the memory rule) and ``"auto"``.
     """
 
     with _ablated(model, _check_filters(model, filters), means):
@@ -562,12 +558,8 @@ def filter_importance(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, met
         ``"pearson"`` (regression, e.g. DeepSTARR's activities).
     mode : {"zero", "mean"}, optional
         Default ``"zero"``; as in :func:`ablate_filters`.
-    batch_size : int or None, optional
-        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-    device : str or torch.device, optional
-        Default ``"auto"``: CUDA when available, else the CPU.
-    progress : bool, optional
-        Default False. Show a progress bar.
+    batch_size, device, progress : optional
+        Defaults None (the memory rule), ``"auto"`` and False (no progress bar over filters).
 
     Returns
     -------

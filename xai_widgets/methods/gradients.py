@@ -126,16 +126,9 @@ def gradient_x_input(model: nn.Module, X: torch.Tensor, *, target: int | str | N
 
     Parameters
     ----------
-    model, X
-        As in :func:`saliency`.
-    target : int, str or None, optional
-        Default None: the model's only output; as in :func:`saliency`.
-    correct : bool, optional
-        Default False. Apply :func:`correct_gradient` to the gradient first.
-    batch_size : int or None, optional
-        Default None: from the memory rule.
-    device : str or torch.device, optional
-        Default ``"auto"``.
+    model, X, target, correct, batch_size, device
+        As in :func:`saliency`, with the same defaults: ``target`` None (the only output),
+        ``correct`` False, ``batch_size`` None (the memory rule), ``device`` ``"auto"``.
 
     Returns
     -------
