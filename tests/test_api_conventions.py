@@ -237,3 +237,65 @@ def test_docstring_parser():
     assert set(entries) == {"model", "alpha", "beta", "k"}
     assert states_default(entries["alpha"], 0.5) and states_default(entries["k"], 3)
     assert not states_default(entries["k"], 4) and not states_default(entries["model"], None)
+
+
+# --- the target rule and the result protocol, on a small two-output model ------------------------
+
+def _two_output_model():
+    import torch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(4, 6, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 30, 2))
+    model.output_names = ("open", "bound")
+    return model.eval()
+
+
+def test_the_target_rule():
+    from xai_widgets import methods
+    from xai_widgets.methods._common import check_target
+
+    from .helpers import random_one_hot
+
+    model, X = _two_output_model(), random_one_hot(2, 30)
+    assert check_target(None, 1) == 0 and check_target(-1, 3) == 2 and check_target("all", 3, allow_all=True) == "all"
+    assert check_target("bound", 2, model=model) == 1
+    for method in (methods.saturation_mutagenesis, methods.saliency, methods.gradient_x_input,
+                   methods.integrated_gradients, methods.deep_lift_shap, methods.occlusion):
+        with pytest.raises(ValueError, match=r"2 outputs \(0: 'open', 1: 'bound'\): pass target=<index or name>"):
+            method(model, X, device="cpu")
+    with pytest.raises(ValueError, match='target="all" is not available'):
+        methods.saliency(model, X, target="all", device="cpu")
+    with pytest.raises(ValueError, match="not an output name"):
+        methods.saliency(model, X, target="closed", device="cpu")
+    every = methods.saturation_mutagenesis(model, X, target="all", device="cpu")
+    one = methods.saturation_mutagenesis(model, X, target="bound", device="cpu")
+    assert every.delta.shape == (2, 2, 4, 30) and every.values.shape == (2, 2, 4, 30) and one.target == 1
+    assert every.per_position().shape == (2, 2, 30)
+    assert (every.delta[:, 1] - one.delta).abs().max() < 1e-5 and (every.prediction[:, 1] - one.prediction).abs().max() < 1e-6
+    assert methods.predict_edits(model, X, edits=[(0, 3, "A")], target="all", device="cpu").shape == (1, 2)
+
+
+def test_attribution_results_share_one_protocol():
+    import torch
+
+    from xai_widgets import methods
+
+    from .helpers import random_one_hot
+
+    model, X = _two_output_model(), random_one_hot(2, 30)
+    results = {"ism": methods.saturation_mutagenesis(model, X, target=1, device="cpu"),
+               "saliency": methods.saliency(model, X, target=1, device="cpu"),
+               "gradient_x_input": methods.gradient_x_input(model, X, target=1, device="cpu"),
+               "integrated_gradients": methods.integrated_gradients(model, X, target=1, n_steps=4, device="cpu"),
+               "deep_lift_shap": methods.deep_lift_shap(model, X, target=1, n_shuffles=2, random_state=0, device="cpu"),
+               "occlusion": methods.occlusion(model, X, target=1, window=5, fill="zeros", device="cpu")}
+    for name, result in results.items():
+        assert isinstance(result, methods.AttributionResult), name
+        assert result.method == name and result.target == 1 and result.X is X
+        assert result.values.shape == (2, 4, 30) and result.per_position().shape == (2, 30)
+    ism = results["ism"]  # values: the mean-centred delta at the observed base
+    torch.testing.assert_close(ism.values, (ism.delta - ism.delta.mean(1, keepdim=True)) * X)
+    torch.testing.assert_close(ism.per_position(), ism.values.sum(1))
+    occ = results["occlusion"]  # values: the per-position change at the observed base
+    torch.testing.assert_close(occ.values.sum(1), occ.per_position())
+    assert not isinstance(object(), methods.AttributionResult)

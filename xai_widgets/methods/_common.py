@@ -9,6 +9,10 @@ Every public method over ``(model, X)`` is wrapped by :func:`model_method`, whic
   training flag, the device of its parameters and buffers, and each parameter's
   ``requires_grad`` are restored when the method returns or raises.
 
+``target`` follows one rule everywhere (:func:`check_target`): None (every method's default)
+is the model's only output and raises for a multi-output model, naming its outputs; an int or
+an output name picks one; ``"all"`` asks for every output where a method returns them all.
+
 Default batch sizes follow one memory rule (:func:`resolve_batch_size`): a batch holds as many
 items as fit :data:`MEMORY_BUDGET_BYTES` given the activations one item needs in this model at
 this input length (measured once per model and shape with forward hooks on a single sequence).
@@ -162,11 +166,13 @@ def check_target(target, n_outputs: int, *, model: nn.Module | None = None, allo
     """
     if model is not None:
         target = target_index(model, target)
-    names = output_names(model, n_outputs) if model is not None else tuple(str(i) for i in range(n_outputs))
+    declared = declared_output_names(model) if model is not None else None
+    names = declared if declared and len(declared) == n_outputs else None
     if target is None:
         if n_outputs == 1:
             return 0
-        listed = ", ".join(f"{i}: {name!r}" for i, name in enumerate(names))
+        listed = (", ".join(f"{i}: {name!r}" for i, name in enumerate(names)) if names
+                  else f"indices 0..{n_outputs - 1}")
         hint = ', or target="all" for every output' if allow_all else ""
         raise ValueError(f"the model has {n_outputs} outputs ({listed}): pass target=<index or name>{hint}")
     if isinstance(target, str) and target == ALL:
@@ -175,7 +181,8 @@ def check_target(target, n_outputs: int, *, model: nn.Module | None = None, allo
         raise ValueError('target="all" is not available here: this method explains one output; pass '
                          "target=<index or name>")
     if isinstance(target, str):
-        raise ValueError(f"target {target!r} is not an output name of the model; its outputs are {names}")
+        raise ValueError(f"target {target!r} is not an output name of the model; its outputs are "
+                         f"{names or tuple(str(i) for i in range(n_outputs))}")
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
         raise TypeError(f"target must be an int index or an output name; got {target!r}")
     if not -n_outputs <= target < n_outputs:
