@@ -36,11 +36,8 @@ from torch import nn
 MODULES = ("xai_widgets", "xai_widgets.methods", "xai_widgets.data", "xai_widgets.plots", "xai_widgets.widgets",
            "xai_widgets.zoo", "xai_widgets.metrics", "xai_widgets.adapt")
 
-#: Callables exempt from every rule, with the reason.
-EXEMPT = {
-    # torch modules built by the zoo from a card's architecture settings (zoo.build / zoo.load):
-    # their __init__ takes the architecture's hyperparameters in the published authors' order
-}
+#: Callables exempt from every rule, with the reason (none today; add ``qualname: reason``).
+EXEMPT: dict = {}
 
 #: (callable, parameter) pairs exempt from rule (a) or (b), with the reason.
 EXEMPT_PARAMS: dict = {}
