@@ -81,9 +81,9 @@ def truth(n: int, workdir: Path):
                                chunk_size=250, random_state=0, options={"n_shuffles": 10}, progress=True)
     t_attr = time.perf_counter() - t
     t = time.perf_counter()
-    result = discover_motifs(store, targets=task.motifs)
+    result = discover_motifs(store, database=task.motifs)
     t_modisco = time.perf_counter() - t
-    recovery = planted_recovery(result, task.instances, task.motifs)
+    recovery = planted_recovery(result, task.instances, motifs=task.motifs)
     print(recovery.to_string())
     found = recovery[recovery.recovered]
     print(f"RESULT truth n={n} matched={len(found)}/12 overlap>=0.8={int((found.overlap >= 0.8).sum())}/{len(found)} "
@@ -97,7 +97,7 @@ def decoys(n: int, workdir: Path):
     model = zoo.load("basset_exp_attribution_benchmark", device="cpu")
     store = attribute_to_store(model, task, store=workdir / f"decoys{n}", target=0, chunk_size=250, random_state=0,
                                options={"n_shuffles": 10}, progress=True)
-    result = discover_motifs(store, targets=task.motifs)
+    result = discover_motifs(store, database=task.motifs)
     worst = []
     for p in result.patterns:
         best = p.best_match("pwm")
@@ -114,7 +114,7 @@ def deepstarr(workdir: Path):
     for target in ("dev", "hk"):
         store = attribute_to_store(model, fly, store=workdir / f"deepstarr_{target}", target=target, chunk_size=128,
                                    random_state=0, options={"n_shuffles": 10}, progress=True)
-        result = discover_motifs(store, targets="insects")
+        result = discover_motifs(store, database="insects")
         table = result.table()
         print(table.to_string())
         names = sorted({m for m in table[(table.sign > 0) & (table.pwm_e_value < 0.1)].pwm_match})

@@ -46,12 +46,12 @@ from xai_widgets.metrics import per_sequence_auroc
 from xai_widgets.zoo.specs import ZOO_SPECS, spec_task
 
 METHODS = {
-    "ism": lambda m, X, t: saturation_mutagenesis(m, X, t).attribution().sum(1),
-    "saliency": lambda m, X, t: saliency(m, X, t).per_position(),
-    "saliency_corrected": lambda m, X, t: saliency(m, X, t, correct=True).per_position(),
-    "integrated_gradients": lambda m, X, t: integrated_gradients(m, X, t, baseline="shuffle", n_baselines=20,
+    "ism": lambda m, X, t: saturation_mutagenesis(m, X, target=t).values.sum(1),
+    "saliency": lambda m, X, t: saliency(m, X, target=t).per_position(),
+    "saliency_corrected": lambda m, X, t: saliency(m, X, target=t, correct=True).per_position(),
+    "integrated_gradients": lambda m, X, t: integrated_gradients(m, X, target=t, baseline="shuffle", n_baselines=20,
                                                                  n_steps=8, random_state=0).per_position(),
-    "deep_lift_shap": lambda m, X, t: deep_lift_shap(m, X, t, n_shuffles=10, random_state=0).per_position(),
+    "deep_lift_shap": lambda m, X, t: deep_lift_shap(m, X, target=t, n_shuffles=10, random_state=0).per_position(),
 }
 
 
@@ -79,7 +79,7 @@ def filter_rows() -> list[str]:
         model = zoo.load(name, device="cpu")
         motifs = filters_from_activations(model, test.X[:3000], progress=False)
         e_values = planted_e_values(motifs, task.motifs)
-        importance = filter_importance(model, test.X[:2000], test.y[:2000], progress=False)
+        importance = filter_importance(model, test.X[:2000], y=test.y[:2000], progress=False)
         rank = np.empty(len(motifs), dtype=int)
         rank[importance.order] = np.arange(len(motifs))
         matched = {tf: int(rank[e < 0.1].min()) for tf, e in e_values.items() if (e < 0.1).any()}

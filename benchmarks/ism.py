@@ -5,7 +5,7 @@
     python benchmarks/ism.py --quick         # N=1 only, L in {200, 1000}
     python benchmarks/ism.py --no-slow       # without tangermeme's fast=False column
 
-Each case times ``xai_widgets.methods.saturation_mutagenesis(target=None)`` (``method="auto"``:
+Each case times ``xai_widgets.methods.saturation_mutagenesis(target="all")`` (``method="auto"``:
 the path chosen by cost, printed per row with the reason) and tangermeme's
 ``saturation_mutagenesis`` with ``fast=True`` (its default) and ``fast=False`` (hypothetical, all
 outputs), on the CPU, and reports the median wall time, the speed-up over tangermeme's
@@ -59,7 +59,7 @@ def main() -> None:
                 g = torch.Generator().manual_seed(length + n)
                 X = torch.nn.functional.one_hot(torch.randint(0, 4, (n, length), generator=g), 4)
                 X = X.permute(0, 2, 1).float()
-                ours_ms, ours = median_ms(lambda: saturation_mutagenesis(model, X, target=None, device="cpu"),
+                ours_ms, ours = median_ms(lambda: saturation_mutagenesis(model, X, target="all", device="cpu"),
                                       args.repeats, args.budget)
                 fast_ms, theirs = median_ms(lambda: tm_ism(model, X, hypothetical=True, fast=True, device="cpu",
                                                        batch_size=1024), args.repeats, args.budget)

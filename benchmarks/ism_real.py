@@ -4,7 +4,7 @@ tangermeme, side by side in one process (CPU).
     python benchmarks/ism_real.py              # DeepSTARR (N=1, 249 bp) and BPNet (N=1, 2,114 bp)
     python benchmarks/ism_real.py --models deepstarr --repeats 5
 
-For each model: ``saturation_mutagenesis(target=None)`` with ``method="fast"`` and
+For each model: ``saturation_mutagenesis(target="all")`` with ``method="fast"`` and
 ``method="naive"`` (batched plain forward passes), and tangermeme's ``saturation_mutagenesis``
 (``fast=False``, hypothetical, all outputs; tangermeme's own fast path does not apply to
 these models). Medians of ``--repeats`` runs after a warm-up (a single run when the warm-up is
@@ -50,9 +50,9 @@ def main() -> None:
         else:
             g = torch.Generator().manual_seed(length)
             X = torch.nn.functional.one_hot(torch.randint(0, 4, (1, length), generator=g), 4).permute(0, 2, 1).float()
-        ours_ms, fast = median_ms(lambda: saturation_mutagenesis(model, X, target=None, method="fast", device="cpu"),
+        ours_ms, fast = median_ms(lambda: saturation_mutagenesis(model, X, target="all", method="fast", device="cpu"),
                                   args.repeats, args.budget)
-        plain_ms, plain = median_ms(lambda: saturation_mutagenesis(model, X, target=None, method="naive",
+        plain_ms, plain = median_ms(lambda: saturation_mutagenesis(model, X, target="all", method="naive",
                                                                    device="cpu"), args.repeats, args.budget)
         tm_ms = float("nan")
         if not args.no_tangermeme:

@@ -25,10 +25,9 @@ import numpy as np
 import torch
 
 from xai_widgets import zoo
-from xai_widgets._core import predict
-from xai_widgets.data import example_genome, fly_enhancers, read_variant_table, variants_from_edits
+from xai_widgets.data import ALPHABET, example_genome, fly_enhancers, read_variant_table, variants_from_edits
 from xai_widgets.data.io import open_genome
-from xai_widgets.methods import score_variants
+from xai_widgets.methods import predict, score_variants
 
 
 def peak_mib() -> float:
@@ -41,7 +40,7 @@ def deepstarr_case(n: int):
     n_pos = -(-n // 3)
     seq = rng.integers(0, len(X), n_pos)
     pos = rng.integers(0, X.shape[2], n_pos)
-    edits = [(int(s), int(p), "ACGT"[(int(X[s, :, p].argmax()) + k) % 4]) for s, p in zip(seq, pos) for k in (1, 2, 3)]
+    edits = [(int(s), int(p), ALPHABET[(int(X[s, :, p].argmax()) + k) % 4]) for s, p in zip(seq, pos) for k in (1, 2, 3)]
     return zoo.load("deepstarr", device="cpu"), variants_from_edits(X, edits[:n]), X
 
 
@@ -51,7 +50,7 @@ def bpnet_case(n: int):
     rng = np.random.default_rng(0)
     n_pos = -(-n // 3)
     positions = np.sort(rng.choice(np.arange(1_100, len(genome) - 1_100), n_pos, replace=False))
-    rows = [("chr17", str(p), genome[p - 1], b) for p in positions for b in "ACGT" if b != genome[p - 1]][:n]
+    rows = [("chr17", str(p), genome[p - 1], b) for p in positions for b in ALPHABET if b != genome[p - 1]][:n]
     import pandas as pd
 
     table = pd.DataFrame(rows, columns=["chrom", "pos", "ref", "alt"])
@@ -66,7 +65,7 @@ def plain_cost(model, scores, batch_size):
     for lo in range(0, len(ok), 512):
         rows = np.flatnonzero(scores.table.status == "ok")[lo : lo + 512]
         ref, alt, _ = scores.windows(rows)
-        deltas.append(predict(model, alt, batch_size, "cpu") - predict(model, ref, batch_size, "cpu"))
+        deltas.append(predict(model, alt, batch_size=batch_size, device="cpu") - predict(model, ref, batch_size=batch_size, device="cpu"))
     return time.perf_counter() - start, torch.cat(deltas)
 
 
@@ -86,10 +85,10 @@ def main() -> None:
         from xai_widgets.data.vcf import VariantSet
 
         warm = VariantSet(variants.table.iloc[:3], variants.report)  # warm-up: threads, allocator, memory probe
-        plain_cost(model, score_variants(model, warm, genome=genome, calibrate=None, device="cpu"), None)
+        plain_cost(model, score_variants(model, warm, genome=genome, calibrate=None, device="cpu", target="all"), None)
         before = peak_mib()
         start = time.perf_counter()
-        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False)
+        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False, target="all")
         ours = time.perf_counter() - start
         peak = peak_mib()
         plain, delta = plain_cost(model, scores, None)

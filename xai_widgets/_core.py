@@ -15,6 +15,11 @@ from .data.encoding import check_one_hot
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Turn ``"auto"`` (or None) into CUDA when available, else CPU; pass others through.
 
+    Parameters
+    ----------
+    device : str, torch.device or None, optional
+        Default ``"auto"``: CUDA when available, else the CPU; else ``"cpu"``, ``"cuda:0"``...
+
     Raises
     ------
     ValueError
@@ -155,7 +160,7 @@ def resolve_batch_size(batch_size, model: nn.Module, X: torch.Tensor, device, *,
 
 
 @torch.no_grad()
-def predict(model: nn.Module, X: torch.Tensor, batch_size: int | None = None, device="auto") -> torch.Tensor:
+def predict(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Model outputs for one-hot ``X (N, 4, L)`` in eval mode, batched; returns ``(N, T)`` on CPU.
 
     ``X`` may hold ``N`` columns (all-zero or all-0.25, as :func:`xai_widgets.data.one_hot`
@@ -165,8 +170,19 @@ def predict(model: nn.Module, X: torch.Tensor, batch_size: int | None = None, de
 
     Parameters
     ----------
-    batch_size : int, optional
-        Sequences per forward pass; default from the memory rule (:func:`resolve_batch_size`).
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    batch_size : int or None, optional
+        Sequences per forward pass; default None: from the memory rule (:func:`resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, T)
+        float32, on the CPU.
 
     Raises
     ------

@@ -351,7 +351,7 @@ class AdaptedModel(nn.Module):
         return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
 
-def adapt(model: nn.Module, *, alphabet: str = "ACGT", channels_last: bool = False, input_length: int | None = None,
+def adapt(model: nn.Module, *, alphabet: str = ALPHABET, channels_last: bool = False, input_length: int | None = None,
           length_policy: str = "centre", output=None, reduction=None, profile: str | None = None,
           output_names=None) -> AdaptedModel:
     """Wrap ``model`` so that it maps one-hot ACGT ``(N, 4, L)`` to ``(N, T)``.
@@ -368,16 +368,18 @@ def adapt(model: nn.Module, *, alphabet: str = "ACGT", channels_last: bool = Fal
     input_length : int or None
         The length the model needs. Inputs of another length are padded with all-zero (``N``)
         columns or cropped, keeping the centre (``length_policy="centre"``, the default), or
-        rejected (``"error"``). None: passed through.
-    output : int, str, tuple or None
-        For models returning a tuple, named tuple or dict: the head, by index or name (dict
+        rejected (``"error"``). Default None: passed through.
+    length_policy : {"centre", "error"}, optional
+        Default ``"centre"``: what ``input_length`` does with another length (see there).
+    output : int, str, tuple or None, optional
+        Default None: the model's only output. For models returning a tuple, named tuple or dict: the head, by index or name (dict
         keys; a dict's index follows its key order). With ``profile``: the pair
         ``(profile head, counts head)``, default ``(0, 1)`` as in bpnet-lite.
-    reduction : {"sum", "mean"}, ("window", start, end) or None
-        For ``(N, T, L')`` outputs: sum or mean over positions, or the sum over positions
+    reduction : {"sum", "mean"}, ("window", start, end) or None, optional
+        Default None (no reduction). For ``(N, T, L')`` outputs: sum or mean over positions, or the sum over positions
         ``start <= j < end``. Required for such outputs, refused for others.
-    profile : {"counts", "profile", "both"} or None
-        For profile models returning ``(profile logits (N, S, L'), log counts (N, 1))``:
+    profile : {"counts", "profile", "both"} or None, optional
+        Default None (not a profile model). For profile models returning ``(profile logits (N, S, L'), log counts (N, 1))``:
         the counts head, the profile contribution (:func:`profile_contribution`), or both as
         ``(N, 2)`` in that order.
     output_names : sequence of str or None

@@ -24,7 +24,8 @@ NOTEBOOKS = {
         "from xai_widgets.methods import score_variants\nfrom xai_widgets.widgets import VariantExplorer",
         f"X = fly_enhancers('test').X[:3]\nmodel = zoo.load('deepstarr', device='cpu')\n"
         f"edits = [e for e in {EDITS} if X[e[0], 'ACGT'.index(e[2]), e[1]] == 0]\n"
-        "scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device='cpu')\n"
+        "scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device='cpu',\n"
+        "                        target='all', random_state=0)\n"
         "explorer = VariantExplorer(model, scores, target=scores.outputs[0], device='cpu')\nexplorer",
     ],
 }
@@ -50,7 +51,7 @@ def test_row_click_shows_the_variant(lab, page):
     delta = (alt_out - ref_out).numpy()
     order = np.argsort(-np.abs(delta[:, 0]), kind="stable")  # the table: |delta dev|, largest first
     k = int(order[1])  # the second row (the first is shown at start)
-    ism = saturation_mutagenesis(model, torch.stack([refs[k], alts[k]]), 0, device="cpu").attribution()
+    ism = saturation_mutagenesis(model, torch.stack([refs[k], alts[k]]), target=0, device="cpu").values
     warnings = []
     page.on("console", lambda msg: warnings.append(msg.text)
             if msg.type == "warning" and "bokeh" in msg.text.lower() else None)

@@ -65,8 +65,8 @@ def test_gallery_click_ablates_a_filter(lab, page):
         first = int(tiles["filter"][0])  # the most important filter
         x = (tiles["left"][0] + tiles["right"][0]) / 2
         y = (tiles["bottom"][0] + tiles["top"][0]) / 2
-        expected = mean_metric(ablate_filters(model, data.X[:400], [first], device="cpu").predictions, data.y[:400],
-                          "auroc")
+        expected = mean_metric(ablate_filters(model, data.X[:400], filters=[first], device="cpu").predictions, data.y[:400],
+                          metric="auroc")
         xl.click_bokeh(page, "gallery", x, y)
         xl.wait_for_text(page, ".xw-gallery-readout", lambda text: f"{expected:.4f}" in text and "ablated: 1" in text)
         xl.wait_for_text(page, ".xw-gallery-details", lambda text: f"filter {first}" in text)
@@ -124,7 +124,7 @@ def test_interaction_map_cell_click_shows_before_and_after(lab, page):
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
     task = cooperative_grammar(n=50, random_state=3)
     sites = task.instances.for_sequence(0)
-    after = mutated_importance(model, task.X[:1], sites[1], device="cpu", random_state=0)
+    after = mutated_importance(model, task.X[:1], source=sites[1], device="cpu", random_state=0)
     _, start, end, _ = sites[2]
     with xl.reporting(page, lab, "interaction"):
         xl.open_notebook(page, lab, "interaction.ipynb")

@@ -37,7 +37,7 @@ def test_store_equals_direct_calls_per_chunk_seed(tmp_path):
     # oracle: deep_lift_shap chunk by chunk with the documented per-chunk seed
     for i, lo in enumerate(range(0, 23, 8)):
         seed = int(np.random.SeedSequence([5, i]).generate_state(1)[0])
-        direct = deep_lift_shap(model, X[lo:lo + 8], 1, n_shuffles=4, random_state=seed)
+        direct = deep_lift_shap(model, X[lo:lo + 8], target=1, n_shuffles=4, random_state=seed)
         np.testing.assert_array_equal(store.hypothetical(slice(lo, lo + 8)), direct.hypothetical.numpy())
         np.testing.assert_array_equal(store.values(slice(lo, lo + 8)), direct.values.numpy())
     np.testing.assert_array_equal(store.X(), X.numpy())
@@ -52,14 +52,14 @@ def test_ism_and_ig_per_sequence_targets(tmp_path):
     targets = [0, 1] * 11 + [0]
     ism = attribute_to_store(model, X, store=tmp_path / "ism", method="saturation_mutagenesis", target=targets,
                              chunk_size=10, client=None)
-    direct = saturation_mutagenesis(model, X, None)
+    direct = saturation_mutagenesis(model, X, target="all")
     rows = np.arange(23)
     expected = direct.delta[rows, targets] - direct.delta[rows, targets].mean(1, keepdim=True)
     np.testing.assert_allclose(ism.hypothetical(), expected.numpy(), atol=1e-5)
     np.testing.assert_allclose(ism.values(), (expected * X).numpy(), atol=1e-5)
     ig = attribute_to_store(model, X, store=tmp_path / "ig", method="integrated_gradients", target=0,
                             chunk_size=50, client=None, options={"n_steps": 8})
-    np.testing.assert_allclose(ig.values(), integrated_gradients(model, X, 0, n_steps=8).values.numpy(), atol=1e-6)
+    np.testing.assert_allclose(ig.values(), integrated_gradients(model, X, target=0, n_steps=8).values.numpy(), atol=1e-6)
 
 
 def test_resume_after_interruption_and_refusals(tmp_path, monkeypatch):

@@ -102,7 +102,7 @@ def test_a_remainder_of_positions_is_covered_only_by_receptive_fields():
 
 def test_errors_say_what_to_do(model, maps):
     with pytest.raises(ValueError, match="target must pick one output"):
-        ism_importance(model, random_one_hot(1, 200), None, device="cpu")
+        ism_importance(model, random_one_hot(1, 200), target=None, device="cpu")
     with pytest.raises(TypeError, match="no attention_maps method.*ConvAttention"):
         attention_maps(zoo.load("basset_exp_motif_presence", device="cpu"), random_one_hot(2, 200), device="cpu")
     with pytest.raises(ValueError, match="layer 2 is out of range.*2 attention layers"):
@@ -129,7 +129,7 @@ def test_attention_vs_ism_correlates_the_two_per_sequence(model, task):
     X = task.X[:2]
     result = attention_vs_ism(model, X, target=4, device="cpu")
     assert result.correlation.shape == (2,) and result.attention.shape == result.ism.shape == (2, 200)
-    torch.testing.assert_close(result.ism, saturation_mutagenesis(model, X, 4, device="cpu").attribution().sum(1).abs())
+    torch.testing.assert_close(result.ism, saturation_mutagenesis(model, X, target=4, device="cpu").values.sum(1).abs())
     torch.testing.assert_close(result.attention, attention_importance(attention_maps(model, X, device="cpu")))
     for r, a, i in zip(result.correlation, result.attention, result.ism):
         assert float(r) == pytest.approx(pearson(a, i))

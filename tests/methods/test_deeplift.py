@@ -22,8 +22,8 @@ def test_contributions_sum_to_output_difference():
 def test_same_seed_same_references():
     model = zoo.load("deepbind_motif_presence", device="cpu")
     X = random_one_hot(1, 100)
-    a = deep_lift_shap(model, X, n_shuffles=3, random_state=5, device="cpu")
-    b = deep_lift_shap(model, X, n_shuffles=3, random_state=5, device="cpu")
+    a = deep_lift_shap(model, X, target=0, n_shuffles=3, random_state=5, device="cpu")
+    b = deep_lift_shap(model, X, target=0, n_shuffles=3, random_state=5, device="cpu")
     assert torch.equal(a.hypothetical, b.hypothetical)
 
 
@@ -41,7 +41,7 @@ def test_reference_shape_errors():
     model = zoo.load("deepbind_motif_presence", device="cpu")
     X = random_one_hot(2, 100)
     with pytest.raises(ValueError, match=r"references must have shape"):
-        deep_lift_shap(model, X, references=torch.zeros(2, 4, 100))
+        deep_lift_shap(model, X, target=0, references=torch.zeros(2, 4, 100))
 
 
 def test_capabilities_say_what_applies_and_why_not():

@@ -36,7 +36,7 @@ def synthetic(tmp_path_factory):
     store = attribute_to_store(model, ds, store=tmp_path_factory.mktemp("d") / "mp", method="deep_lift_shap",
                                target=[first[i] for i in range(N)], chunk_size=200, random_state=0,
                                options={"n_shuffles": 4}, client=None)
-    result = discover_motifs(store, targets=task.motifs, n_leiden_runs=2, min_metacluster_size=50,
+    result = discover_motifs(store, database=task.motifs, n_leiden_runs=2, min_metacluster_size=50,
                              final_min_cluster_size=10)
     return task, store, result
 
@@ -44,7 +44,7 @@ def synthetic(tmp_path_factory):
 def test_planted_motifs_recovered(synthetic):
     task, _, result = synthetic
     assert isinstance(result, DiscoveryResult) and result.n_sequences == N
-    recovery = planted_recovery(result, task.instances, task.motifs)
+    recovery = planted_recovery(result, task.instances, motifs=task.motifs)
     recovered = recovery[recovery.recovered]
     # a floor below what larger runs give (11 of 12 at N = 1,000 with 10 shuffles during development;
     # benchmarks/atscale.py gives the 5,000-sequence figures)
@@ -119,4 +119,4 @@ def test_cwm_probabilities_and_errors():
     with pytest.raises(TypeError, match="AttributionStore"):
         discover_motifs(torch.zeros(3))
     with pytest.raises(ValueError, match="tax_group"):
-        discover_motifs(X=np.zeros((3, 4, 10)), hypothetical=np.zeros((3, 4, 10)), targets="martians")
+        discover_motifs(X=np.zeros((3, 4, 10)), hypothetical=np.zeros((3, 4, 10)), database="martians")

@@ -116,13 +116,13 @@ def _loop_importance(model):
 
 
 def _check_interactions(model, x):
-    pair = pairwise_ism(model, x, start=8, end=14, device="cpu", progress=False)
+    pair = pairwise_ism(model, x, start=8, end=14, target=0, device="cpu", progress=False)
     singles = naive_ism(model, x, 0)[0, :, 8:14].T
     torch.testing.assert_close(pair.singles, singles, atol=1e-5, rtol=0)
     torch.testing.assert_close(pair.additive, singles[:, :, None, None] + singles[None, None], atol=1e-5, rtol=0)
-    kwargs = dict(targets=[(16, 24)], n_null=0, device="cpu", random_state=0, progress=False)
-    ism = dfim(model, x, [(2, 6)], **kwargs)
-    loop = dfim(model, x, [(2, 6)], importance=_loop_importance(model), **kwargs)
+    kwargs = dict(target_features=[(16, 24)], target=0, n_null=0, device="cpu", random_state=0, progress=False)
+    ism = dfim(model, x, sources=[(2, 6)], **kwargs)
+    loop = dfim(model, x, sources=[(2, 6)], importance=_loop_importance(model), **kwargs)
     torch.testing.assert_close(ism.scores, loop.scores, atol=1e-5, rtol=0)
     assert float(loop.scores.abs().max()) > 0  # the test can tell the two apart
 
@@ -158,7 +158,7 @@ def test_a_lying_local_plan_falls_back_with_a_warning():
     assert result.path == "naive"
     torch.testing.assert_close(result.delta, naive_ism(model, X, 1), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="disagrees.*max difference"):
-        saturation_mutagenesis(model, X, device="cpu", method="fast")
+        saturation_mutagenesis(model, X, target=0, device="cpu", method="fast")
     kwargs = dict(spacings=range(-9, 10, 3), target=0, device="cpu", random_state=0)
     with pytest.warns(RuntimeWarning, match="disagrees"):
         auto = spacing_sweep(model, X, motif_a="ACGTG", motif_b="TTGAC", **kwargs)

@@ -79,12 +79,12 @@ def test_filters_round_trip_through_meme(cebpb, tmp_path):
 def test_zero_ablation_equals_removing_the_filter(cebpb):
     model = MotifDetector([cebpb.log_odds(), get_motif("SP1").log_odds()])
     X = random_one_hot(20, 50)
-    result = ablate_filters(model, X, [1], device="cpu")
+    result = ablate_filters(model, X, filters=[1], device="cpu")
     with torch.no_grad():
         direct = model.act1(model.conv1(X))[:, 0].amax(1)[:, None]
     torch.testing.assert_close(result.predictions, direct)
-    torch.testing.assert_close(result.reference, model(X))
-    mean = ablate_filters(model, X, 1, mode="mean", means=torch.tensor([0.0, 100.0]), device="cpu")
+    torch.testing.assert_close(result.intact, model(X))
+    mean = ablate_filters(model, X, filters=1, mode="mean", means=torch.tensor([0.0, 100.0]), device="cpu")
     assert torch.all(mean.predictions == 100.0)
 
 
@@ -92,9 +92,9 @@ def test_redundant_filters_are_found(cebpb):
     pwm = cebpb.log_odds()
     model = MotifDetector([pwm, pwm, get_motif("SP1").log_odds()], bias=-6.0)
     X, y = plant(cebpb, n=200)
-    importance = filter_importance(model, X, y, device="cpu", progress=False)
+    importance = filter_importance(model, X, y=y, device="cpu", progress=False)
     assert importance.drop[0] < 0.01 and importance.drop[1] < 0.01  # each alone is not needed
-    pairs = redundant_filters(model, X, y, filters_from_weights(model), importance, device="cpu")
+    pairs = redundant_filters(model, X, y=y, motifs=filters_from_weights(model), importance=importance, device="cpu")
     assert [pair.filters for pair in pairs] == [(0, 1)]
     assert pairs[0].joint_drop > 0.3
 
@@ -115,9 +115,9 @@ def test_bad_arguments_are_refused(cebpb):
     with pytest.raises(ValueError, match="threshold"):
         filters_from_activations(model, X, threshold=0.0, progress=False)
     with pytest.raises(ValueError, match="out of range"):
-        ablate_filters(model, X, [3])
+        ablate_filters(model, X, filters=[3])
     with pytest.raises(ValueError, match="mode"):
-        ablate_filters(model, X, [0], mode="noise")
+        ablate_filters(model, X, filters=[0], mode="noise")
     with pytest.raises(ValueError, match="no Conv1d"):
         filters_from_weights(nn.Sequential(nn.Flatten(), nn.Linear(160, 1)))
 
@@ -140,7 +140,7 @@ def test_filters_recover_the_planted_motifs(held_out, name, at_least, at_most):
     assert at_least <= sum(v is not None for v in recovered.values()) <= at_most
     if name.startswith("basset_exp"):
         # the most important filter matching each recovered motif ranks in the top half by ablation
-        importance = filter_importance(model, test.X[:2000], test.y[:2000], progress=False)
+        importance = filter_importance(model, test.X[:2000], y=test.y[:2000], progress=False)
         rank = np.empty(len(motifs), dtype=int)
         rank[importance.order] = np.arange(len(motifs))
         e_values = planted_e_values(motifs, task.motifs)
@@ -155,7 +155,7 @@ def test_a_model_built_from_jaspar_motifs_reads_directly(held_out):
     its own matrix, and for most outputs its own motif's unit is the most predictive fixed unit."""
     task, test = held_out
     model = zoo.load("explainn_jaspar_motif_presence", device="cpu")
-    units = unit_summaries(model, test.X[:2000], test.y[:2000], progress=False)
+    units = unit_summaries(model, test.X[:2000], y=test.y[:2000], progress=False)
     e_values = planted_e_values([unit.motif for unit in units], task.motifs)
     for u, name in enumerate(task.motifs):
         assert e_values[name][u] < 0.1, (u, name, e_values[name][u])
@@ -177,7 +177,7 @@ def test_filter_importance_picks_pearson_for_regression_labels():
     X = torch.nn.functional.one_hot(torch.randint(0, 4, (60, 40)), 4).permute(0, 2, 1).float()
     with torch.no_grad():
         y = model(X) + 0.1 * torch.randn(60, 1)
-    result = filter_importance(model, X, y, progress=False)
+    result = filter_importance(model, X, y=y, progress=False)
     assert result.metric == "pearson"
     with torch.no_grad():
         reference = pearson(model(X)[:, 0], y[:, 0])

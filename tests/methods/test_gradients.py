@@ -91,10 +91,10 @@ def test_gradient_errors(model):
     with pytest.raises(TypeError, match="int"):
         saliency(model, X, target=1.5)
     with pytest.raises(ValueError, match="baseline"):
-        integrated_gradients(model, X, baseline="random")
+        integrated_gradients(model, X, target=0, baseline="random")
     with pytest.raises(ValueError, match="baseline tensor"):
-        integrated_gradients(model, X, baseline=torch.zeros(1, 4, 10))
+        integrated_gradients(model, X, target=0, baseline=torch.zeros(1, 4, 10))
     with pytest.raises(ValueError, match="n_steps"):
-        integrated_gradients(model, X, n_steps=1)
+        integrated_gradients(model, X, target=0, n_steps=1)
     with pytest.raises(ValueError, match="rule"):
-        integrated_gradients(model, X, rule="simpson")
+        integrated_gradients(model, X, target=0, rule="simpson")

@@ -65,7 +65,7 @@ def test_pairwise_epistasis_is_w12_for_the_interacting_pair_and_zero_elsewhere()
     per_position[i, j] = per_position[j, i] = W12
     assert torch.equal(r.per_position, per_position)
     assert r.top_pairs(3) == [(P1, "G", P2, "A", W12)]
-    assert r.reference == 0.0 and r.positions.tolist() == list(range(start, end))
+    assert r.prediction == 0.0 and r.positions.tolist() == list(range(start, end))
 
 
 def test_pairwise_when_both_sites_are_present_every_double_knockout_shows_w12():
@@ -78,7 +78,7 @@ def test_pairwise_when_both_sites_are_present_every_double_knockout_shows_w12():
     expected[:, B2] = 0
     assert torch.equal(block, expected), others
     assert r.per_position.count_nonzero() == 2
-    assert r.reference == W1 + W2 + W12
+    assert r.prediction == W1 + W2 + W12
 
 
 def test_pairwise_same_position_and_original_bases_are_exactly_additive():
@@ -137,7 +137,7 @@ def test_dfim_positions_closed_form(importance):
     # with b1 at p1 and b2 at p2, the ISM attribution of p2 is 3 (w2 + w12) / 4, and 3 w2 / 4
     # once p1 is mutated: the interaction score is 3 |w12| / 4, in both directions
     X = _with_bases(random_one_hot(1, 20, seed=6), [(P1, B1), (P2, B2)])
-    r = dfim(PairModel(), X, [P1, P2, 15], importance=importance, n_null=0, device="cpu", progress=False)
+    r = dfim(PairModel(), X, sources=[P1, P2, 15], importance=importance, n_null=0, device="cpu", progress=False)
     assert r.source_labels == ["pos 5", "pos 9", "pos 15"]
     expected = torch.zeros(3, 3)
     expected[0, 1] = expected[1, 0] = -0.75 * W12
@@ -152,7 +152,7 @@ def test_dfim_positions_closed_form(importance):
 def test_dfim_spans_and_motif_instances_only_the_interacting_pair_depends():
     X = _with_bases(random_one_hot(1, 40, seed=7), [(P1, B1), (P2, B2)])
     features = [("A", 3, 7, 1), ("B", 8, 12, -1), (20, 30)]
-    r = dfim(PairModel(), X, features, n_draws=6, n_null=4, random_state=0, device="cpu", progress=False)
+    r = dfim(PairModel(), X, sources=features, n_draws=6, n_null=4, random_state=0, device="cpu", progress=False)
     assert r.source_labels == ["A:3-7", "B:8-12", "20-30"]
     assert r.sources[0] == Feature("A:3-7", 3, 7, "A", 1)
     scores = r.scores
@@ -169,10 +169,10 @@ def test_dfim_spans_and_motif_instances_only_the_interacting_pair_depends():
 def test_dfim_targets_aggregates_and_mutations():
     X = _with_bases(random_one_hot(1, 40, seed=8), [(P1, B1), (P2, B2)])
     kwargs = dict(n_null=0, device="cpu", progress=False, random_state=1)
-    r = dfim(PairModel(), X, [(3, 7)], targets=[(8, 12), P2, (30, 35)], aggregate="max", **kwargs)
+    r = dfim(PairModel(), X, sources=[(3, 7)], target_features=[(8, 12), P2, (30, 35)], aggregate="max", **kwargs)
     assert r.scores.shape == (1, 3)
     assert r.scores[0, 0] == r.scores[0, 1] > 0 and r.scores[0, 2] == 0
-    shuffled = dfim(PairModel(), X, [(0, 8), (8, 12)], mutation="shuffle", **kwargs)
+    shuffled = dfim(PairModel(), X, sources=[(0, 8), (8, 12)], mutation="shuffle", **kwargs)
     assert shuffled.mutation == "shuffle" and shuffled.scores.shape == (2, 2)
     with pytest.raises(ValueError, match="same features as sources and targets"):
         r.pair_scores()
@@ -181,26 +181,26 @@ def test_dfim_targets_aggregates_and_mutations():
 def test_dfim_custom_importance_and_errors():
     X = random_one_hot(1, 30)
     model = PairModel()
-    r = dfim(model, X, [P1, P2], importance=lambda V: V[:, 0], n_null=0, device="cpu", progress=False)
+    r = dfim(model, X, sources=[P1, P2], importance=lambda V: V[:, 0], n_null=0, device="cpu", progress=False)
     assert r.method == "<lambda>"
     with pytest.raises(ValueError, match=r"map \(M, 4, L\) to \(M, L\)"):
-        dfim(model, X, [P1, P2], importance=lambda V: V, n_null=0, device="cpu", progress=False)
+        dfim(model, X, sources=[P1, P2], importance=lambda V: V, n_null=0, device="cpu", progress=False)
     with pytest.raises(ValueError, match="importance must be one of"):
-        dfim(model, X, [P1], importance="deepshap", device="cpu")
+        dfim(model, X, sources=[P1], importance="deepshap", device="cpu")
     with pytest.raises(ValueError, match="one sequence"):
-        dfim(model, random_one_hot(3, 30), [P1], device="cpu")
+        dfim(model, random_one_hot(3, 30), sources=[P1], device="cpu")
     with pytest.raises(ValueError, match=r"cannot read feature 'CTCF'.*for_sequence"):
-        dfim(model, X, ["CTCF"], device="cpu")
+        dfim(model, X, sources=["CTCF"], device="cpu")
     with pytest.raises(ValueError, match="outside a sequence of length 30"):
-        dfim(model, X, [(25, 31)], device="cpu")
+        dfim(model, X, sources=[(25, 31)], device="cpu")
     with pytest.raises(ValueError, match="sources is empty"):
-        dfim(model, X, [], device="cpu")
+        dfim(model, X, sources=[], device="cpu")
     with pytest.raises(ValueError, match="lists a feature twice"):
-        dfim(model, X, [3, 3], device="cpu")
+        dfim(model, X, sources=[3, 3], device="cpu")
     with pytest.raises(ValueError, match="n_null must be 0"):
-        dfim(model, X, [3], n_null=1, device="cpu")
+        dfim(model, X, sources=[3], n_null=1, device="cpu")
     with pytest.raises(ValueError, match="aggregate must be one of"):
-        dfim(model, X, [3], aggregate="mean", device="cpu")
+        dfim(model, X, sources=[3], aggregate="mean", device="cpu")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_dfim_ranks_the_planted_pair_above_every_distractor_pair(grammar):
     for i in rows[:30]:
         inst = task.instances.for_sequence(int(i))
         assert any(m not in (GRAMMAR_RULE.anchor, GRAMMAR_RULE.partner) for m, *_ in inst)
-    ranks = planted_pair_rank(model, task, rows[:30], n_draws=4, device="cpu", progress=False)
+    ranks = planted_pair_rank(model, task, sequences=rows[:30], n_draws=4, device="cpu", progress=False)
     assert len(ranks.rank) == 30
     assert np.all(ranks.rank == 1), ranks  # first against every pair involving CTCF or REST
     assert np.all(ranks.rank_overall == 1)
@@ -226,7 +226,7 @@ def test_dfim_null_marks_only_the_planted_pair_as_extreme(grammar):
     model, task = grammar
     i = int(grammar_sequences(task)[0])
     inst = task.instances.for_sequence(i)
-    r = dfim(model, task.X[i : i + 1], inst, n_null=10, n_draws=4, random_state=0, device="cpu", progress=False)
+    r = dfim(model, task.X[i : i + 1], sources=inst, n_null=10, n_draws=4, random_state=0, device="cpu", progress=False)
     names = [f.name for f in r.sources]
     a, p = names.index("Spi1"), names.index("Irf1")
     assert r.p_value[a, p] == r.p_value[p, a] == 1 / 11
@@ -243,9 +243,9 @@ def test_dfim_ism_importance_is_the_ism_attribution(grammar):
     i = int(grammar_sequences(task)[1])
     kwargs = dict(n_draws=2, n_null=0, random_state=3, device="cpu", progress=False)
     inst = task.instances.for_sequence(i)
-    fast = dfim(model, task.X[i : i + 1], inst, **kwargs)
-    full = dfim(model, task.X[i : i + 1], inst,
-                importance=lambda V: saturation_mutagenesis(model, V, device="cpu").attribution().sum(1), **kwargs)
+    fast = dfim(model, task.X[i : i + 1], sources=inst, **kwargs)
+    full = dfim(model, task.X[i : i + 1], sources=inst,
+                importance=lambda V: saturation_mutagenesis(model, V, device="cpu").values.sum(1), **kwargs)
     torch.testing.assert_close(fast.change, full.change, atol=1e-5, rtol=0, equal_nan=True)
     torch.testing.assert_close(fast.importance, full.importance, atol=1e-5, rtol=0)
 
@@ -254,23 +254,24 @@ def test_mutated_importance_reproduces_a_dfim_row(grammar):
     model, task = grammar
     i = int(grammar_sequences(task)[2])
     inst = task.instances.for_sequence(i)
-    r = dfim(model, task.X[i : i + 1], inst, n_draws=3, n_null=0, random_state=5, device="cpu", progress=False)
-    reordered = dfim(model, task.X[i : i + 1], inst[::-1], n_draws=3, n_null=0, random_state=5, device="cpu",
+    r = dfim(model, task.X[i : i + 1], sources=inst, n_draws=3, n_null=0, random_state=5, device="cpu", progress=False)
+    reordered = dfim(model, task.X[i : i + 1], sources=inst[::-1], n_draws=3, n_null=0, random_state=5, device="cpu",
                      progress=False)
     torch.testing.assert_close(reordered.change, r.change.flip(0, 1), atol=1e-5, rtol=0, equal_nan=True)
     for s in range(len(r.sources)):
-        after = mutated_importance(model, task.X[i : i + 1], inst[s], n_draws=3, random_state=5, device="cpu")
+        after = mutated_importance(model, task.X[i : i + 1], source=inst[s], n_draws=3, random_state=5,
+                                   device="cpu")
         assert after.shape == (task.X.shape[2],)
-        for t, tgt in enumerate(r.targets):
+        for t, tgt in enumerate(r.target_features):
             if s != t:
                 expected = (after - r.importance)[tgt.start : tgt.end].sum()  # instances do not overlap
                 assert abs(float(expected - r.change[s, t])) < 1e-4
     with pytest.raises(ValueError, match="random_state must be None"):
-        mutated_importance(model, task.X[i : i + 1], inst[0], random_state=-1, device="cpu")
+        mutated_importance(model, task.X[i : i + 1], source=inst[0], random_state=-1, device="cpu")
 
 
 def test_planted_pair_rank_errors(grammar):
     model, task = grammar
     no_grammar = next(i for i in range(len(task)) if i not in set(grammar_sequences(task, require_distractor=False)))
     with pytest.raises(ValueError, match="does not carry the planted grammar"):
-        planted_pair_rank(model, task, [no_grammar], device="cpu", progress=False)
+        planted_pair_rank(model, task, sequences=[no_grammar], device="cpu", progress=False)

@@ -36,11 +36,11 @@ def test_fast_equals_naive_on_shipped_models_and_long_sequences():
     X = random_one_hot(2, 1000, seed=3)
     for name in ("basset_exp_motif_presence", "deepbind_motif_presence"):
         model = zoo.load(name, device="cpu")
-        fast = saturation_mutagenesis(model, X, target=None, device="cpu", method="fast")
-        naive = saturation_mutagenesis(model, X, target=None, device="cpu", method="naive")
+        fast = saturation_mutagenesis(model, X, target="all", device="cpu", method="fast")
+        naive = saturation_mutagenesis(model, X, target="all", device="cpu", method="naive")
         assert fast.delta.shape == (2, 12, 4, 1000)
         torch.testing.assert_close(fast.delta, naive.delta, atol=1e-4, rtol=0)
-        torch.testing.assert_close(fast.reference, naive.reference, atol=1e-5, rtol=0)
+        torch.testing.assert_close(fast.prediction, naive.prediction, atol=1e-5, rtol=0)
 
 
 def test_fast_ism_on_a_sequential_model_with_dilation_and_flatten():
@@ -61,18 +61,18 @@ def test_ism_invariants_and_forms():
     result = saturation_mutagenesis(model, X, target=4, device="cpu")
     assert torch.all(result.delta[X.bool()] == 0)  # the reference base changes nothing
     torch.testing.assert_close(result.centred().sum(1), torch.zeros(3, 200), atol=1e-5, rtol=0)
-    attribution = result.attribution()
+    attribution = result.values
     assert torch.all(attribution[~X.bool()] == 0)
     with torch.no_grad():
-        torch.testing.assert_close(result.reference, model(X)[:, 4])
+        torch.testing.assert_close(result.prediction, model(X)[:, 4])
 
 
 def test_ism_target_none_keeps_all_outputs():
     model = zoo.load("deepbind_motif_presence", device="cpu")
     X = random_one_hot(1, 50)
-    every = saturation_mutagenesis(model, X, target=None, device="cpu")
+    every = saturation_mutagenesis(model, X, target="all", device="cpu")
     one = saturation_mutagenesis(model, X, target=7, device="cpu")
-    assert every.delta.shape == (1, 12, 4, 50) and every.reference.shape == (1, 12)
+    assert every.delta.shape == (1, 12, 4, 50) and every.prediction.shape == (1, 12)
     torch.testing.assert_close(every.delta[:, 7], one.delta)
 
 
@@ -98,7 +98,7 @@ def test_ism_errors():
     attention_model = build("attention", n_targets=2)
     assert not supports_fast_ism(attention_model)
     with pytest.raises(ValueError, match="fast ISM does not apply"):
-        saturation_mutagenesis(attention_model, X, method="fast")
+        saturation_mutagenesis(attention_model, X, target=0, method="fast")
 
     class Bad(nn.Module):
         def forward(self, x):
@@ -113,16 +113,16 @@ def test_predict_edits_match_the_ism_map():
     X = random_one_hot(2, 100, seed=7)
     ism = saturation_mutagenesis(model, X, target=3, device="cpu")
     edits = [(0, 5, "A"), (1, 99, "t"), (1, 0, 2)]
-    delta = predict_edits(model, X, edits, target=3, device="cpu")
+    delta = predict_edits(model, X, edits=edits, target=3, device="cpu")
     expected = torch.stack([ism.delta[0, 0, 5], ism.delta[1, 3, 99], ism.delta[1, 2, 0]])
     torch.testing.assert_close(delta, expected, atol=1e-5, rtol=0)
-    assert predict_edits(model, X, edits, target=None, device="cpu").shape == (3, 12)
+    assert predict_edits(model, X, edits=edits, target="all", device="cpu").shape == (3, 12)
     with pytest.raises(ValueError, match="out of range"):
-        predict_edits(model, X, [(0, 100, "A")])
+        predict_edits(model, X, edits=[(0, 100, "A")], target=0)
     with pytest.raises(ValueError, match="out of range"):
-        predict_edits(model, X, [(0, 1, "N")])
+        predict_edits(model, X, edits=[(0, 1, "N")], target=0)
     with pytest.raises(ValueError, match="empty"):
-        predict_edits(model, X, [])
+        predict_edits(model, X, edits=[], target=0)
 
 
 def test_occlusion_finds_the_planted_motif():
@@ -133,8 +133,8 @@ def test_occlusion_finds_the_planted_motif():
     t = task.target_names.index("CEBPB")
     rows = [i for i in range(200) if task.y[i, t] == 1 and task.y[i].sum() == 1][:3]
     result = occlusion(model, task.X[rows], target=t, window=10, stride=2, random_state=0, device="cpu")
-    assert result.delta.shape == (3, 96) and result.per_position.shape == (3, 200)
-    for row, scores in zip(rows, result.per_position):
+    assert result.delta.shape == (3, 96) and result.per_position().shape == (3, 200)
+    for row, scores in zip(rows, result.per_position()):
         (_, start, end, _), = task.instances.for_sequence(row)
         inside = scores[start:end].mean()
         outside = torch.cat([scores[:max(start - 10, 0)], scores[end + 10:]]).mean()
@@ -149,9 +149,9 @@ def test_occlusion_fills_and_errors():
         expected = model(torch.zeros(1, 4, 60))[0, 0] - model(X)[0, 0]
     torch.testing.assert_close(zeros.delta[0, 0], expected)
     with pytest.raises(ValueError, match="fill"):
-        occlusion(model, X, fill="noise")
+        occlusion(model, X, target=0, fill="noise")
     with pytest.raises(ValueError, match="window"):
-        occlusion(model, X, window=61)
+        occlusion(model, X, target=0, window=61)
 
 
 def test_motif_knockout_of_planted_sites_matches_the_truth():
@@ -162,7 +162,7 @@ def test_motif_knockout_of_planted_sites_matches_the_truth():
     task = motif_presence(n=300, random_state=12)
     model = zoo.load("basset_exp_motif_presence", device="cpu")
     t = task.target_names.index("CEBPB")
-    result = motif_knockout(model, task.X, task.instances, target=t, random_state=0, device="cpu")
+    result = motif_knockout(model, task.X, sites=task.instances, target=t, random_state=0, device="cpu")
     assert len(result.sites) == len(task.instances) and result.delta.shape == (len(task.instances),)
     is_cebpb = torch.tensor([m == "CEBPB" for m in task.instances.motif])
     with torch.no_grad():
@@ -195,4 +195,4 @@ def test_motif_knockout_errors():
     with pytest.raises(ValueError, match="either sites"):
         motif_knockout(model, X)
     with pytest.raises(ValueError, match="outside"):
-        motif_knockout(model, X, [(0, 45, 60)])
+        motif_knockout(model, X, sites=[(0, 45, 60)], target=0)

@@ -96,14 +96,14 @@ def test_grammar_model_maximum_beats_random_and_data_and_holds_the_grammar():
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
     r = maximize_activation(model, length=200, random_state=0, device="cpu", progress=False)
     task = cooperative_grammar(n=2000, random_state=1)
-    data_best = float(predict(model, task.X, 1000, "cpu").max())
-    random_predictions = predict(model, random_one_hot(500, 200, seed=9), 500, "cpu")[:, 0]
+    data_best = float(predict(model, task.X, batch_size=1000, device="cpu").max())
+    random_predictions = predict(model, random_one_hot(500, 200, seed=9), batch_size=500, device="cpu")[:, 0]
     assert data_best > 3.0  # the grammar (+2) with Spi1 (+1) and Irf1 (+0.5)
     assert r.activations.median() > data_best  # most starts beat the best of 2000 data sequences
     assert r.activations.max() > data_best + 2
     assert r.activations.min() > random_predictions.max() + 2  # and all of them every random one
-    spi1 = scan(r.sequences, get_motif("Spi1"), 0.6)
-    irf1 = scan(r.sequences, get_motif("Irf1"), 0.6)
+    spi1 = scan(r.sequences, get_motif("Spi1"), threshold=0.6)
+    irf1 = scan(r.sequences, get_motif("Irf1"), threshold=0.6)
     assert {h[0] for h in spi1} == {h[0] for h in irf1} == set(range(8))
     grammar = {a[0] for a in spi1 for p in irf1 if a[0] == p[0] and GRAMMAR_RULE.forms_grammar(*a[1:], *p[1:])}
     assert len(grammar) >= 6  # same strand, Irf1 4-12 bp downstream of Spi1

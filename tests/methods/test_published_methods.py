@@ -127,7 +127,7 @@ def plain_ism(model, X):
 
 def test_fast_ism_deepstarr_equals_plain_loop(deepstarr, fly):
     X = fly[:2]
-    ours = saturation_mutagenesis(deepstarr, X, target=None, method="fast", device="cpu")
+    ours = saturation_mutagenesis(deepstarr, X, target="all", method="fast", device="cpu")
     assert ours.path == "fast"
     torch.testing.assert_close(ours.delta, plain_ism(deepstarr, X), rtol=0, atol=1e-5)
 
@@ -142,7 +142,7 @@ def test_fast_ism_on_a_small_bpnet_equals_plain_loop():
     model = adapt(raw, profile="both")
     assert fast_ism_support(model) == "yes"
     X = random_one_hot(2, 120, seed=4)
-    ours = saturation_mutagenesis(model, X, target=None, method="fast", device="cpu")
+    ours = saturation_mutagenesis(model, X, target="all", method="fast", device="cpu")
     assert ours.path == "fast"
     torch.testing.assert_close(ours.delta, plain_ism(model, X), rtol=0, atol=1e-5)
 

@@ -88,10 +88,10 @@ def test_every_method_accepts_what_one_hot_writes_for_n():
     assert torch.equal(gxi[0, :, 4], torch.zeros(4)) and grad[0, :, 4].abs().sum() > 0
     methods.integrated_gradients(model, X, target=0, baseline="shuffle", n_baselines=3, n_steps=8, random_state=0)
     occ = methods.occlusion(model, X, target=0, window=5, random_state=0)
-    assert torch.isfinite(occ.per_position).all()
-    knock = methods.motif_knockout(model, X, [(0, 10, 16)], target=0, random_state=0)
+    assert torch.isfinite(occ.per_position()).all()
+    knock = methods.motif_knockout(model, X, sites=[(0, 10, 16)], target=0, random_state=0)
     assert knock.delta.shape == (1,)
-    edits = methods.predict_edits(model, X, [(0, 4, "A"), (0, 4, "T")], target=0)
+    edits = methods.predict_edits(model, X, edits=[(0, 4, "A"), (0, 4, "T")], target=0)
     torch.testing.assert_close(edits, _ism_loop(model, X, 0)[0, [0, 3], 4])
 
 
@@ -142,9 +142,9 @@ METHOD_CALLS = {
     "gradient_x_input": lambda m, X: methods.gradient_x_input(m, X),
     "integrated_gradients": lambda m, X: methods.integrated_gradients(m, X, n_steps=4),
     "saturation_mutagenesis": lambda m, X: methods.saturation_mutagenesis(m, X),
-    "predict_edits": lambda m, X: methods.predict_edits(m, X, [(0, 3, "A")]),
+    "predict_edits": lambda m, X: methods.predict_edits(m, X, edits=[(0, 3, "A")]),
     "occlusion": lambda m, X: methods.occlusion(m, X, window=5, random_state=0),
-    "motif_knockout": lambda m, X: methods.motif_knockout(m, X, [(0, 2, 8)], random_state=0),
+    "motif_knockout": lambda m, X: methods.motif_knockout(m, X, sites=[(0, 2, 8)], random_state=0),
     "predict": lambda m, X: predict(m, X),
 }
 
@@ -193,9 +193,9 @@ def test_occlusion_covers_the_last_positions():
         hidden = X.clone()
         hidden[..., 24:29] = 0
         before_last = model(hidden)[0, 0] - ref
-    torch.testing.assert_close(occ.per_position[0, 29], last)
-    torch.testing.assert_close(occ.per_position[0, 28], (last + before_last) / 2)
-    assert (occ.per_position[0] != 0).all()
+    torch.testing.assert_close(occ.per_position()[0, 29], last)
+    torch.testing.assert_close(occ.per_position()[0, 28], (last + before_last) / 2)
+    assert (occ.per_position()[0] != 0).all()
 
 
 def test_occlusion_with_gaps_gives_nan_and_warns():
@@ -205,7 +205,7 @@ def test_occlusion_with_gaps_gives_nan_and_warns():
     covered = torch.zeros(30, dtype=torch.bool)
     for s in occ.starts.tolist():
         covered[s : s + 3] = True
-    assert torch.isnan(occ.per_position[0, ~covered]).all() and torch.isfinite(occ.per_position[0, covered]).all()
+    assert torch.isnan(occ.per_position()[0, ~covered]).all() and torch.isfinite(occ.per_position()[0, covered]).all()
 
 
 def test_occlusion_with_stride_one_needs_no_extra_window():
@@ -235,14 +235,14 @@ from xai_widgets import data, methods, zoo
 torch.set_num_threads(1)
 model = zoo.load("basset_exp_motif_presence", device="cpu")
 X = data.one_hot(["".join("ACGT"[i] for i in torch.randint(0, 4, (6000,), generator=torch.Generator().manual_seed(0)).tolist())])
-methods.saturation_mutagenesis(model, X[:, :, :200])
+methods.saturation_mutagenesis(model, X[:, :, :200], target=0)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 methods.{call}
 print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024))
 """
 
 
-@pytest.mark.parametrize("call", ["saturation_mutagenesis(model, X)", "saliency(model, X.repeat(64, 1, 1))"])
+@pytest.mark.parametrize("call", ["saturation_mutagenesis(model, X, target=0)", "saliency(model, X.repeat(64, 1, 1), target=0)"])
 def test_peak_memory_of_default_batches_stays_in_budget(call):
     out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT.replace("{call}", call)], capture_output=True,
                          text=True, timeout=600, check=True)

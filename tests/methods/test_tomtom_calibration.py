@@ -107,7 +107,7 @@ def test_sampled_instances_of_real_motifs_match_their_own_factor(jaspar):
         sites = motif.sample(50, random_state=rng)  # (50, W) base indices
         counts = np.stack([(sites == b).sum(0) for b in range(4)]).astype(float)
         motifs.append(Motif.from_counts(name, counts, pseudocount=0.1))
-    e_values = planted_e_values(motifs, planted, jaspar)
+    e_values = planted_e_values(motifs, planted, database=jaspar)
     own = np.array([e_values[name][i] for i, name in enumerate(planted)])
     assert (own < SIGNIFICANT_E_VALUE).all(), dict(zip(planted, own))
 
@@ -117,10 +117,10 @@ def test_uninformative_filters_are_not_redundant_and_recover_nothing(jaspar):
     model = MotifDetector([cebpb.log_odds(), np.zeros((4, cebpb.width)), np.zeros((4, cebpb.width))])
     X, y = plant(cebpb)
     dead = Motif("dead", np.full((4, cebpb.width), 0.25))
-    e_values = planted_e_values([Motif("cebpb", cebpb.probabilities), dead], {"CEBPB": cebpb}, jaspar)["CEBPB"]
+    e_values = planted_e_values([Motif("cebpb", cebpb.probabilities), dead], {"CEBPB": cebpb}, database=jaspar)["CEBPB"]
     assert e_values[0] < 1e-6 and e_values[1] == np.inf
-    importance = filter_importance(model, X, y, progress=False)
-    pairs = redundant_filters(model, X, y, [Motif("f0", cebpb.probabilities), dead, dead], importance,
+    importance = filter_importance(model, X, y=y, progress=False)
+    pairs = redundant_filters(model, X, y=y, motifs=[Motif("f0", cebpb.probabilities), dead, dead], importance=importance,
                               min_joint_drop=-1.0, factor=-1.0)  # every similar pair would be kept
     assert all(1 not in pair.filters and 2 not in pair.filters for pair in pairs)
 

@@ -83,12 +83,12 @@ def window(seq, start, length):
 
 def test_ref_mismatch_raises_by_default(small_model):
     with pytest.raises(ValueError, match=r"chr17:10000 T>C \(record 2\): REF T but the genome has C"):
-        score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, device="cpu", calibrate=None)
+        score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, device="cpu", calibrate=None, target="all")
 
 
 def test_project_vcf_every_rule(small_model, genome_seq):
     scores = score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, mismatch="report",
-                            device="cpu", calibrate=300)
+                            device="cpu", calibrate=300, target="all", random_state=0)
     t = scores.table.set_index(["id", "alt"])
     assert t.loc[("ref_mismatch", "C"), "status"] == "ref_mismatch"
     assert math.isnan(t.loc[("ref_mismatch", "C"), "delta_0"])
@@ -125,7 +125,7 @@ def test_exports(small_model, tmp_path):
     import pysam
 
     scores = score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, mismatch="report",
-                            device="cpu", calibrate=200, count_outputs=[1])
+                            device="cpu", calibrate=200, count_outputs=[1], target="all", random_state=0)
     back = pd.read_csv(scores.to_tsv(tmp_path / "s.tsv"), sep="\t")
     assert len(back) == 10 and np.allclose(back.delta_1, scores.table.delta_1, equal_nan=True)
     assert np.allclose(scores.table.log2fc_1, scores.table.delta_1 / math.log(2), equal_nan=True)
@@ -140,15 +140,15 @@ def test_exports(small_model, tmp_path):
 
 def test_calibration_is_cached_and_matches_its_definition(small_model, genome_seq):
     X = one_hot([genome_seq[i : i + L] for i in range(5000, 9000, 500)])
-    a = random_snv_effects(small_model, X, n=400, device="cpu")
-    assert random_snv_effects(small_model, X, n=400, device="cpu") is a  # cached
+    a = random_snv_effects(small_model, X, n=400, device="cpu", random_state=0)
+    assert random_snv_effects(small_model, X, n=400, device="cpu", random_state=0) is a  # cached
     # independent: the same random SNVs by plain forward passes
     rng = np.random.default_rng(0)
     seq = rng.integers(0, len(X), 400)
     pos = rng.integers(0, L, 400)
     base = (X.argmax(1).numpy()[seq, pos] + rng.integers(1, 4, 400)) % 4
     edits = list(zip(seq.tolist(), pos.tolist(), base.tolist()))
-    expected = predict_edits(small_model, X, edits, target=None, device="cpu")
+    expected = predict_edits(small_model, X, edits=edits, target="all", device="cpu")
     torch.testing.assert_close(a, expected, rtol=0, atol=1e-5)
 
 
@@ -173,20 +173,20 @@ def fly_edits():
 def test_snv_effects_equal_predict_edits_and_ism(deepstarr, fly_edits):
     X, edits = fly_edits
     variants = variants_from_edits(X, edits)
-    expected = predict_edits(deepstarr, X, edits, target=None, device="cpu")
-    naive = score_variants(deepstarr, variants, genome=X, method="naive", calibrate=None, device="cpu")
+    expected = predict_edits(deepstarr, X, edits=edits, target="all", device="cpu")
+    naive = score_variants(deepstarr, variants, genome=X, method="naive", calibrate=None, device="cpu", target="all")
     got = torch.tensor(naive.table[["delta_dev", "delta_hk"]].to_numpy(), dtype=torch.float32)
     assert torch.equal(got, expected)  # plain forward passes: the same numbers
-    fast = score_variants(deepstarr, variants, genome=X, method="fast", calibrate=None, device="cpu")
+    fast = score_variants(deepstarr, variants, genome=X, method="fast", calibrate=None, device="cpu", target="all")
     got_fast = torch.tensor(fast.table[["delta_dev", "delta_hk"]].to_numpy(), dtype=torch.float32)
-    ism = saturation_mutagenesis(deepstarr, X, target=None, method="fast", device="cpu")
+    ism = saturation_mutagenesis(deepstarr, X, target="all", method="fast", device="cpu")
     at = torch.stack([ism.delta[i, :, "ACGT".index(b), p] for i, p, b in edits])
     torch.testing.assert_close(got_fast, at, rtol=0, atol=1e-6)  # float32 rounding of batched convolutions
     torch.testing.assert_close(got_fast, expected, rtol=0, atol=1e-6)
     torch.testing.assert_close(torch.tensor(fast.table.ref_dev.to_numpy(), dtype=torch.float32),
-                               ism.reference[[i for i, _, _ in edits], 0], rtol=0, atol=1e-6)
+                               ism.prediction[[i for i, _, _ in edits], 0], rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="target 'nope' is not an output"):
-        score_variants(deepstarr, variants, genome=X, target="nope", device="cpu")
+        score_variants(deepstarr, variants, genome=X, target="nope", device="cpu", random_state=0)
     one = score_variants(deepstarr, variants, genome=X, target="hk", calibrate=None, device="cpu")
     assert one.outputs == ("hk",) and "delta_dev" not in one.table
 
@@ -218,7 +218,7 @@ def test_snvs_in_planted_motifs_score_higher_than_background():
             edits.append((new, int(p))), labels.append(0)
     X = task.X[rows]
     edits = [(i, p, "ACGT"[(int(X[i, :, p].argmax()) + int(rng.integers(1, 4))) % 4]) for i, p in edits]
-    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu")
+    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu", target="all")
     value = auroc(scores.table.delta_positive.abs().to_numpy().copy(), np.array(labels))
     print(f"AUROC |effect|, informative motif positions vs background: {value:.3f} ({len(labels)} SNVs)")
     assert value >= 0.9
@@ -241,9 +241,9 @@ def test_variant_motifs_finds_a_broken_planted_site():
     alt = "ACGT"[int(np.argmin(motif.probabilities[:, j]))]
     model = nn.Sequential(nn.Conv1d(4, 1, 1), nn.Flatten(), nn.Linear(L, 1))
     scores = score_variants(model, variants_from_edits(X, [(0, start + j, alt)]), genome=X, calibrate=None,
-                            device="cpu")
+                            device="cpu", target="all")
     found = variant_motifs(scores, 0, motifs=[motif])
     assert list(found.call) == ["lost"] and found.motif[0] == "GATA2" and found.change[0] < 0
     ref_X, alt_X, _ = scores.windows(0)
-    assert any(h[1] <= start + j < h[2] for h in scan(ref_X, motif, 0.8))
-    assert not any(h[1] <= start + j < h[2] for h in scan(alt_X, motif, 0.8))
+    assert any(h[1] <= start + j < h[2] for h in scan(ref_X, motif, threshold=0.8))
+    assert not any(h[1] <= start + j < h[2] for h in scan(alt_X, motif, threshold=0.8))

@@ -36,7 +36,7 @@ def model():
 @pytest.fixture(scope="module")
 def scores(model):
     return score_variants(model, read_vcf(REAL / "example.vcf"), genome=example_genome().genome, mismatch="report",
-                          calibrate=None, device="cpu")
+                          calibrate=None, device="cpu", target="all")
 
 
 def cut(seq, start, length):
@@ -60,13 +60,13 @@ OPTIONS = {"integrated_gradients": {"n_steps": 8}, "deep_lift_shap": {"n_shuffle
 @pytest.mark.parametrize("method", EXPLAIN_METHODS)
 def test_explain_variant_equals_the_method_on_the_windows(model, scores, genome_seq, method):
     row, X = snv_windows(scores, genome_seq, "snv_centre")
-    got = explain_variant(model, scores, row, method=method, target=1, method_options=OPTIONS.get(method),
+    got = explain_variant(model, scores, row=row, method=method, target=1, method_options=OPTIONS.get(method),
                           device="cpu")
     if method == "ism":
-        ism = saturation_mutagenesis(model, X, 1, device="cpu")
-        expected, predictions = ism.attribution(), ism.reference
+        ism = saturation_mutagenesis(model, X, target=1, device="cpu")
+        expected, predictions = ism.values, ism.prediction
     else:
-        expected = DIRECT[method](model, X, 1, device="cpu", **OPTIONS.get(method, {})).values
+        expected = DIRECT[method](model, X, target=1, device="cpu", **OPTIONS.get(method, {})).values
         with torch.no_grad():
             predictions = model(X)[:, 1]
     assert got.values.shape == (2, 4, L) and torch.equal(got.X, X)
@@ -87,7 +87,7 @@ def test_explain_variant_equals_the_method_on_the_windows(model, scores, genome_
 def test_explain_variant_indels_align_on_the_genome(model, scores, genome_seq):
     for variant_id, shift in (("deletion", -5), ("insertion", 7)):
         row = int(np.flatnonzero(scores.table["id"] == variant_id)[0])
-        got = explain_variant(model, scores, row, method="saliency", target="0", device="cpu")
+        got = explain_variant(model, scores, row=row, method="saliency", target="0", device="cpu")
         assert got.shift == shift and got.target == 0
         # every column holds the genome base its position names (0: an inserted base)
         for x, positions in ((got.X[0], got.positions), (got.X[1], got.alt_positions)):
@@ -103,15 +103,15 @@ def test_explain_variant_indels_align_on_the_genome(model, scores, genome_seq):
 def test_explain_variant_refuses_bad_requests(model, scores):
     bad = int(np.flatnonzero(scores.table["status"] != "ok")[0])
     with pytest.raises(ValueError, match="was not scored"):
-        explain_variant(model, scores, bad, target=0, device="cpu")
+        explain_variant(model, scores, row=bad, target=0, device="cpu")
     with pytest.raises(ValueError, match="the model has 2 outputs"):
-        explain_variant(model, scores, 0, device="cpu")
+        explain_variant(model, scores, row=0, device="cpu")
     with pytest.raises(ValueError, match="method must be one of"):
-        explain_variant(model, scores, 0, method="lime", target=0, device="cpu")
+        explain_variant(model, scores, row=0, method="lime", target=0, device="cpu")
     with pytest.raises(ValueError, match="row must be a row"):
-        explain_variant(model, scores, 99, target=0, device="cpu")
+        explain_variant(model, scores, row=99, target=0, device="cpu")
     with pytest.raises(ValueError, match="not an output"):
-        explain_variant(model, scores, 0, target="dev", device="cpu")
+        explain_variant(model, scores, row=0, target="dev", device="cpu")
 
 
 def test_variant_motifs_reports_the_site():
@@ -128,7 +128,7 @@ def test_variant_motifs_reports_the_site():
     j = int(np.argmax(motif.information_content()))
     alt = "ACGT"[int(np.argmin(motif.probabilities[:, j]))]
     flat = nn.Sequential(nn.Conv1d(4, 1, 1), nn.Flatten(), nn.Linear(L, 1))
-    s = score_variants(flat, variants_from_edits(X, [(0, 90 + j, alt)]), genome=X, calibrate=None, device="cpu")
+    s = score_variants(flat, variants_from_edits(X, [(0, 90 + j, alt)]), genome=X, calibrate=None, device="cpu", target="all")
     found = variant_motifs(s, 0, motifs=[motif])
     assert (found.start[0], found.end[0]) == (90, 90 + len(site))
-    assert any((h[1], h[2]) == (90, 90 + len(site)) for h in scan(X, motif, 0.8))
+    assert any((h[1], h[2]) == (90, 90 + len(site)) for h in scan(X, motif, threshold=0.8))

@@ -93,7 +93,7 @@ def test_gata_core_snvs_lower_deepstarr_dev_more_than_hk():
                 start = seq.find(core, start + 1)
     assert len(edits) >= 100
     X = ds.X[strong]
-    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu")
+    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu", target="all")
     dev, hk = scores.table.delta_dev.to_numpy(), scores.table.delta_hk.to_numpy()
     print("\n" + describe("DeepSTARR GATA core SNVs in strong dev enhancers, delta dev", dev))
     print(describe("DeepSTARR GATA core SNVs in strong dev enhancers, delta hk", hk))
@@ -111,7 +111,7 @@ def test_random_snvs_in_the_same_enhancers_lower_dev_less():
     rng = np.random.default_rng(0)
     edits = [(k, int(p), "ACGT"[(int(X[k, :, p].argmax()) + 2) % 4])
              for k in range(len(X)) for p in rng.choice(249, 1, replace=False)]
-    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu")
+    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=None, device="cpu", target="all")
     dev = scores.table.delta_dev.to_numpy()
     print("\n" + describe("DeepSTARR random SNVs in the same enhancers, delta dev", dev))
     assert dev.mean() > -0.2

@@ -38,7 +38,7 @@ def test_ism_equals_tangermeme(name, X):
     projected = tangermeme_ism.saturation_mutagenesis(model, X, target=2, fast=False, device="cpu",
                                                       batch_size=256)
     close(ours.centred(), hypothetical)
-    close(ours.attribution(), projected)
+    close(ours.values, projected)
 
 
 @pytest.mark.parametrize("name", MODELS)

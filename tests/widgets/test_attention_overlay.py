@@ -113,7 +113,7 @@ def test_layer_and_head_dropdowns(overlay, model, task):
 def test_ism_toggle_shows_the_ism_importance(overlay, model, task):
     overlay.ism_toggle.value = True
     assert overlay.show_ism and overlay.figures["ism"].visible
-    expected = ism_importance(model, task.X[:1], 10, device="cpu")[0]
+    expected = ism_importance(model, task.X[:1], target=10, device="cpu")[0]
     torch.testing.assert_close(overlay.ism_importance, expected)
     np.testing.assert_allclose(overlay.sources["ism"].data["value"], expected.numpy(), rtol=1e-6)
     assert "r with |ISM| (10)" in overlay.readout.value

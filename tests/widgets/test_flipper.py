@@ -52,7 +52,7 @@ def sequence_tap(flipper, position):
 def assert_sources_match(flipper, model):
     """What the widget shows equals a direct computation for its current sequence."""
     X = flipper.X
-    ism = saturation_mutagenesis(model, X, flipper.target, device="cpu")
+    ism = saturation_mutagenesis(model, X, target=flipper.target, device="cpu")
     np.testing.assert_allclose(flipper.sources["heatmap"].data["value"], heatmap_data(ism.delta[0])["value"],
                                atol=1e-5)
     assert flipper.sources["sequence"].data["base"] == logo_data(X)["base"]
@@ -67,9 +67,9 @@ def assert_sources_match(flipper, model):
 def test_initial_state_matches_direct_computation(flipper, model, task):
     assert flipper.sequence == decode(task.X[:1])[0]
     assert flipper.method == "ism" and flipper.target == 1
-    ism = saturation_mutagenesis(model, task.X[:1], 1, device="cpu")
-    torch.testing.assert_close(flipper.attribution, ism.attribution()[0])
-    logo = logo_data(ism.attribution()[0])
+    ism = saturation_mutagenesis(model, task.X[:1], target=1, device="cpu")
+    torch.testing.assert_close(flipper.attribution, ism.values[0])
+    logo = logo_data(ism.values[0])
     assert flipper.sources["logo"].data["value"] == pytest.approx(logo["value"])
     assert flipper.sources["instances"].data["motif"] == [m for m, *_ in task.instances.for_sequence(0)]
     assert [label for label, _ in flipper.target_dropdown.options][1] == "1: CEBPB"
@@ -85,7 +85,7 @@ def test_heatmap_click_makes_that_edit(flipper, model):
     assert flipper.history[-1].label == f"17 {old[17]}>{target_base}"
     assert_sources_match(flipper, model)
     # the heatmap cell clicked predicted exactly this change
-    before = saturation_mutagenesis(model, one_hot(old), 1, device="cpu")
+    before = saturation_mutagenesis(model, one_hot(old), target=1, device="cpu")
     change = flipper.prediction - flipper.history[0].predictions[1].item()
     assert change == pytest.approx(float(before.delta[0, "ACGT".index(target_base), 17]), abs=1e-4)
 
@@ -171,10 +171,10 @@ def test_method_selector_shows_that_methods_map(flipper, model, method):
     flipper.method_dropdown.value = method
     assert flipper.method == method
     X, options = flipper.X, DEFAULT_METHOD_OPTIONS.get(method, {})
-    expected = {"saliency": lambda: saliency(model, X, 1, device="cpu").values,
-                "gradient_x_input": lambda: gradient_x_input(model, X, 1, device="cpu").values,
-                "integrated_gradients": lambda: integrated_gradients(model, X, 1, device="cpu", **options).values,
-                "deep_lift_shap": lambda: deep_lift_shap(model, X, 1, device="cpu", **options).values}[method]()
+    expected = {"saliency": lambda: saliency(model, X, target=1, device="cpu").values,
+                "gradient_x_input": lambda: gradient_x_input(model, X, target=1, device="cpu").values,
+                "integrated_gradients": lambda: integrated_gradients(model, X, target=1, device="cpu", **options).values,
+                "deep_lift_shap": lambda: deep_lift_shap(model, X, target=1, device="cpu", **options).values}[method]()
     torch.testing.assert_close(flipper.attribution, expected[0], atol=1e-5, rtol=1e-4)
     assert flipper.sources["logo"].data["value"] == pytest.approx(logo_data(expected[0])["value"], abs=1e-5)
 

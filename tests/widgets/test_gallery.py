@@ -36,7 +36,7 @@ def tile_center(gallery, f):
 
 def expected_auroc(model, test_split, filters):
     X, y = test_split.X[:400], test_split.y[:400]
-    return mean_metric(ablate_filters(model, X, filters, device="cpu").predictions, y, "auroc")
+    return mean_metric(ablate_filters(model, X, filters=filters, device="cpu").predictions, y, metric="auroc")
 
 
 def test_tiles_are_sorted_by_importance_and_labelled(gallery):
@@ -57,7 +57,7 @@ def test_tapping_a_tile_ablates_that_filter(gallery, model, test_split):
     assert f"{gallery.auroc:.4f}" in gallery.readout.value
     fills = dict(zip(gallery.sources["tiles"].data["filter"], gallery.sources["tiles"].data["fill"]))
     assert fills[f] != fills[gallery.order[1]]
-    direct = ablate_filters(model, test_split.X[[0, 3]], [f], device="cpu").predictions
+    direct = ablate_filters(model, test_split.X[[0, 3]], filters=[f], device="cpu").predictions
     torch.testing.assert_close(gallery.predictions, direct)
     assert f"filter {f}</b>" in gallery.details.value and "JASPAR match" in gallery.details.value
     gallery.on_gallery_tap(Tap(gallery.figure, x=x, y=y))  # a second click restores it
@@ -94,7 +94,8 @@ def test_mean_ablation_and_errors(model, test_split):
     g = FilterGallery(model, (test_split.X[:300], test_split.y[:300]), target=0, sequences=[1], n_motif=300, n_eval=300,
                       mode="mean", device="cpu", progress=False)
     g.toggle(g.order[0])
-    direct = ablate_filters(model, test_split.X[[1]], [g.order[0]], mode="mean", means=g.core.means, device="cpu")
+    direct = ablate_filters(model, test_split.X[[1]], filters=[g.order[0]], mode="mean", means=g.core.means,
+                            device="cpu")
     torch.testing.assert_close(g.predictions, direct.predictions)
     with pytest.raises(ValueError, match="filter must be an index"):
         g.toggle(64)

@@ -30,7 +30,7 @@ def dfim_map(model, grammar):
 
 def test_dfim_cells_are_the_dfim_scores(dfim_map, model, grammar):
     X, sites = grammar
-    direct = dfim(model, X, sites, n_null=2, device="cpu", random_state=0, progress=False)
+    direct = dfim(model, X, sources=sites, n_null=2, device="cpu", random_state=0, progress=False)
     np.testing.assert_allclose(dfim_map.sources["cells"].data["value"],
                                np.nan_to_num(direct.scores.numpy().ravel()), atol=1e-5)
     labels = [f"{name}:{start}-{end}" for name, start, end, _ in sites]
@@ -44,7 +44,7 @@ def test_a_click_shows_importance_before_and_after(dfim_map, model, grammar):
     source, target = 1, 2  # the cell (row 1, column 2); rows are drawn top to bottom
     dfim_map.on_cell_tap(Tap(dfim_map.heatmap, x=target + 0.5, y=n - 1 - source + 0.5))
     assert dfim_map.selected == (source, target)
-    after = mutated_importance(model, X, sites[source], device="cpu", random_state=0)
+    after = mutated_importance(model, X, source=sites[source], device="cpu", random_state=0)
     np.testing.assert_allclose(dfim_map.sources["after"].data["value"], after.numpy(), atol=1e-5)
     _, start, end, _ = sites[target]
     assert f"{float(after[start:end].sum()):.4f}" in dfim_map.readout.value

@@ -49,8 +49,8 @@ def test_a_click_shows_an_example_with_both_motifs(sweep, model):
     assert (name_a, name_b) == ("Spi1", "Irf1")
     gap = start_b - end_a if example["orientation"][0] == "+" else start_a - end_b
     assert gap == 8
-    ism = saturation_mutagenesis(model, example["X"], 0, device="cpu")
-    values = ism.attribution()[0].numpy()
+    ism = saturation_mutagenesis(model, example["X"], target=0, device="cpu")
+    values = ism.values[0].numpy()
     positions, bases = sweep.sources["example"].data["position"], sweep.sources["example"].data["base"]
     np.testing.assert_allclose(sweep.sources["example"].data["value"],
                                [values["ACGT".index(b), p] for p, b in zip(positions, bases)], atol=1e-6)

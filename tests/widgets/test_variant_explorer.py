@@ -38,7 +38,7 @@ def setup():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Conv1d(4, 6, 7, padding=3), nn.ReLU(), nn.MaxPool1d(3), nn.Flatten(),
                           nn.Linear(6 * 40, 2)).eval()
-    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device="cpu")
+    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device="cpu", target="all", random_state=0)
     return model, scores, motif, X, edits, SITE_START + j
 
 
@@ -46,7 +46,7 @@ def test_selecting_a_row_shows_the_methods_numbers(setup):
     model, scores, motif, X, edits, broken = setup
     w = VariantExplorer(model, scores, motifs=[motif], target=1, device="cpu")
     w.selected = 0  # the SNV that breaks the site
-    expected = explain_variant(model, scores, 0, method="ism", target=1, device="cpu")
+    expected = explain_variant(model, scores, row=0, method="ism", target=1, device="cpu")
     for name, values in (("ref", expected.ref), ("alt", expected.alt)):
         data = w.sources[name].data
         for key, column in logo_data(values).items():
@@ -77,7 +77,7 @@ def test_selecting_a_row_shows_the_methods_numbers(setup):
         assert f"{value:.4f}" in w.outputs_box.value
     # another method and target: the sources follow
     w.method, w.target = "saliency", 0
-    grad = saliency(model, torch.cat(scores.windows(0)[:2]), 0, device="cpu").values
+    grad = saliency(model, torch.cat(scores.windows(0)[:2]), target=0, device="cpu").values
     np.testing.assert_array_equal(w.sources["alt"].data["value"], logo_data(grad[1])["value"])
     assert "saliency" in w.readout.value
 

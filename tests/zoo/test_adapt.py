@@ -277,8 +277,8 @@ def test_ism_on_an_adapted_local_model_fast_and_naive_match_plain_loops():
     adapted = adapt(model, alphabet="ACTG")
     assert methods.supports_fast_ism(adapted)
     X = one_hot(SEQS)
-    fast = methods.saturation_mutagenesis(adapted, X, None, method="fast", device="cpu")
-    naive = methods.saturation_mutagenesis(adapted, X, None, method="naive", device="cpu")
+    fast = methods.saturation_mutagenesis(adapted, X, target="all", method="fast", device="cpu")
+    naive = methods.saturation_mutagenesis(adapted, X, target="all", method="naive", device="cpu")
     assert fast.path == "fast" and naive.path == "naive"
     expected = plain_ism(model, SEQS)
     torch.testing.assert_close(naive.delta, expected, rtol=1e-4, atol=1e-5)
@@ -297,8 +297,8 @@ def test_fast_ism_of_an_adapted_zoo_model_with_reduction_of_heads():
     heads.local_plan = lambda: base.local_plan()._replace(head=lambda h: {"logits": base.local_plan().head(h)})
     adapted = adapt(heads, output="logits")
     X = one_hot(["".join(RNG.choice(list("ACGT"), 60)) for _ in range(2)])
-    fast = methods.saturation_mutagenesis(adapted, X, 3, method="fast", device="cpu")
-    naive = methods.saturation_mutagenesis(base, X, 3, method="naive", device="cpu")
+    fast = methods.saturation_mutagenesis(adapted, X, target=3, method="fast", device="cpu")
+    naive = methods.saturation_mutagenesis(base, X, target=3, method="naive", device="cpu")
     torch.testing.assert_close(fast.delta, naive.delta, rtol=1e-4, atol=1e-5)
     assert adapted.output_names == tuple(f"logits[{t}]" for t in range(12))
 

@@ -78,13 +78,13 @@ def test_deepstarr_traps_fail_the_same_check(fly):
 def test_deepstarr_fast_ism_matches_naive(fly):
     X = fly[0][:2]
     model = zoo.load("deepstarr", device="cpu")
-    fast = methods.saturation_mutagenesis(model, X, None, method="fast", device="cpu")
-    naive = methods.saturation_mutagenesis(model, X, None, method="naive", device="cpu")
+    fast = methods.saturation_mutagenesis(model, X, target="all", method="fast", device="cpu")
+    naive = methods.saturation_mutagenesis(model, X, target="all", method="naive", device="cpu")
     assert fast.path == "fast"
     torch.testing.assert_close(fast.delta, naive.delta, rtol=1e-4, atol=1e-4)
     # and through an adapter to the raw ACTG weights (permutation folded into conv1 for fast ISM)
     adapted = adapt(raw_deepstarr(), alphabet="ACTG")
-    via_adapter = methods.saturation_mutagenesis(adapted, X, None, method="fast", device="cpu")
+    via_adapter = methods.saturation_mutagenesis(adapted, X, target="all", method="fast", device="cpu")
     torch.testing.assert_close(via_adapter.delta, naive.delta, rtol=1e-4, atol=1e-4)
 
 
@@ -170,7 +170,7 @@ def test_methods_work_on_the_adapted_bpnet():
     expected = torch.autograd.grad(raw(x)[1].sum(), x)[0]
     torch.testing.assert_close(result.values, expected, rtol=1e-5, atol=1e-6)
     edits = [(0, 1000, "A"), (0, 1057, "T"), (0, 5, "G")]
-    delta = methods.predict_edits(model, X, edits, target=None, device="cpu")
+    delta = methods.predict_edits(model, X, edits=edits, target="all", device="cpu")
     with torch.no_grad():
         reference = raw(X)[1][0, 0]
         for k, (_, pos, base) in enumerate(edits):

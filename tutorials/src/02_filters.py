@@ -136,7 +136,7 @@ X, y = test.X[:1000], test.y[:1000, sp1]
 
 def sp1_auroc(filters):
     """SP1 AUROC on 1000 held-out sequences with these filters silenced."""
-    return auroc(ablate_filters(model, X, list(filters), device=device).predictions[:, sp1], y)
+    return auroc(ablate_filters(model, X, filters=list(filters), device=device).predictions[:, sp1], y)
 
 print(f"SP1 AUROC, nothing ablated: {sp1_auroc([]):.3f}")
 

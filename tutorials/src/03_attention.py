@@ -82,7 +82,7 @@ overlay
 # NBVAL_CHECK_OUTPUT
 rows = torch.nonzero(test.y[:200].sum(1) == 1).flatten()[:40]
 targets = test.y[rows].argmax(1)
-r = torch.cat([attention_vs_ism(model, test.X[int(k)][None], int(t), device=device).correlation
+r = torch.cat([attention_vs_ism(model, test.X[int(k)][None], target=int(t), device=device).correlation
                for k, t in zip(rows, targets)])
 print(f"median Pearson r between attention and |ISM|: {r.median():.2f} (range {r.min():.2f} to {r.max():.2f})")
 
@@ -101,14 +101,14 @@ print("sequence", k, "outputs", test.target_names[t1], "and", test.target_names[
 # %%
 # your answer: r1, r2 = the correlations for t1 and t2 (floats); better = the name of the output that agrees more
 ### BEGIN SOLUTION
-r1 = float(attention_vs_ism(model, test.X[[k]], t1, device=device).correlation[0])
-r2 = float(attention_vs_ism(model, test.X[[k]], t2, device=device).correlation[0])
+r1 = float(attention_vs_ism(model, test.X[[k]], target=t1, device=device).correlation[0])
+r2 = float(attention_vs_ism(model, test.X[[k]], target=t2, device=device).correlation[0])
 better = test.target_names[t1] if r1 > r2 else test.target_names[t2]
 ### END SOLUTION
 
 # %% tags=["check"]
 assert all(v is not ... for v in (r1, r2, better)), "replace each ... above with your answer"
-expected = [float(attention_vs_ism(model, test.X[[k]], t, device=device).correlation[0]) for t in (t1, t2)]
+expected = [float(attention_vs_ism(model, test.X[[k]], target=t, device=device).correlation[0]) for t in (t1, t2)]
 assert abs(r1 - expected[0]) < 1e-4 and abs(r2 - expected[1]) < 1e-4, \
     "r1 and r2 should be attention_vs_ism(...).correlation for outputs t1 and t2 of sequence k"
 assert better == test.target_names[(t1, t2)[int(expected[1] > expected[0])]], "`better` names the other output"

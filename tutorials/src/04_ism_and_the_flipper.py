@@ -54,9 +54,9 @@ print("explaining output", target, task.target_names[target])
 # %%
 # NBVAL_CHECK_OUTPUT
 X = task.X[i : i + 1]
-ism = saturation_mutagenesis(model, X, target, device=device)
+ism = saturation_mutagenesis(model, X, target=target, device=device)
 print(ism.delta.shape, ism.path)
-scores = ism.attribution()[0].sum(0)          # one score per position
+scores = ism.values[0].sum(0)          # one score per position
 top = int(scores.argmax())
 name, start, end, strand = instances[0]
 print(f"highest-scoring position {top}: inside the planted {name} ({start}-{end})? {start <= top < end}")
@@ -67,7 +67,7 @@ print(f"highest-scoring position {top}: inside the planted {name} ({start}-{end}
 # Scroll to zoom, drag to pan; hover over a letter or a cell for its value.
 
 # %%
-plots.show_attribution(X, ism.attribution()[0], delta=ism.delta[0], instances=instances, window=None)
+plots.show_attribution(X, ism.values[0], delta=ism.delta[0], instances=instances, window=None)
 
 # %% [markdown]
 # **What you should see:** tall letters inside the shaded MEF2A box (33-43) and dark blue heatmap cells there; the
@@ -119,7 +119,7 @@ position, base = flat % X.shape[2], "ACGT"[flat // X.shape[2]]
 
 # %% tags=["check"]
 assert position is not ... and base is not ..., "replace each ... above with your answer"
-delta = saturation_mutagenesis(model, X, target, device=device).delta[0]   # recomputed, without the widget
+delta = saturation_mutagenesis(model, X, target=target, device=device).delta[0]   # recomputed, without the widget
 assert base in ("A", "C", "G", "T") and 0 <= int(position) < delta.shape[1], "position: 0..L-1, base: A, C, G or T"
 yours = float(delta["ACGT".index(base), int(position)])
 assert abs(yours - float(delta.min())) < 1e-6, f"{position}{base} changes the logit by {yours:+.2f}; another substitution lowers it more"

@@ -77,12 +77,12 @@ print({k: v for k, v in capabilities(model).items() if k in ("fast_ism", "deep_l
 # %%
 # NBVAL_CHECK_OUTPUT
 scores = {
-    "ISM": saturation_mutagenesis(model, X, 0, device=device).attribution().sum(1),
-    "saliency": saliency(model, X, 0, device=device).per_position(),
-    "corrected saliency": saliency(model, X, 0, correct=True, device=device).per_position(),
-    "integrated gradients": integrated_gradients(model, X, 0, baseline="shuffle", n_baselines=10, n_steps=8,
+    "ISM": saturation_mutagenesis(model, X, target=0, device=device).values.sum(1),
+    "saliency": saliency(model, X, target=0, device=device).per_position(),
+    "corrected saliency": saliency(model, X, target=0, correct=True, device=device).per_position(),
+    "integrated gradients": integrated_gradients(model, X, target=0, baseline="shuffle", n_baselines=10, n_steps=8,
                                                  random_state=0, device=device).per_position(),
-    "DeepSHAP": deep_lift_shap(model, X, 0, n_shuffles=10, random_state=0, device=device).per_position(),
+    "DeepSHAP": deep_lift_shap(model, X, target=0, n_shuffles=10, random_state=0, device=device).per_position(),
 }
 for name, s in scores.items():
     print(f"{name:22s} AUROC vs planted motifs {per_sequence_auroc(s.abs(), mask).nanmean():.3f}")
@@ -93,7 +93,7 @@ for name, s in scores.items():
 
 # %%
 k = 0
-plots.show_attribution(X[k], saliency(model, X[k:k+1], 0, correct=True, device=device).on_observed()[0],
+plots.show_attribution(X[k], saliency(model, X[k:k+1], target=0, correct=True, device=device).on_observed()[0],
                        instances=test.instances.for_sequence(int(positives[k])), window=None,
                        title="corrected gradient x input")
 
@@ -113,14 +113,14 @@ plots.show_attribution(X[k], saliency(model, X[k:k+1], 0, correct=True, device=d
 # %%
 # your answer: auroc_zeros and auroc_shuffle (floats); hint: integrated_gradients(...).per_position()
 ### BEGIN SOLUTION auroc_zeros, auroc_shuffle
-zeros = integrated_gradients(model, X, 0, baseline="zeros", n_steps=32, device=device).per_position()
+zeros = integrated_gradients(model, X, target=0, baseline="zeros", n_steps=32, device=device).per_position()
 auroc_zeros = float(per_sequence_auroc(zeros.abs(), mask).nanmean())
 auroc_shuffle = float(per_sequence_auroc(scores["integrated gradients"].abs(), mask).nanmean())
 ### END SOLUTION
 
 # %% tags=["check"]
 assert auroc_zeros is not ... and auroc_shuffle is not ..., "replace each ... above with your answer"
-reference = integrated_gradients(model, X, 0, baseline="zeros", n_steps=32, device=device).per_position()
+reference = integrated_gradients(model, X, target=0, baseline="zeros", n_steps=32, device=device).per_position()
 expected_zeros = float(per_sequence_auroc(reference.abs(), mask).nanmean())
 expected_shuffle = float(per_sequence_auroc(scores["integrated gradients"].abs(), mask).nanmean())
 assert abs(auroc_zeros - expected_zeros) < 1e-4, "auroc_zeros: IG with baseline='zeros', n_steps=32, on X"

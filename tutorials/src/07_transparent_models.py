@@ -48,7 +48,7 @@ print("test AUROC:", round(card["metrics"]["test"]["auroc"], 3))
 # NBVAL_CHECK_OUTPUT
 task = data.motif_presence(random_state=0)
 test = task.subset("test")
-units = unit_summaries(model, test.X[:2000], test.y[:2000], device=device, progress=False)
+units = unit_summaries(model, test.X[:2000], y=test.y[:2000], device=device, progress=False)
 for u in units:
     best = int(np.argmax(u.contribution_auroc))
     match = u.matches[0].target if u.matches else "-"

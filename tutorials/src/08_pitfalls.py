@@ -24,7 +24,7 @@ test = task.subset("test")
 positives = torch.nonzero(test.y[:, 0] == 1).flatten()[:60]
 
 def ism_auroc(model):
-    scores = saturation_mutagenesis(model, test.X[positives], 0, device=device).attribution().sum(1).abs()
+    scores = saturation_mutagenesis(model, test.X[positives], target=0, device=device).values.sum(1).abs()
     return float(per_sequence_auroc(scores, test.mask[positives]).nanmean())
 
 def fit(task, seed):
@@ -45,7 +45,7 @@ def fit(task, seed):
 models = [fit(task, seed) for seed in (0, 1, 2)]
 aurocs = [zoo.evaluate(m, task, "test", device=device)["auroc"] for m in models]
 print("test AUROC:", [round(a, 2) for a in aurocs])
-maps = [saturation_mutagenesis(m, test.X[positives[:20]], 0, device=device).attribution().sum(1) for m in models]
+maps = [saturation_mutagenesis(m, test.X[positives[:20]], target=0, device=device).values.sum(1) for m in models]
 r = torch.corrcoef(torch.stack([mp.flatten() for mp in maps]))
 print(f"attribution correlation between seeds: {r[0, 1]:.2f}, {r[0, 2]:.2f}, {r[1, 2]:.2f}")
 
@@ -77,7 +77,7 @@ print("AUROC on clean test data:", round(zoo.evaluate(cheater, task, "test", dev
 # |attribution| falls on the first 8 positions (which are 4 % of the sequence)?
 
 # Use the first 20 training positives, `rows = train_pos[:20]`, and per-position scores
-# `saturation_mutagenesis(...).attribution().sum(1).abs()`.
+# `saturation_mutagenesis(...).values.sum(1).abs()`.
 
 # %%
 rows = train_pos[:20]
@@ -85,13 +85,13 @@ rows = train_pos[:20]
 # %%
 # your answer: share (a float between 0 and 1)
 ### BEGIN SOLUTION share
-imp = saturation_mutagenesis(cheater, X[rows], 0, device=device).attribution().sum(1).abs()
+imp = saturation_mutagenesis(cheater, X[rows], target=0, device=device).values.sum(1).abs()
 share = float(imp[:, :8].sum() / imp.sum())
 ### END SOLUTION
 
 # %% tags=["check"]
 assert share is not ..., "replace the ... above with your answer"
-scores = saturation_mutagenesis(cheater, X[rows], 0, device=device).attribution().sum(1).abs()
+scores = saturation_mutagenesis(cheater, X[rows], target=0, device=device).values.sum(1).abs()
 expected = float(scores[:, :8].sum() / scores.sum())
 assert abs(share - expected) < 1e-4, f"not the share on positions 0-7: yours {share:.3f}"
 print(f"correct: {share:.0%} of the attribution sits on the artefact (4 % of the positions)")

@@ -31,14 +31,14 @@ print(test)
 # ## 1. Which bases make a strong enhancer?
 #
 # Saturation mutagenesis (ISM) of the strongest measured developmental and housekeeping enhancer, for
-# both outputs at once (`target=None` returns every output). The per-position importance is the
+# both outputs at once (`target="all"` returns every output). The per-position importance is the
 # largest |effect| of any substitution there.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 X = test.X[[strong_dev, strong_hk]]
-ism = saturation_mutagenesis(model, X, None, device="cpu")   # delta: (2 sequences, 2 outputs, 4, 249)
-pred = ism.reference
+ism = saturation_mutagenesis(model, X, target="all", device="cpu")   # delta: (2 sequences, 2 outputs, 4, 249)
+pred = ism.prediction
 for row, name in enumerate(["strongest dev", "strongest hk"]):
     print(f"{name}: predicted dev {pred[row, 0]:.1f}, hk {pred[row, 1]:.1f}")
     for t, target in enumerate(["dev", "hk"]):

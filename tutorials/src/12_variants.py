@@ -45,7 +45,7 @@ print(len(variants), "SNVs in", len(X), "enhancers")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-scores = score_variants(model, variants, genome=X, calibrate=2000, device=device)
+scores = score_variants(model, variants, genome=X, calibrate=2000, device=device, target="all", random_state=0)
 table = scores.scored().copy()
 table["abs_dev"] = table.delta_dev.abs()
 top = table.sort_values("abs_dev", ascending=False).head(5)
@@ -62,7 +62,7 @@ print(top[["chrom", "pos", "ref", "alt", "ref_dev", "alt_dev", "delta_dev", "per
 # NBVAL_CHECK_OUTPUT
 row = int(top.index[0])
 r = scores.table.loc[row]
-e = explain_variant(model, scores, row, method="ism", target="dev", device=device)
+e = explain_variant(model, scores, row=row, method="ism", target="dev", device=device)
 diff = e.difference_per_position()
 print(f"variant: sequence {r.chrom}, position {r.pos} {r.ref}>{r.alt}; dev {r.ref_dev:.2f} -> {r.alt_dev:.2f}")
 print(f"largest attribution change at column {int(diff.abs().argmax())} (the variant is at column {e.offset})")

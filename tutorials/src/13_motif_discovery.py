@@ -62,7 +62,7 @@ print(store)
 # `"insects"`...). With only 12 targets Tomtom's p-values are rough (it warns): read them as a ranking.
 
 # %%
-result = discover_motifs(store, targets=task.motifs, n_leiden_runs=2, min_metacluster_size=50,
+result = discover_motifs(store, database=task.motifs, n_leiden_runs=2, min_metacluster_size=50,
                          final_min_cluster_size=10)
 result.table()[["pattern", "sign", "n_seqlets", "width", "cwm_match", "cwm_e_value", "pwm_match"]]
 
@@ -73,7 +73,7 @@ result.table()[["pattern", "sign", "n_seqlets", "width", "cwm_match", "cwm_e_val
 # `overlap` is the share of that pattern's seqlets that lie on a planted site of the motif.
 
 # %%
-recovery = planted_recovery(result, task.instances, task.motifs)
+recovery = planted_recovery(result, task.instances, motifs=task.motifs)
 print(recovery[["motif", "pattern", "n_seqlets", "overlap", "recovered"]].round(2).to_string())
 
 # %%

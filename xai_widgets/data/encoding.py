@@ -82,6 +82,7 @@ def encode_indices(sequences: str | Iterable[str], unknown: str = "error") -> np
 def one_hot(
     sequences: str | Iterable[str],
     unknown: str = "error",
+    *,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """One-hot encode DNA strings.
@@ -93,8 +94,8 @@ def one_hot(
     unknown : {"error", "zeros", "uniform"}
         ``N`` raises by default; ``"zeros"`` encodes it as an all-zero column and
         ``"uniform"`` as 0.25 in each row. Other letters always raise.
-    dtype : torch.dtype
-        Floating dtype of the result.
+    dtype : torch.dtype, optional
+        Default torch.float32. Floating dtype of the result.
 
     Returns
     -------
@@ -121,7 +122,7 @@ def indices_to_one_hot(
     return eye[idx.long()].permute(0, 2, 1).contiguous()
 
 
-def check_one_hot(X: torch.Tensor, allow_unknown: bool = False, name: str = "X") -> torch.Tensor:
+def check_one_hot(X: torch.Tensor, allow_unknown: bool = False, *, name: str = "X") -> torch.Tensor:
     """Validate a batch of one-hot sequences and return it unchanged.
 
     Parameters
@@ -129,10 +130,11 @@ def check_one_hot(X: torch.Tensor, allow_unknown: bool = False, name: str = "X")
     X : torch.Tensor, shape (N, 4, L)
         Floating tensor; every column must be one-hot (or, with ``allow_unknown``,
         all-zero or all-0.25).
-    allow_unknown : bool
-        Accept the ``N`` columns that :func:`one_hot` writes for ``unknown="zeros"``/``"uniform"``.
-    name : str
-        Name used in error messages.
+    allow_unknown : bool, optional
+        Default False. Accept the ``N`` columns that :func:`one_hot` writes for
+        ``unknown="zeros"``/``"uniform"``.
+    name : str, optional
+        Default ``"X"``. Name used in error messages.
 
     Raises
     ------
@@ -194,9 +196,19 @@ def reverse_complement(X: torch.Tensor | str | Sequence[str]):
 
 
 def one_hot_batches(
-    sequences: Sequence[str], batch_size: int = 256, unknown: str = "error"
+    sequences: Sequence[str], batch_size: int = 256, *, unknown: str = "error"
 ) -> Iterator[torch.Tensor]:
-    """Yield one-hot batches ``(B, 4, L)`` of at most ``batch_size`` strings, in order."""
+    """Yield one-hot batches ``(B, 4, L)`` of at most ``batch_size`` strings, in order.
+
+    Parameters
+    ----------
+    sequences : sequence of str
+        Strings of equal length.
+    batch_size : int, optional
+        Default 256. Strings per yielded batch (encoding only; no model runs here).
+    unknown : {"error", "zeros", "uniform"}, optional
+        Default ``"error"``; as in :func:`one_hot`.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     for start in range(0, len(sequences), batch_size):

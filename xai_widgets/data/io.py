@@ -216,14 +216,14 @@ def read_fasta(path, *, length=None, policy: str = "error", unknown: str = "zero
     path : str or path-like
         FASTA file, plain or gzip-compressed (detected from its content).
     length : int, optional
-        Length of the result; how sequences of other lengths are treated depends on ``policy``.
+        Default None: the records' own length. Length of the result; how sequences of other lengths are treated depends on ``policy``.
     policy : {"error", "crop", "pad", "resize"}
         Length policy (see :mod:`xai_widgets.data.io`): by default all records must have one
         length.
-    unknown : {"zeros", "uniform", "error"}
-        Encoding of ``N`` (see :func:`~xai_widgets.data.one_hot`).
+    unknown : {"zeros", "uniform", "error"}, optional
+        Default ``"zeros"``. Encoding of ``N`` (see :func:`~xai_widgets.data.one_hot`).
     name : str, optional
-        Name of the data set (default: the file name).
+        Name of the data set; default None: the file name.
 
     Returns
     -------
@@ -343,18 +343,18 @@ def read_bed(genome, bed, *, length=None, strand: bool = True, missing: str = "e
         ignored (and counted).
     length : int, optional
         Resize every interval around its centre to this length: the window is
-        ``[(start + end) // 2 - length // 2, ... + length)``. Default: use the intervals as
-        given (they must then all have one length).
-    strand : bool
-        Read minus-strand intervals (6th field ``-``) as the reverse complement. With
+        ``[(start + end) // 2 - length // 2, ... + length)``. Default None: use the intervals
+        as given (they must then all have one length).
+    strand : bool, optional
+        Default True. Read minus-strand intervals (6th field ``-``) as the reverse complement. With
         ``False`` the strand field is ignored.
-    missing : {"error", "skip"}
-        A chromosome that is not in the genome raises (naming the line), or the interval is
+    missing : {"error", "skip"}, optional
+        Default ``"error"``. A chromosome that is not in the genome raises (naming the line), or the interval is
         skipped and counted in ``report.skipped``.
-    unknown : {"zeros", "uniform", "error"}
-        Encoding of ``N``, including the ``N`` that pads a window running off a chromosome end.
+    unknown : {"zeros", "uniform", "error"}, optional
+        Default ``"zeros"``. Encoding of ``N``, including the ``N`` that pads a window running off a chromosome end.
     name : str, optional
-        Name of the data set (default: the BED file name).
+        Name of the data set; default None: the BED file name.
 
     Returns
     -------
@@ -449,21 +449,25 @@ def read_table(path, *, sequence_column: str, label_columns=None, name_column: s
     label_columns : str or list of str, optional
         Numeric label columns, in order (the targets ``y``). None: no labels.
     name_column : str, optional
-        Column of sequence names (default: ``"row 2"``, ``"row 3"``, ... by line number).
+        Column of sequence names; default None: ``"row 2"``, ``"row 3"``, ... by line number.
     split_column : str, optional
-        Column naming each row's split (e.g. train/valid/test); becomes ``splits``.
+        Default None: no splits. Column naming each row's split (e.g. train/valid/test); becomes ``splits``.
     sep : str, optional
-        Field separator; default from the file name (``.csv``: comma; ``.tsv``, ``.txt``,
+        Field separator; default None: from the file name (``.csv``: comma; ``.tsv``, ``.txt``,
         ``.tab``: tab; ``.gz`` is looked through).
-    length, policy, unknown
-        As in :func:`read_fasta`.
-    missing : {"error", "skip"}
-        A row with an empty or NA label (``""``, ``NA``, ``NaN``, ``None``, ``null``) raises
+    length : int, optional
+        Default None; as in :func:`read_fasta`.
+    policy : {"error", "crop", "pad", "resize"}, optional
+        Default ``"error"``; as in :func:`read_fasta`.
+    unknown : {"zeros", "uniform", "error"}, optional
+        Default ``"zeros"``; as in :func:`read_fasta`.
+    missing : {"error", "skip"}, optional
+        Default ``"error"``. A row with an empty or NA label (``""``, ``NA``, ``NaN``, ``None``, ``null``) raises
         (naming the line and column) or is skipped and counted in ``report.skipped``.
     target_names : list of str, optional
-        Names of the targets (default: the label column names).
+        Names of the targets; default None: the label column names.
     name : str, optional
-        Name of the data set (default: the file name).
+        Name of the data set; default None: the file name.
 
     Returns
     -------

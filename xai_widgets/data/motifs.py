@@ -165,10 +165,18 @@ def read_meme(path_or_text: str | Path) -> dict[str, Motif]:
     return motifs
 
 
-def write_meme(motifs, path: str | Path | None = None, header_comment: str = "") -> str:
+def write_meme(motifs, path: str | Path | None = None, *, header_comment: str = "") -> str:
     """Write motifs (an iterable of :class:`Motif` or a dict of them) as MEME text.
 
     Returns the text; also writes it to ``path`` when given.
+
+    Parameters
+    ----------
+    motifs : iterable or dict of Motif
+    path : str or pathlib.Path, optional
+        Default None: write no file.
+    header_comment : str, optional
+        Default ``""``. A comment line for the file's header.
     """
     items = motifs.values() if isinstance(motifs, dict) else motifs
     out = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
@@ -226,8 +234,17 @@ def _from_jaspar_record(record) -> Motif:
     return Motif(m.name, m.probabilities, m.matrix_id, m.n_sites, meta)
 
 
-def jaspar_motif(name_or_id: str, release: str = JASPAR_RELEASE, tax_group: str = "vertebrates") -> Motif:
+def jaspar_motif(name_or_id: str, *, release: str = JASPAR_RELEASE, tax_group: str = "vertebrates") -> Motif:
     """Fetch one motif from JASPAR by matrix id (``"MA0466.4"``) or TF name (latest version).
+
+    Parameters
+    ----------
+    name_or_id : str
+        A matrix id or a TF name.
+    release : str, optional
+        Default ``JASPAR_RELEASE`` (the shipped release).
+    tax_group : str, optional
+        Default ``"vertebrates"``. The taxonomic group searched by name.
 
     Raises
     ------
@@ -249,9 +266,19 @@ def jaspar_motif(name_or_id: str, release: str = JASPAR_RELEASE, tax_group: str 
     return _from_jaspar_record(records[0])
 
 
-def jaspar_motifs(release: str = JASPAR_RELEASE, tax_group: str = "vertebrates",
+def jaspar_motifs(*, release: str = JASPAR_RELEASE, tax_group: str = "vertebrates",
                   collection: str = "CORE") -> list[Motif]:
-    """All latest-version motifs of a JASPAR collection and taxonomic group."""
+    """All latest-version motifs of a JASPAR collection and taxonomic group.
+
+    Parameters
+    ----------
+    release : str, optional
+        Default ``JASPAR_RELEASE`` (the shipped release).
+    tax_group : str, optional
+        Default ``"vertebrates"``; e.g. ``"insects"``, ``"plants"``.
+    collection : str, optional
+        Default ``"CORE"``.
+    """
     db = _jaspar_db(release)
     records = db.fetch_motifs(collection=[collection], tax_group=[tax_group])
     return [_from_jaspar_record(r) for r in records]
@@ -262,15 +289,15 @@ def planted_mask_columns(motif: Motif, min_bits: float = MASK_MIN_BITS) -> np.nd
     return motif.information_content() > min_bits
 
 
-def scan(X, motif: Motif, threshold: float = 0.8) -> list[tuple[int, int, int, int]]:
+def scan(X, motif: Motif, *, threshold: float = 0.8) -> list[tuple[int, int, int, int]]:
     """Find sites of ``motif`` in one-hot sequences by log-odds PWM score, on both strands.
 
     Parameters
     ----------
     X : torch.Tensor, shape (N, 4, L)
     motif : Motif
-    threshold : float
-        Keep windows scoring at least this fraction of the best possible score.
+    threshold : float, optional
+        Default 0.8. Keep windows scoring at least this fraction of the best possible score.
 
     Returns
     -------

@@ -104,17 +104,17 @@ def _dinucleotide_shuffle_one(seq: np.ndarray, rng: np.random.Generator) -> np.n
     return out
 
 
-def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Tensor:
+def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, *, random_state=None) -> torch.Tensor:
     """Dinucleotide-preserving shuffles of one-hot sequences.
 
     Parameters
     ----------
     X : torch.Tensor, shape (N, 4, L)
         One-hot sequences; ``N`` columns stay in place (see the module docstring).
-    n_shuffles : int
-        Shuffles per sequence.
-    random_state : int, numpy.random.Generator or None
-        Seed for reproducible shuffles.
+    n_shuffles : int, optional
+        Default 1. Shuffles per sequence.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Seed for reproducible shuffles.
 
     Returns
     -------
@@ -130,8 +130,18 @@ def dinucleotide_shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None
     return _to_one_hot(out, X, n_shuffles)
 
 
-def shuffle(X: torch.Tensor, n_shuffles: int = 1, random_state=None) -> torch.Tensor:
-    """Mononucleotide shuffles (base composition kept, ``N`` columns in place); ``(N, n_shuffles, 4, L)``."""
+def shuffle(X: torch.Tensor, n_shuffles: int = 1, *, random_state=None) -> torch.Tensor:
+    """Mononucleotide shuffles (base composition kept, ``N`` columns in place); ``(N, n_shuffles, 4, L)``.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    n_shuffles : int, optional
+        Default 1. Shuffles per sequence.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Seed for reproducible shuffles.
+    """
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be >= 1; got {n_shuffles}")
     rng = _rng(random_state)

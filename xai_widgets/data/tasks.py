@@ -250,7 +250,7 @@ def _pick(names) -> dict[str, Motif]:
 # tasks
 
 
-def motif_presence(n: int = 25_000, length: int = 200, random_state: int = 0) -> SyntheticTask:
+def motif_presence(n: int = 25_000, length: int = 200, *, random_state: int = 0) -> SyntheticTask:
     """Multi-label motif presence, after Koo & Eddy (2019).
 
     Each sequence gets 1 to 5 distinct TFs (probabilities 50/25/17/5/3 %) out of
@@ -259,12 +259,12 @@ def motif_presence(n: int = 25_000, length: int = 200, random_state: int = 0) ->
 
     Parameters
     ----------
-    n : int
-        Number of sequences (split 70/10/20 into train/valid/test).
-    length : int
-        Sequence length in bases.
-    random_state : int
-        Seed; the same seed gives the same data.
+    n : int, optional
+        Default 25,000. Number of sequences (split 70/10/20 into train/valid/test).
+    length : int, optional
+        Default 200. Sequence length in bases.
+    random_state : int, optional
+        Default 0. Seed; the same seed gives the same data (the zoo's models are trained on it).
 
     Returns
     -------
@@ -313,7 +313,7 @@ def _grammar_pair(rng, length, rule: GrammarRule, wa: int, wp: int, arrangement:
     return (left + wp + gap, strand), (left, p_strand)
 
 
-def cooperative_grammar(n: int = 20_000, length: int = 200, random_state: int = 0,
+def cooperative_grammar(n: int = 20_000, length: int = 200, *, random_state: int = 0,
                         rule: GrammarRule = GRAMMAR_RULE) -> SyntheticTask:
     """Regression on a planted cooperative grammar (see :class:`GrammarRule`).
 
@@ -325,6 +325,13 @@ def cooperative_grammar(n: int = 20_000, length: int = 200, random_state: int = 
     placement. The activity's default settings: Spi1 +1.0, Irf1 +0.5, REST -0.5, CTCF 0,
     +2.0 when the pair forms the grammar (same strand, Irf1 downstream, 4 to 12 bp gap),
     Gaussian noise with sd 0.1.
+
+    Parameters
+    ----------
+    n, length, random_state : int, optional
+        Defaults 20,000, 200 and 0; as in :func:`motif_presence`.
+    rule : GrammarRule, optional
+        Default ``GRAMMAR_RULE`` (the settings above).
 
     Returns
     -------
@@ -366,13 +373,18 @@ def cooperative_grammar(n: int = 20_000, length: int = 200, random_state: int = 
                          random_state=random_state, splits=_splits(n), description=GrammarRule.__doc__)
 
 
-def attribution_benchmark(n: int = 20_000, length: int = 200, random_state: int = 0) -> SyntheticTask:
+def attribution_benchmark(n: int = 20_000, length: int = 200, *, random_state: int = 0) -> SyntheticTask:
     """Binary attribution benchmark, after Koo & Ploenzke (2021).
 
     Positives (half of the sequences) carry 3 to 7 motifs drawn with replacement from the
     five core TFs (SP1, GABPA, CEBPB, MAX, YY1); negatives carry 3 to 7 motifs drawn from
     those plus 50 other JASPAR motifs of other families. The planted mask of the positives is
     the ground truth for attribution AUROC.
+
+    Parameters
+    ----------
+    n, length, random_state : int, optional
+        Defaults 20,000, 200 and 0; as in :func:`motif_presence`.
 
     Returns
     -------

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .encoding import decode
+from .encoding import ALPHABET, decode
 from .io import ReadReport, _existing
 
 VARIANT_COLUMNS = ("chrom", "pos", "id", "ref", "alt", "kind", "record")
@@ -155,10 +155,13 @@ def read_variant_table(table, *, chrom: str = "chrom", pos: str = "pos", ref: st
     table : pandas.DataFrame or str or path-like
         The table, or a TSV/CSV file with a header (separator from ``sep``, else tab for
         ``.tsv``/``.txt``/``.tab`` and comma for ``.csv``).
-    chrom, pos, ref, alt : str
-        Column names; ``pos`` is 1-based, ``alt`` may list several alleles separated by commas.
+    chrom, pos, ref, alt : str, optional
+        Column names, by default ``"chrom"``, ``"pos"``, ``"ref"``, ``"alt"``; ``pos`` is
+        1-based, ``alt`` may list several alleles separated by commas.
     id : str, optional
-        Column of variant ids.
+        Column of variant ids; default None: none.
+    sep : str, optional
+        Default None: tab for ``.tsv``/``.txt``/``.tab`` files, comma for ``.csv``.
 
     Returns
     -------
@@ -208,7 +211,7 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
         ``(sequence index, 0-based position, new base)``, as in
         :func:`xai_widgets.methods.predict_edits`.
     names : sequence of str, optional
-        Sequence names (default: the Dataset's names, else ``"0"``, ``"1"``, ...).
+        Sequence names; default None: the Dataset's names, else ``"0"``, ``"1"``, ...
 
     Returns
     -------
@@ -227,8 +230,8 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
         if not (0 <= int(i) < X.shape[0] and 0 <= int(p) < X.shape[2]):
             raise ValueError(f"edit {k} {(i, p, base)} is outside X of shape {tuple(X.shape)}")
         column = X[int(i), :, int(p)]
-        ref = "ACGT"[int(column.argmax())] if column.max() == 1 else "N"
-        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref, [base if isinstance(base, str) else "ACGT"[base]])
+        ref = ALPHABET[int(column.argmax())] if column.max() == 1 else "N"
+        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref, [base if isinstance(base, str) else ALPHABET[base]])
     return builder.result()
 
 

@@ -14,11 +14,25 @@
 - :mod:`.variants`: variant effects from a VCF, a table or edits (ref/alt, calibrated percentile)
 - :func:`capabilities`: which of these apply to a given model, and why not
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
+- :func:`predict`: batched model outputs ``(N, T)`` (eval mode, the memory rule for batches)
+
+Conventions shared by every method (issue 12):
+
+- ``target`` is a model output: an int index or an output name (:func:`output_names`). The
+  default ``target=None`` means the model's only output and raises ValueError for a
+  multi-output model, naming its outputs; methods that return every output by design
+  (:func:`saturation_mutagenesis`, :func:`predict_edits`, :func:`score_variants`) take
+  ``target="all"``. One check implements it: ``_common.check_target``.
+- Everything after ``(model, X)`` is keyword-only; ``progress=False``, ``random_state=None``,
+  ``batch_size=None`` (the memory rule) and ``device="auto"`` by default.
+- Attribution-like results share :class:`AttributionResult`: ``values`` ``(N, 4, L)``,
+  ``per_position()`` ``(N, L)``, ``target``, ``method``, ``X``.
 """
 
 from .atscale import AttributionStore, attribute_to_store, model_fingerprint
 from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
                         check_index, ism_importance)
+from .._core import predict
 from ._common import check_target, output_names
 from ._fast_ism import fast_ism_support, local_plan
 from .capabilities import capabilities
@@ -37,6 +51,7 @@ from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated
 from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
                   saturation_mutagenesis, supports_fast_ism)
 from .maximize import MaximizationResult, maximize_activation
+from .results import AttributionResult
 from .variants import (EXPLAIN_METHODS, VariantExplanation, VariantScores, explain_variant, random_snv_effects,
                        score_variants, variant_motifs)
 
@@ -45,6 +60,7 @@ __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "check_index", "ism_importance",
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
+    "predict", "AttributionResult",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",

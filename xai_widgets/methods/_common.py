@@ -9,6 +9,10 @@ Every public method over ``(model, X)`` is wrapped by :func:`model_method`, whic
   training flag, the device of its parameters and buffers, and each parameter's
   ``requires_grad`` are restored when the method returns or raises.
 
+``target`` follows one rule everywhere (:func:`check_target`): None (every method's default)
+is the model's only output and raises for a multi-output model, naming its outputs; an int or
+an output name picks one; ``"all"`` asks for every output where a method returns them all.
+
 Default batch sizes follow one memory rule (:func:`resolve_batch_size`): a batch holds as many
 items as fit :data:`MEMORY_BUDGET_BYTES` given the activations one item needs in this model at
 this input length (measured once per model and shape with forward hooks on a single sequence).
@@ -19,11 +23,16 @@ from __future__ import annotations
 import functools
 import inspect
 
+import numpy as np
 import torch
 from torch import nn
 
 from .._core import as_model_input, preserved_state, resolve_device
 from ..data.encoding import check_one_hot
+
+#: The ``target`` of methods that return every output by design (:func:`check_target`).
+ALL = "all"
+
 
 def declared_output_names(model: nn.Module) -> tuple | None:
     """The model's output names, if it declares them: ``output_names`` (adapted models) or its
@@ -43,9 +52,9 @@ def output_names(model: nn.Module, n_outputs: int) -> tuple:
 
 def target_index(model: nn.Module, target):
     """``target`` as an output index: a name is looked up in the model's output names (for a
-    model without names, ``"0"``, ``"1"``... as :func:`output_names` calls its outputs); other
-    values are returned unchanged (checked later by :func:`check_target`)."""
-    if not isinstance(target, str):
+    model without names, ``"0"``, ``"1"``... as :func:`output_names` calls its outputs); ``None``,
+    ``"all"`` and other values are returned unchanged (checked later by :func:`check_target`)."""
+    if not isinstance(target, str) or target == ALL:
         return target
     names = declared_output_names(model)
     if not names and target.isdigit():
@@ -119,16 +128,63 @@ def check_output(out, n_sequences: int) -> int:
     return out.shape[1]
 
 
-def check_target(target, n_outputs: int, allow_all: bool = False):
-    """Validate ``target`` against the model's ``n_outputs``; ``None`` means all (if allowed)."""
+def check_target(target, n_outputs: int, *, model: nn.Module | None = None, allow_all: bool = False):
+    """Validate ``target`` against the model's ``n_outputs``: the one rule of the package.
+
+    ``target`` always means a model output:
+
+    - ``None`` (every method's default): the model's only output; a model with several outputs
+      raises ValueError naming them, so that a multi-output model never gets explained for an
+      output nobody chose (as captum);
+    - an int index (negative counts from the end) or an output name (:func:`output_names`);
+    - ``"all"``: every output, only for methods that return all outputs by design
+      (``allow_all=True``; e.g. :func:`.ism.saturation_mutagenesis`).
+
+    Parameters
+    ----------
+    target : int, str or None
+        As given by the user.
+    n_outputs : int
+        The model's number of outputs ``T``.
+    model : torch.nn.Module, optional
+        Default None. When given, output names are resolved and named in error messages.
+    allow_all : bool, optional
+        Default False. Whether ``target="all"`` is accepted.
+
+    Returns
+    -------
+    int or "all"
+        The output index in ``0..T-1``, or ``"all"``.
+
+    Raises
+    ------
+    ValueError
+        ``None`` for a multi-output model, an index out of range, an unknown name, or ``"all"``
+        where the method explains one output.
+    TypeError
+        A target that is neither an int nor a str.
+    """
+    if model is not None:
+        target = target_index(model, target)
+    declared = declared_output_names(model) if model is not None else None
+    names = declared if declared and len(declared) == n_outputs else None
     if target is None:
-        if allow_all:
-            return None
         if n_outputs == 1:
             return 0
-        raise ValueError(f"the model has {n_outputs} outputs: pass target=<index> (0..{n_outputs - 1})")
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise TypeError(f"target must be an int (an output index); got {target!r}")
+        listed = (", ".join(f"{i}: {name!r}" for i, name in enumerate(names)) if names
+                  else f"indices 0..{n_outputs - 1}")
+        hint = ', or target="all" for every output' if allow_all else ""
+        raise ValueError(f"the model has {n_outputs} outputs ({listed}): pass target=<index or name>{hint}")
+    if isinstance(target, str) and target == ALL:
+        if allow_all:
+            return ALL
+        raise ValueError('target="all" is not available here: this method explains one output; pass '
+                         "target=<index or name>")
+    if isinstance(target, str):
+        raise ValueError(f"target {target!r} is not an output name of the model; its outputs are "
+                         f"{names or tuple(str(i) for i in range(n_outputs))}")
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise TypeError(f"target must be an int index or an output name; got {target!r}")
     if not -n_outputs <= target < n_outputs:
         raise ValueError(f"target {target} is out of range: the model has {n_outputs} output(s)")
-    return target % n_outputs
+    return int(target) % n_outputs

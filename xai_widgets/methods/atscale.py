@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import model_method
+from ._common import check_target, declared_output_names, model_method
 
 FORMAT = "xai-widgets attribution store 1"
 METHODS = ("deep_lift_shap", "saturation_mutagenesis", "integrated_gradients")
@@ -59,17 +59,17 @@ def _run_method(method: str, model: nn.Module, X: torch.Tensor, target: int, opt
     from . import deep_lift_shap, integrated_gradients, saturation_mutagenesis
 
     if method == "deep_lift_shap":
-        result = deep_lift_shap(model, X, target, random_state=seed, device=device, batch_size=batch_size,
+        result = deep_lift_shap(model, X, target=target, random_state=seed, device=device, batch_size=batch_size,
                                 **options)
         values, hypothetical = result.values, result.hypothetical
     elif method == "saturation_mutagenesis":
-        result = saturation_mutagenesis(model, X, target, device=device, batch_size=batch_size, **options)
-        values, hypothetical = result.attribution(), result.centred()
+        result = saturation_mutagenesis(model, X, target=target, device=device, batch_size=batch_size, **options)
+        values, hypothetical = result.values, result.centred()
     elif method == "integrated_gradients":
         kwargs = dict(options)
         if "baseline" in kwargs and kwargs["baseline"] not in ("zeros", "uniform"):
             kwargs["random_state"] = seed
-        result = integrated_gradients(model, X, target, device=device, batch_size=batch_size, **kwargs)
+        result = integrated_gradients(model, X, target=target, device=device, batch_size=batch_size, **kwargs)
         values = result.values
         hypothetical = values  # IG gives contributions only at the bases (and baselines) it integrated
     else:  # pragma: no cover - checked by attribute_to_store
@@ -114,42 +114,21 @@ def model_fingerprint(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _output_names(model: nn.Module):
-    names = getattr(model, "output_names", None)
-    if names is None:
-        names = (getattr(model, "card", None) or {}).get("task", {}).get("target_names")
-    return tuple(names) if names else None
-
-
 def _resolve_targets(model: nn.Module, target, n: int, n_outputs: int) -> np.ndarray:
-    """``target`` (None, int, output name, or one per sequence) as an ``(N,)`` array of indices."""
-    names = _output_names(model)
-
-    def one(t):
-        if isinstance(t, str):
-            if names is None or t not in names:
-                raise ValueError(f"target {t!r} is not an output name of this model"
-                                 + (f"; its outputs are {list(names)}" if names else
-                                    " (it has no output_names: pass an int index)"))
-            return names.index(t)
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
-            raise TypeError(f"target must be an int index or an output name; got {t!r}")
-        if not -n_outputs <= int(t) < n_outputs:
-            raise ValueError(f"target {int(t)} is out of range: the model has {n_outputs} output(s)")
-        return int(t) % n_outputs
-
-    if target is None:
-        if n_outputs != 1:
-            raise ValueError(f"the model has {n_outputs} outputs: pass target=<index or name>, or one target "
-                             "per sequence")
-        return np.zeros(n, dtype=np.int64)
-    if isinstance(target, (str, int, np.integer)) and not isinstance(target, bool):
-        return np.full(n, one(target), dtype=np.int64)
+    """``target`` (None, an int, an output name, or one per sequence) as an ``(N,)`` array of
+    indices, each checked by :func:`._common.check_target`."""
+    if target is None or isinstance(target, (str, int, np.integer)):
+        try:
+            return np.full(n, check_target(target, n_outputs, model=model), dtype=np.int64)
+        except ValueError as error:
+            if target is None:
+                raise ValueError(f"{error}, or one target per sequence") from None
+            raise
     targets = list(np.asarray(target).tolist()) if not isinstance(target, (list, tuple)) else list(target)
     if len(targets) != n:
         raise ValueError(f"target holds {len(targets)} entries for {n} sequences: pass one target for all "
                          "sequences or exactly one per sequence")
-    return np.array([one(t) for t in targets], dtype=np.int64)
+    return np.array([check_target(t, n_outputs, model=model) for t in targets], dtype=np.int64)
 
 
 def _jsonable(value):
@@ -328,36 +307,39 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         ``data.read_bed``) also gives the names and coordinates.
     store : str or pathlib.Path
         Directory of the Zarr store (created if missing).
-    method : {"deep_lift_shap", "saturation_mutagenesis", "integrated_gradients"}
-        ``hypothetical`` is DeepSHAP's hypothetical contributions, ISM's mean-centred deltas, and
+    method : {"deep_lift_shap", "saturation_mutagenesis", "integrated_gradients"}, optional
+        Default ``"deep_lift_shap"``. ``hypothetical`` is DeepSHAP's hypothetical contributions, ISM's mean-centred deltas, and
         for integrated gradients its contributions themselves (non-zero only where the input or
         baseline has a base).
-    target : int, str, sequence or None
-        The output explained: an index or output name for every sequence, or one per sequence
-        (length N; each chunk calls the method once per distinct target). None: the only output
-        of a single-output model (raises for a multi-output model).
+    target : int, str, sequence or None, optional
+        Default None: the only output of a single-output model (raises for a multi-output
+        model). The output explained: an index or output name for every sequence, or one per
+        sequence (length N; each chunk calls the method once per distinct target).
     names : sequence of str, optional
+        Default None: the Dataset's names, if any. One name per sequence.
     coordinates : sequence of (chrom, start, end, strand), optional
-    chunk_size : int
+        Default None: the Dataset's coordinates, if any.
+    chunk_size : int, optional
         Sequences per chunk (default 256): the unit of work, of resume and of Zarr chunking.
     options : dict, optional
-        Further keyword options of the method (e.g. ``{"n_shuffles": 20}``), recorded in the
+        Default None: none. Further keyword options of the method (e.g. ``{"n_shuffles": 20}``), recorded in the
         metadata; must be plain values.
-    client : None, "auto", str or dask.distributed.Client
+    client : None, "auto", str or dask.distributed.Client, optional
         Where chunks run: None in this process; ``"auto"`` (default) on the ``dask.distributed``
         client running in this process if there is one, else here; an address or a Client: on
         that cluster.
-    resume : bool
-        Continue an existing store written with the same arguments (default); False overwrites it.
-    batch_size : int, optional
-        Passed to the method; default from the memory rule.
-    device : str or torch.device
-        Where each chunk computes (on workers, resolved on the worker).
-    random_state : int or None
-        Seed of the references (DeepSHAP shuffles); None draws one, recorded in the store so a
+    resume : bool, optional
+        Default True: continue an existing store written with the same arguments; False
+        overwrites it.
+    batch_size : int or None, optional
+        Passed to the method; default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``. Where each chunk computes (on workers, resolved on the worker).
+    random_state : int or None, optional
+        Default None. Seed of the references (DeepSHAP shuffles); None draws one, recorded in the store so a
         resumed run uses the same. Chunk ``i`` uses the seed ``SeedSequence([random_state, i])``.
-    progress : bool
-        Show a tqdm bar over sequences.
+    progress : bool, optional
+        Default False. Show a tqdm bar over sequences.
 
     Returns
     -------
@@ -399,7 +381,7 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         "method": method, "options": options, "random_state": int(random_state),
         "n": n, "length": length, "chunk_size": chunk_size,
         "target_digest": hashlib.sha256(targets.tobytes()).hexdigest(),
-        "output_names": list(_output_names(model) or []),
+        "output_names": list(declared_output_names(model) or []),
     }
     path = Path(store)
     existing = path.exists() and any(path.iterdir())

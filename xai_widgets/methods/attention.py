@@ -117,13 +117,14 @@ def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int | None 
         (e.g. ``zoo.load("attention_motif_presence")``).
     X : torch.Tensor, shape (N, 4, L)
         One-hot sequences.
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Sequences per forward pass.
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    receptive_field : int, optional
-        Input positions one token reads (see :class:`AttentionMaps`); default from the model.
+    batch_size : int or None, optional
+        Sequences per forward pass; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    receptive_field : int or None, optional
+        Input positions one token reads (see :class:`AttentionMaps`); default None: from the
+        model.
 
     Returns
     -------
@@ -182,12 +183,15 @@ def attention_importance(result: AttentionMaps, *, layer: int | None = None, hea
     Parameters
     ----------
     result : AttentionMaps
-    layer, head : int, optional
-        One layer or head (negative counts from the end); None averages them.
-    query : int, optional
-        An input position; its token's attention row replaces the mean over queries.
-    rollout : bool
-    spread : {"receptive_field", "token"}
+    layer, head : int or None, optional
+        Default None: the mean over them. One layer or head (negative counts from the end).
+    query : int or None, optional
+        Default None: the mean over queries. An input position; its token's attention row
+        replaces the mean over queries.
+    rollout : bool, optional
+        Default False. Attention rollout over layers (step 2).
+    spread : {"receptive_field", "token"}, optional
+        Default ``"receptive_field"`` (step 4).
 
     Returns
     -------
@@ -215,14 +219,21 @@ def attention_importance(result: AttentionMaps, *, layer: int | None = None, hea
 
 
 @model_method
-def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, batch_size: int | None = None,
+def ism_importance(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, batch_size: int | None = None,
                    device="auto") -> torch.Tensor:
     """Absolute ISM importance per position: ``|sum over bases of the ISM attribution|``.
 
     Parameters
     ----------
-    model, X, target, batch_size, device
-        As in :func:`~xai_widgets.methods.saturation_mutagenesis` (``target`` picks one output).
+    model, X
+        As in :func:`~xai_widgets.methods.saturation_mutagenesis`.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -230,8 +241,8 @@ def ism_importance(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
     """
     if target is None:
         raise ValueError("target must pick one output (an int)")
-    ism = saturation_mutagenesis(model, X, target, batch_size=batch_size, device=device)
-    return ism.attribution().sum(1).abs()
+    ism = saturation_mutagenesis(model, X, target=target, batch_size=batch_size, device=device)
+    return ism.values.sum(1).abs()
 
 
 @dataclass(frozen=True)
@@ -254,7 +265,7 @@ class AttentionISMComparison:
 
 
 @model_method
-def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, layer: int | None = None,
+def attention_vs_ism(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, layer: int | None = None,
                      head: int | None = None, rollout: bool = False, spread: str = "receptive_field",
                      batch_size: int | None = None, ism_batch_size: int | None = None, device="auto") -> AttentionISMComparison:
     """Per-sequence agreement of attention importance and absolute ISM importance.
@@ -264,14 +275,21 @@ def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, laye
     model : torch.nn.Module
         A model with ``attention_maps`` (see :func:`attention_maps`).
     X : torch.Tensor, shape (N, 4, L)
-    target : int
-        The output ISM explains.
-    layer, head, rollout, spread
-        As in :func:`attention_importance`.
-    batch_size, ism_batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+        One-hot sequences.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); else the
+        output (index or name) ISM explains.
+    layer, head : int or None, optional
+        Default None; as in :func:`attention_importance`.
+    rollout : bool, optional
+        Default False; as in :func:`attention_importance`.
+    spread : {"receptive_field", "token"}, optional
+        Default ``"receptive_field"``; as in :func:`attention_importance`.
+    batch_size, ism_batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
         Sequences per attention pass; edited sequences per ISM batch.
-    device : str or torch.device
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -279,6 +297,6 @@ def attention_vs_ism(model: nn.Module, X: torch.Tensor, target: int = 0, *, laye
     """
     maps = attention_maps(model, X, batch_size=batch_size, device=device)
     attention = attention_importance(maps, layer=layer, head=head, rollout=rollout, spread=spread)
-    ism = ism_importance(model, X, target, batch_size=ism_batch_size, device=device)
+    ism = ism_importance(model, X, target=target, batch_size=ism_batch_size, device=device)
     correlation = torch.tensor([pearson(a, b) for a, b in zip(attention, ism)], dtype=torch.float64)
     return AttentionISMComparison(correlation, attention, ism)

@@ -22,7 +22,7 @@ def capabilities(model: nn.Module, X=None) -> dict[str, str]:
     ----------
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L), optional
-        Example sequences; lets the checks that need a forward pass run on the real input
+        Default None: synthetic sequences where a check needs a forward pass. Example sequences; lets the checks that need a forward pass run on the real input
         length.
 
     Returns

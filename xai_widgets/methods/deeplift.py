@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.fx
@@ -51,7 +52,7 @@ _ADVICE = ("use nn modules for activations and pooling (nn.ReLU, nn.MaxPool1d, .
 
 @dataclass(frozen=True)
 class DeepLiftResult:
-    """Result of :func:`deep_lift_shap`.
+    """Result of :func:`deep_lift_shap`; an :class:`~.results.AttributionResult`.
 
     Attributes
     ----------
@@ -67,6 +68,8 @@ class DeepLiftResult:
         The summation-to-delta gap per sequence: the mean over references of the *signed*
         ``sum(contributions) - (f(x) - f(r))``, in units of the model output. Float32 rounding
         alone leaves it near 1e-6 times the size of the activations.
+    method : str
+        ``"deep_lift_shap"`` (a class attribute).
     """
 
     hypothetical: torch.Tensor
@@ -75,6 +78,7 @@ class DeepLiftResult:
     convergence_delta: torch.Tensor
     target: int
     gap: torch.Tensor
+    method: ClassVar[str] = "deep_lift_shap"
 
     @property
     def values(self) -> torch.Tensor:
@@ -102,7 +106,14 @@ def unsupported_modules(model: nn.Module) -> list[str]:
 
 
 def supports_deeplift(model: nn.Module, X: torch.Tensor | None = None) -> bool:
-    """Whether :func:`deeplift_support` answers ``"yes"`` for ``model`` (and ``X``, if given)."""
+    """Whether :func:`deeplift_support` answers ``"yes"`` for ``model`` (and ``X``, if given).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X : torch.Tensor, shape (N, 4, L), optional
+        Default None; as in :func:`deeplift_support`.
+    """
     return deeplift_support(model, X) == "yes"
 
 
@@ -341,7 +352,8 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
     ----------
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L), optional
-        Sequences the model will be explained on; only the first is run.
+        Default None: trace the model instead. Sequences the model will be explained on; only
+        the first is run.
 
     Returns
     -------
@@ -511,7 +523,7 @@ class _Rules:
 # --- the method -------------------------------------------------------------------------------
 
 @model_method
-def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, references=None,
+def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, references=None,
                    n_shuffles: int = 20, batch_size: int | None = None, device="auto", random_state=None,
                    on_gap: str = "raise", gap_tolerance: float = GAP_TOLERANCE) -> DeepLiftResult:
     """DeepLIFT against shuffled references, averaged over them (DeepSHAP).
@@ -524,20 +536,26 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
         pooling), see :func:`deeplift_support`. Modules may be called more than once per
         forward pass and may be in-place.
     X : torch.Tensor, shape (N, 4, L)
-    target : int or None
+        One-hot sequences.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); an output
+        index or name.
     references : torch.Tensor, shape (N, R, 4, L), optional
-        Defaults to ``n_shuffles`` dinucleotide shuffles of each sequence.
-    n_shuffles : int
-    batch_size : int, optional
-        Sequence-reference pairs per pass; default from the memory rule (half the backward
-        batch, as each pair is two sequences).
-    device : str or torch.device
-    random_state : int or None
-        Seed of the shuffles.
-    on_gap : {"raise", "warn"}
-        What to do when the summation gap of a sequence-reference pair exceeds the tolerance.
-    gap_tolerance : float
-        The pair ``(x, r)`` fails when ``|sum(contributions) - (f(x) - f(r))|`` exceeds
+        The reference sequences; default None: ``n_shuffles`` dinucleotide shuffles of each
+        sequence.
+    n_shuffles : int, optional
+        Default 20. Shuffled references per sequence (when ``references`` is None).
+    batch_size : int or None, optional
+        Sequence-reference pairs per pass; default None: from the memory rule (half the
+        backward batch, as each pair is two sequences).
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles.
+    on_gap : {"raise", "warn"}, optional
+        Default ``"raise"``. What to do when the summation gap of a sequence-reference pair exceeds the tolerance.
+    gap_tolerance : float, optional
+        Default 1e-3 (:data:`GAP_TOLERANCE`). The pair ``(x, r)`` fails when ``|sum(contributions) - (f(x) - f(r))|`` exceeds
         ``gap_tolerance * (1 + |f(x) - f(r)|)``: absolute for small output changes, relative for
         large ones. With exact rules the gap is float32 rounding, about 1e-7 relative to the
         activations summed (under 1e-4 on the zoo models); one nonlinearity without a rule
@@ -577,7 +595,7 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, target: int | None = 0, *,
     # each pair is a sequence and its reference, run together through forward and backward
     batch_size = max(1, resolve_batch_size(batch_size, model, X, device, backward=True) // 2) \
         if batch_size is None else batch_size
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     problem = _probe(model, X[:1].to(device))
     if problem is not None:
         raise ValueError("DeepLIFT cannot explain this model: " + problem)

@@ -20,6 +20,7 @@ from torch import nn
 from .._core import predict, resolve_device
 from ..metrics import spearman
 from .capabilities import capabilities
+from ._common import check_target
 from ._fast_ism import compare_fast_path, local_plan
 
 #: Above this relative summation gap (``|sum of contributions - (f(x) - f(r))| / (1 + |f(x) - f(r)|)``)
@@ -127,7 +128,7 @@ def _model_problems(model: nn.Module) -> list[str]:
 
 
 def _ism_per_position(ism) -> torch.Tensor:
-    return ism.attribution().sum(1)
+    return ism.values.sum(1)
 
 
 @torch.no_grad()
@@ -145,7 +146,7 @@ def _relative_gaps(model, X, result, target, device) -> torch.Tensor:
 
 
 def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: int = 10, n_steps: int = 32,
-             device="auto", random_state: int | None = 0) -> Diagnosis:
+             device="auto", random_state: int | None = None) -> Diagnosis:
     """Check whether the attribution methods can be trusted on ``model`` and ``X``.
 
     Runs, on the given sequences (a few are enough; each check costs about one ISM):
@@ -165,15 +166,18 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
         Maps ``(N, 4, L)`` to ``(N, T)``. Left as found.
     X : torch.Tensor, shape (N, 4, L)
         The sequences to explain (``N`` columns allowed).
-    target : int or None
-        Output to check; ``None`` for a single-output model (raises for several outputs).
-    n_references : int
-        Dinucleotide-shuffled references for DeepSHAP (default 10).
-    n_steps : int
-        Integrated-gradients steps (default 32).
-    device : str or torch.device
-    random_state : int or None
-        Seed of the shuffles (default 0, so a diagnosis is reproducible).
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else the output (index or name) to check.
+    n_references : int, optional
+        Default 10. Dinucleotide-shuffled references for DeepSHAP.
+    n_steps : int, optional
+        Default 32. Integrated-gradients steps.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles; pass an int for a reproducible diagnosis (the
+        NucleotideFlipper passes its own).
 
     Returns
     -------
@@ -194,10 +198,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     device = resolve_device(device)
     applicability = capabilities(model, X)
     n_outputs = predict(model, X[:1], device=device).shape[1]
-    if target is None:
-        if n_outputs != 1:
-            raise ValueError(f"the model has {n_outputs} outputs: pass target=<index>")
-        target = 0
+    target = check_target(target, n_outputs, model=model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the checks below report what the warnings say
         ism = saturation_mutagenesis(model, X, target=target, device=device)

@@ -103,7 +103,7 @@ class DiscoveryResult:
     names : tuple of str or None
     coordinates : tuple or None
     matched_against : str
-        Which Tomtom targets were used (e.g. ``"JASPAR 2024 CORE insects (123 matrices)"``).
+        Which Tomtom database was searched (e.g. ``"JASPAR 2024 CORE insects (123 matrices)"``).
     options : dict
         The modisco-lite options used.
     """
@@ -170,21 +170,21 @@ def _seqlet_frame(rows, name, names, coordinates):
     return pd.DataFrame(rows, columns=columns)
 
 
-def _targets(targets):
+def _database(database):
     from ..data.motifs import JASPAR_RELEASE, jaspar_motifs
     from ..data.motifs import Motif
 
-    if targets is None:
-        return None, "nothing (targets=None)"
-    if isinstance(targets, str):
-        found = jaspar_motifs(tax_group=targets)
+    if database is None:
+        return None, "nothing (database=None)"
+    if isinstance(database, str):
+        found = jaspar_motifs(tax_group=database)
         if not found:
-            raise ValueError(f"no JASPAR {JASPAR_RELEASE} CORE matrices for tax_group {targets!r}; use e.g. "
+            raise ValueError(f"no JASPAR {JASPAR_RELEASE} CORE matrices for tax_group {database!r}; use e.g. "
                              "'vertebrates', 'insects', 'plants', 'fungi', 'nematodes', 'urochordates'")
-        return found, f"JASPAR {JASPAR_RELEASE} CORE {targets} ({len(found)} matrices)"
-    motifs = list(targets.values()) if isinstance(targets, dict) else list(targets)
+        return found, f"JASPAR {JASPAR_RELEASE} CORE {database} ({len(found)} matrices)"
+    motifs = list(database.values()) if isinstance(database, dict) else list(database)
     if not motifs or not all(isinstance(m, Motif) for m in motifs):
-        raise TypeError("targets must be a JASPAR tax_group name, None, or a list or dict of data.Motif")
+        raise TypeError("database must be a JASPAR tax_group name, None, or a list or dict of data.Motif")
     return motifs, f"{len(motifs)} given matrices"
 
 
@@ -213,7 +213,7 @@ def _inputs(attributions, X, hypothetical, names, coordinates):
 
 
 def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None, coordinates=None,
-                    targets="vertebrates", n_best: int = 3, trim_threshold: float = 0.3, window: int = 21,
+                    database="vertebrates", n_best: int = 3, trim_threshold: float = 0.3, window: int = 21,
                     flank: int = 10, max_seqlets: int = 20000, n_leiden_runs: int = 50,
                     min_metacluster_size: int = 100, final_min_cluster_size: int = 20,
                     verbose: bool = False) -> DiscoveryResult:
@@ -222,27 +222,39 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
     Parameters
     ----------
     attributions : AttributionStore, path, or DeepLiftResult, optional
-        A complete store from :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names
+        Default None (give ``X`` and ``hypothetical`` instead). A complete store from :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names
         and coordinates are used), or any result with ``.hypothetical`` and ``.X`` ``(N, 4, L)``.
     X, hypothetical : array-like, shape (N, 4, L), optional
-        Instead of ``attributions``: one-hot sequences and hypothetical contributions.
+        Default None. Instead of ``attributions``: one-hot sequences and hypothetical
+        contributions.
     names : sequence of str, optional
+        Default None: the store's names, if any. One name per sequence.
     coordinates : sequence of (chrom, start, end, strand), optional
-        Genomic window of each sequence; seqlets then get genomic coordinates (reverse-strand
+        Default None: the store's coordinates, if any. Genomic window of each sequence; seqlets then get genomic coordinates (reverse-strand
         windows counted from their end).
-    targets : str, list or dict of Motif, or None
-        Tomtom targets: a JASPAR 2024 CORE tax_group (default ``"vertebrates"``; ``"insects"``
-        for fly models), your own motifs, or None for no matching.
-    n_best : int
-        Matches kept per pattern and matrix.
-    trim_threshold : float
-        The drawn window keeps columns whose summed absolute CWM is at least this fraction of
+    database : str, list or dict of Motif, or None, optional
+        The motif database Tomtom searches: a JASPAR 2024 CORE tax_group (default
+        ``"vertebrates"``; ``"insects"`` for fly models), your own motifs, or None for no
+        matching.
+    n_best : int, optional
+        Default 3. Matches kept per pattern and matrix.
+    trim_threshold : float, optional
+        Default 0.3. The drawn window keeps columns whose summed absolute CWM is at least this fraction of
         the maximum (modisco's report uses 0.3).
-    window, flank, max_seqlets, n_leiden_runs, min_metacluster_size, final_min_cluster_size
-        modisco-lite's ``sliding_window_size``, ``flank_size``, ``max_seqlets_per_metacluster``,
-        ``n_leiden_runs``, ``min_metacluster_size`` and ``final_min_cluster_size`` (defaults are
-        modisco-lite's, except ``max_seqlets`` 20000 as in its CLI).
-    verbose : bool
+    window : int, optional
+        Default 21. modisco-lite's ``sliding_window_size``.
+    flank : int, optional
+        Default 10. modisco-lite's ``flank_size``.
+    max_seqlets : int, optional
+        Default 20000 (as modisco-lite's CLI). modisco-lite's ``max_seqlets_per_metacluster``.
+    n_leiden_runs : int, optional
+        Default 50 (modisco-lite's).
+    min_metacluster_size : int, optional
+        Default 100 (modisco-lite's).
+    final_min_cluster_size : int, optional
+        Default 20 (modisco-lite's).
+    verbose : bool, optional
+        Default False. modisco-lite's progress messages.
 
     Returns
     -------
@@ -270,7 +282,7 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
             raise ValueError(f"{label} holds {len(value)} entries for {n} sequences")
     if not 0 < trim_threshold <= 1:
         raise ValueError(f"trim_threshold must be in (0, 1]; got {trim_threshold!r}")
-    target_motifs, matched_against = _targets(targets)
+    target_motifs, matched_against = _database(database)
     options = dict(sliding_window_size=window, flank_size=flank, max_seqlets_per_metacluster=max_seqlets,
                    n_leiden_runs=n_leiden_runs, min_metacluster_size=min_metacluster_size,
                    final_min_cluster_size=final_min_cluster_size)
@@ -344,7 +356,7 @@ def _pattern(name, sign, raw, trim_threshold, X, hypothetical, names, coordinate
     return MotifPattern(name, sign, cwm, hcwm, pwm, (a, b), _seqlet_frame(rows, name, names, coordinates))
 
 
-def planted_recovery(result: DiscoveryResult, instances, motifs, *, kind: str = "pwm", max_e_value: float = 0.1,
+def planted_recovery(result: DiscoveryResult, instances, *, motifs, kind: str = "pwm", max_e_value: float = 0.1,
                      signs=(1,)):
     """Which planted motifs the discovered patterns recover, and how many of their seqlets lie on
     planted instances (synthetic ground truth).
@@ -361,11 +373,13 @@ def planted_recovery(result: DiscoveryResult, instances, motifs, *, kind: str = 
     instances : PlantedInstances
         ``task.instances`` of the task the sequences come from (same row order).
     motifs : dict of str to Motif
-        ``task.motifs``.
-    kind : {"pwm", "cwm"}
-    max_e_value : float
-    signs : tuple of int
-        Patterns considered: positive ones only by default (planted motifs raise the output they
+        ``task.motifs`` (required).
+    kind : {"pwm", "cwm"}, optional
+        Default ``"pwm"``. The pattern matrix compared.
+    max_e_value : float, optional
+        Default 0.1.
+    signs : tuple of int, optional
+        Default (1,). Patterns considered: positive ones only by default (planted motifs raise the output they
         are attributed to); ``(1, -1)`` for all.
 
     Returns

@@ -54,12 +54,19 @@ def _activation_module(model: nn.Module) -> tuple[nn.Module, bool]:
     return (act, False) if isinstance(act, nn.Module) else (first_layer(model), True)
 
 
-def filters_from_weights(model: nn.Module, beta: float = 1.0) -> list[Motif]:
+def filters_from_weights(model: nn.Module, *, beta: float = 1.0) -> list[Motif]:
     """Each first-layer filter as a PPM: ``softmax(beta * W)`` over the bases at each position.
 
     Caveat (Novakovsky et al. 2022, Fig. 2): a filter's weights have no absolute scale (a batch
     norm or the next layer can absorb any factor), so ``beta`` sets the motif's information
     content arbitrarily; compare shapes, not IC. :func:`filters_from_activations` avoids this.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Its first layer is a ``Conv1d`` over the 4 bases (:func:`first_layer`).
+    beta : float, optional
+        Default 1.0. Inverse temperature of the softmax.
 
     Returns
     -------
@@ -90,7 +97,7 @@ def _activations(model, X, batch_size, device):
 @model_method
 def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: float = 0.5, top_k: int = 10,
                              pseudocount: float = 0.1, batch_size: int | None = None, device="auto",
-                             progress: bool = True) -> list[Motif]:
+                             progress: bool = False) -> list[Motif]:
     """PPMs from the subsequences that activate each first-layer filter.
 
     A window counts when the filter's activation there exceeds ``threshold`` times the
@@ -102,13 +109,18 @@ def filters_from_activations(model: nn.Module, X: torch.Tensor, *, threshold: fl
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L)
         The sequences to scan (e.g. a held-out split).
-    threshold : float
-        Fraction of the maximum activation, in (0, 1]; 0.5 is the usual choice.
-    top_k : int
-        How many of the most activating sites to keep in ``meta["top_sites"]``.
-    pseudocount : float
-        Added to every count before normalising.
-    batch_size, device, progress
+    threshold : float, optional
+        Default 0.5 (the usual choice). Fraction of the maximum activation, in (0, 1].
+    top_k : int, optional
+        Default 10. How many of the most activating sites to keep in ``meta["top_sites"]``.
+    pseudocount : float, optional
+        Default 0.1. Added to every count before normalising.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    progress : bool, optional
+        Default False. Show a progress bar.
 
     Returns
     -------
@@ -294,19 +306,20 @@ def _tomtom(queries: list[Motif], targets: list[Motif]):
     return p_values, offsets, strands, informative
 
 
-def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float | None = None) -> list[QueryMatches]:
+def tomtom_matches(queries, database=None, *, n_best: int = 3, max_e_value: float | None = None) -> list[QueryMatches]:
     """Compare motifs with Tomtom (memelite's implementation) and keep each query's best matches.
 
     Parameters
     ----------
     queries : list of Motif or array (4, W), or dict of Motif
         E.g. the output of :func:`filters_from_activations`.
-    targets : list or dict of Motif, optional
-        Default: all JASPAR 2024 CORE vertebrate matrices (879, shipped with pyjaspar: offline).
-    n_best : int
-        Matches kept per query, best p-value first.
-    max_e_value : float, optional
-        Drop matches with a larger E-value.
+    database : list or dict of Motif, optional
+        The motif database searched; default None: all JASPAR 2024 CORE vertebrate matrices
+        (879, shipped with pyjaspar: offline).
+    n_best : int, optional
+        Default 3. Matches kept per query, best p-value first.
+    max_e_value : float or None, optional
+        Default None: keep every match; else drop matches with a larger E-value.
 
     Returns
     -------
@@ -334,7 +347,7 @@ def tomtom_matches(queries, targets=None, *, n_best: int = 3, max_e_value: float
     afterwards): :func:`warm_up` does it ahead of time, as ``make`` and ``binder/postBuild`` do.
     """
     queries = _as_motifs(queries, "query")
-    targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
+    targets = _as_motifs(jaspar_motifs() if database is None else database, "database")
     p_values, offsets, strands, informative = _tomtom(queries, targets)
     q_values = _benjamini_hochberg(p_values)
     results = []
@@ -387,13 +400,23 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | Non
 
 
 @model_method
-def predict_ablated(model: nn.Module, X: torch.Tensor, filters, *, means: torch.Tensor | None = None,
+def predict_ablated(model: nn.Module, X: torch.Tensor, *, filters, means: torch.Tensor | None = None,
                     batch_size: int | None = None, device="auto") -> torch.Tensor:
     """Predictions ``(N, T)`` with first-layer ``filters`` silenced: activations set to 0, or to
-    ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`)."""
+    ``means[f]`` when ``means (F,)`` is given (see :func:`mean_activations`).
+
+    Parameters
+    ----------
+    model, X, filters
+        As in :func:`ablate_filters`.
+    means : torch.Tensor, shape (F,), optional
+        Default None: set the activations to 0.
+    batch_size, device : optional
+        Defaults None (the memory rule) and ``"auto"``.
+    """
 
     with _ablated(model, _check_filters(model, filters), means):
-        return predict(model, X, batch_size, device)
+        return predict(model, X, batch_size=batch_size, device=device)
 
 
 @dataclass(frozen=True)
@@ -406,19 +429,19 @@ class AblationResult:
     mode : {"zero", "mean"}
     predictions : torch.Tensor, shape (N, T)
         With the filters ablated.
-    reference : torch.Tensor, shape (N, T)
-        Of the intact model.
+    intact : torch.Tensor, shape (N, T)
+        Predictions of the intact model.
     """
 
     filters: tuple
     mode: str
     predictions: torch.Tensor
-    reference: torch.Tensor
+    intact: torch.Tensor
 
     @property
     def delta(self) -> torch.Tensor:
-        """``predictions - reference``, ``(N, T)``."""
-        return self.predictions - self.reference
+        """``predictions - intact``, ``(N, T)``."""
+        return self.predictions - self.intact
 
 
 def _check_filters(model: nn.Module, filters) -> tuple:
@@ -431,7 +454,7 @@ def _check_filters(model: nn.Module, filters) -> tuple:
 
 
 @model_method
-def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "zero", means=None,
+def ablate_filters(model: nn.Module, X: torch.Tensor, *, filters, mode: str = "zero", means=None,
                    batch_size: int | None = None, device="auto") -> AblationResult:
     """Predict with first-layer filters silenced: their activations set to 0 or to their mean.
 
@@ -440,11 +463,17 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "z
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L)
     filters : int or iterable of int
-    mode : {"zero", "mean"}
-        ``"mean"`` replaces by the filter's mean activation (``means``, or computed over ``X``),
-        which removes the filter's information but not its average input to the next layer.
+        First-layer filters to silence (required).
+    mode : {"zero", "mean"}, optional
+        Default ``"zero"``. ``"mean"`` replaces by the filter's mean activation (``means``, or
+        computed over ``X``), which removes the filter's information but not its average input
+        to the next layer.
     means : torch.Tensor, shape (F,), optional
-    batch_size, device
+        Default None: computed over ``X`` when ``mode="mean"``.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -457,14 +486,22 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, filters, *, mode: str = "z
 
     if mode == "mean" and means is None:
         means = mean_activations(model, X, batch_size=batch_size, device=device)
-    reference = predict(model, X, batch_size, device)
-    predictions = predict_ablated(model, X, filters, means=means if mode == "mean" else None,
+    reference = predict(model, X, batch_size=batch_size, device=device)
+    predictions = predict_ablated(model, X, filters=filters, means=means if mode == "mean" else None,
                                   batch_size=batch_size, device=device)
     return AblationResult(filters, mode, predictions, reference)
 
 
-def mean_metric(predictions: torch.Tensor, y: torch.Tensor, metric: str = "auroc") -> float:
-    """Mean over outputs of AUROC (classification) or Pearson r (regression)."""
+def mean_metric(predictions: torch.Tensor, y: torch.Tensor, *, metric: str = "auroc") -> float:
+    """Mean over outputs of AUROC (classification) or Pearson r (regression).
+
+    Parameters
+    ----------
+    predictions, y : torch.Tensor, shape (N, T)
+        Predictions and labels.
+    metric : {"auroc", "pearson"}, optional
+        Default ``"auroc"``.
+    """
     function = auroc if metric == "auroc" else pearson
     values = [function(predictions[:, t], y[:, t]) for t in range(y.shape[1])]
     return float(np.nanmean(values))
@@ -504,9 +541,9 @@ class FilterImportance:
 
 
 @model_method
-def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, metric: str | None = None,
+def filter_importance(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, metric: str | None = None,
                       mode: str = "zero", batch_size: int | None = None, device="auto",
-                      progress: bool = True) -> FilterImportance:
+                      progress: bool = False) -> FilterImportance:
     """Ablate every first-layer filter in turn and measure the metric on ``(X, y)``.
 
     Parameters
@@ -516,11 +553,13 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
         Held-out sequences.
     y : torch.Tensor, shape (N, T)
         Their labels (binary for ``"auroc"``, values for ``"pearson"``).
-    metric : {"auroc", "pearson"}, optional
-        Default: ``"auroc"`` when every label is 0 or 1 (classification), else ``"pearson"``
-        (regression, e.g. DeepSTARR's activities).
-    mode : {"zero", "mean"}
-    batch_size, device, progress
+    metric : {"auroc", "pearson"} or None, optional
+        Default None: ``"auroc"`` when every label is 0 or 1 (classification), else
+        ``"pearson"`` (regression, e.g. DeepSTARR's activities).
+    mode : {"zero", "mean"}, optional
+        Default ``"zero"``; as in :func:`ablate_filters`.
+    batch_size, device, progress : optional
+        Defaults None (the memory rule), ``"auto"`` and False (no progress bar over filters).
 
     Returns
     -------
@@ -535,14 +574,14 @@ def filter_importance(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, met
         raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
     device, _ = prepare(model, X, device, batch_size, probe=False)
     means = mean_activations(model, X, batch_size=batch_size, device=device) if mode == "mean" else None
-    reference = predict(model, X, batch_size, device)
+    reference = predict(model, X, batch_size=batch_size, device=device)
     n_filters = first_layer(model).out_channels
     scores, change = np.zeros(n_filters), np.zeros(n_filters)
     for f in tqdm(range(n_filters), desc="ablating filters", disable=not progress):
-        predictions = predict_ablated(model, X, [f], means=means, batch_size=batch_size, device=device)
-        scores[f] = mean_metric(predictions, y, metric)
+        predictions = predict_ablated(model, X, filters=[f], means=means, batch_size=batch_size, device=device)
+        scores[f] = mean_metric(predictions, y, metric=metric)
         change[f] = float((predictions - reference).abs().mean())
-    return FilterImportance(mean_metric(reference, y, metric), scores, change, metric, mode)
+    return FilterImportance(mean_metric(reference, y, metric=metric), scores, change, metric, mode)
 
 
 @dataclass(frozen=True)
@@ -567,7 +606,7 @@ class RedundantPair:
 
 
 @model_method
-def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs, importance: FilterImportance, *,
+def redundant_filters(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, motifs, importance: FilterImportance,
                       max_p: float = 1e-3, min_joint_drop: float = 0.005, factor: float = 2.0,
                       batch_size: int | None = None, device="auto") -> list[RedundantPair]:
     """Pairs of filters whose motifs match each other (Tomtom ``p < max_p``) and whose joint
@@ -582,6 +621,16 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs
         The filters' motifs (e.g. from :func:`filters_from_activations`), one per filter.
     importance : FilterImportance
         Single-filter results on the same data.
+    max_p : float, optional
+        Default 1e-3. Tomtom p-value below which two filters' motifs match.
+    min_joint_drop : float, optional
+        Default 0.005. Smallest drop of the metric when both are ablated.
+    factor : float, optional
+        Default 2.0. The joint drop must exceed ``factor`` times either single drop.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -596,8 +645,8 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, y: torch.Tensor, motifs
     means = None if importance.mode == "zero" else mean_activations(model, X, batch_size=batch_size, device=device)
     pairs = []
     for i, j in zip(*np.nonzero(np.triu(p_values < max_p, k=1))):
-        predictions = predict_ablated(model, X, [i, j], means=means, batch_size=batch_size, device=device)
-        joint = importance.reference_score - mean_metric(predictions, y, importance.metric)
+        predictions = predict_ablated(model, X, filters=[i, j], means=means, batch_size=batch_size, device=device)
+        joint = importance.reference_score - mean_metric(predictions, y, metric=importance.metric)
         singles = (float(importance.drop[i]), float(importance.drop[j]))
         if joint >= min_joint_drop and joint > factor * max(max(singles), 0.0):
             pairs.append(RedundantPair((int(i), int(j)), float(p_values[i, j]), singles, float(joint)))
@@ -630,8 +679,8 @@ class UnitSummary:
 
 
 @model_method
-def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Tensor | None = None, *, targets=None,
-                   n_best: int = 1, batch_size: int | None = None, device="auto", progress: bool = True) -> list[UnitSummary]:
+def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, y: torch.Tensor | None = None, database=None,
+                   n_best: int = 1, batch_size: int | None = None, device="auto", progress: bool = False) -> list[UnitSummary]:
     """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
 
     Parameters
@@ -639,18 +688,31 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Ten
     model : torch.nn.Module
         Needs ``unit_outputs`` and a final ``output`` Linear (zoo ``explainn``).
     X : torch.Tensor, shape (N, 4, L), optional
-        Sequences for activation-based motifs; without them the weights are used.
+        Default None: motifs from the weights. Sequences for activation-based motifs.
     y : torch.Tensor, shape (N, T), optional
-        Binary labels of ``X``: adds each unit's ``contribution_auroc``.
-    targets : list of Motif, optional
-        Tomtom targets (default JASPAR 2024 CORE vertebrates).
+        Default None. Binary labels of ``X``: adds each unit's ``contribution_auroc``.
+    database : list of Motif, optional
+        Default None: JASPAR 2024 CORE vertebrates. The Tomtom database (:func:`tomtom_matches`).
+    n_best : int, optional
+        Default 1. Matches kept per unit.
+    batch_size : int or None, optional
+        Default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    progress : bool, optional
+        Default False. Show a progress bar.
+
+    Returns
+    -------
+    list of UnitSummary
+        One per unit.
     """
     if not hasattr(model, "unit_outputs") or not isinstance(getattr(model, "output", None), nn.Linear):
         raise ValueError(f"{type(model).__name__} is not an ExplaiNN-style model (needs unit_outputs and a "
                          "linear output layer)")
     motifs = (filters_from_weights(model) if X is None else
               filters_from_activations(model, X, batch_size=batch_size, device=device, progress=progress))
-    matches = tomtom_matches(motifs, targets, n_best=n_best)
+    matches = tomtom_matches(motifs, database, n_best=n_best)
     weights = model.output.weight.detach().cpu().numpy().T  # (units, T)
     aurocs = [None] * len(motifs)
     if X is not None and y is not None:
@@ -665,7 +727,7 @@ def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, y: torch.Ten
     return [UnitSummary(u, motifs[u], matches[u], weights[u], aurocs[u]) for u in range(len(motifs))]
 
 
-def planted_e_values(motifs, planted, targets=None) -> dict:
+def planted_e_values(motifs, planted, *, database=None) -> dict:
     """Tomtom E-value of every filter motif against each planted motif's own matrix.
 
     Parameters
@@ -673,9 +735,9 @@ def planted_e_values(motifs, planted, targets=None) -> dict:
     motifs : list of Motif
         Filter motifs (e.g. :func:`filters_from_activations`).
     planted : dict of str to Motif
-        The planted motifs (``task.motifs``), each with a ``matrix_id`` present in ``targets``.
-    targets : list of Motif, optional
-        The database searched (default: JASPAR 2024 CORE vertebrates); E = p x its size.
+        The planted motifs (``task.motifs``), each with a ``matrix_id`` present in ``database``.
+    database : list of Motif, optional
+        The database searched; default None: JASPAR 2024 CORE vertebrates. E = p x its size.
 
     Returns
     -------
@@ -683,19 +745,26 @@ def planted_e_values(motifs, planted, targets=None) -> dict:
         ``{name: numpy.ndarray (F,)}``; ``inf`` for an uninformative filter motif
         (:func:`is_informative`). Column similarity as in :func:`tomtom_matches`.
     """
-    targets = _as_motifs(jaspar_motifs() if targets is None else targets, "target")
+    targets = _as_motifs(jaspar_motifs() if database is None else database, "database")
     ids = [t.matrix_id for t in targets]
     missing = [name for name, m in planted.items() if m.matrix_id not in ids]
     if missing:
-        raise ValueError(f"planted motifs {missing} are not among the targets (matched by matrix_id)")
+        raise ValueError(f"planted motifs {missing} are not in the database (matched by matrix_id)")
     p_values, _offsets, _strands, informative = _tomtom(_as_motifs(motifs, "query"), targets)
     e_values = np.where(informative[:, None], p_values * len(targets), np.inf)
     return {name: e_values[:, ids.index(m.matrix_id)] for name, m in planted.items()}
 
 
-def planted_motif_recovery(motifs, planted, targets=None, *, max_e_value: float = SIGNIFICANT_E_VALUE) -> dict:
+def planted_motif_recovery(motifs, planted, *, database=None, max_e_value: float = SIGNIFICANT_E_VALUE) -> dict:
     """Which planted motifs some filter recovers: Tomtom E < ``max_e_value`` against the planted
-    motif's own matrix among all targets (the criterion of Koo & Eddy 2019).
+    motif's own matrix in the whole database (the criterion of Koo & Eddy 2019).
+
+    Parameters
+    ----------
+    motifs, planted, database
+        As in :func:`planted_e_values` (``database`` default None: JASPAR 2024 CORE vertebrates).
+    max_e_value : float, optional
+        Default 0.1 (:data:`SIGNIFICANT_E_VALUE`).
 
     Returns
     -------
@@ -705,7 +774,7 @@ def planted_motif_recovery(motifs, planted, targets=None, *, max_e_value: float 
         :func:`planted_e_values`.
     """
     result = {}
-    for name, e_values in planted_e_values(motifs, planted, targets).items():
+    for name, e_values in planted_e_values(motifs, planted, database=database).items():
         best = int(e_values.argmin())
         result[name] = (best, float(e_values[best])) if e_values[best] < max_e_value else None
     return result

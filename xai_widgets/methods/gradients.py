@@ -28,7 +28,7 @@ IG_RULES = ("gausslegendre", "riemann_trapezoid", "riemann_middle")
 
 @dataclass(frozen=True)
 class Attribution:
-    """Per-base attributions of a method.
+    """Per-base attributions of a gradient method; an :class:`~.results.AttributionResult`.
 
     Attributes
     ----------
@@ -37,7 +37,9 @@ class Attribution:
     X : torch.Tensor, shape (N, 4, L)
         The sequences explained.
     method : str
+        ``"saliency"``, ``"gradient_x_input"`` or ``"integrated_gradients"``.
     target : int
+        The model output explained.
     completeness_gap : torch.Tensor or None, shape (N,)
         Integrated gradients only: ``|sum(values) - (f(x) - f(baseline))| / |f(x) - f(baseline)|``.
     """
@@ -78,14 +80,14 @@ def _gradients(model: nn.Module, X: torch.Tensor, target, batch_size: int, devic
         with torch.enable_grad():
             out = model(x)
             if start == 0:
-                target = check_target(target, check_output(out, x.shape[0]))
+                target = check_target(target, check_output(out, x.shape[0]), model=model)
             (grad,) = torch.autograd.grad(out[:, target].sum(), x)
         grads.append(grad.detach().cpu())
     return (grads[0] if len(grads) == 1 else torch.cat(grads)), target
 
 
 @model_method
-def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+def saliency(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, correct: bool = False,
              batch_size: int | None = None, device="auto") -> Attribution:
     """The gradient of the output with respect to the one-hot input (Simonyan et al. 2014).
 
@@ -94,14 +96,17 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
     model : torch.nn.Module
         Maps ``(N, 4, L)`` to ``(N, T)``.
     X : torch.Tensor, shape (N, 4, L)
-    target : int or None
-        Output index (None only for single-output models).
-    correct : bool
-        Apply :func:`correct_gradient`.
-    batch_size : int, optional
-        Sequences per backward pass; default from the memory rule
+        One-hot sequences.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    correct : bool, optional
+        Default False. Apply :func:`correct_gradient`.
+    batch_size : int or None, optional
+        Sequences per backward pass; default None: from the memory rule
         (:func:`xai_widgets._core.resolve_batch_size`).
-    device : str or torch.device
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -115,10 +120,21 @@ def saliency(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, corre
 
 
 @model_method
-def gradient_x_input(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, correct: bool = False,
+def gradient_x_input(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, correct: bool = False,
                      batch_size: int | None = None, device="auto") -> Attribution:
-    """Gradient times input: the gradient at the observed bases, zero elsewhere; ``(N, 4, L)``."""
-    result = saliency(model, X, target, correct=correct, batch_size=batch_size, device=device)
+    """Gradient times input: the gradient at the observed bases, zero elsewhere; ``(N, 4, L)``.
+
+    Parameters
+    ----------
+    model, X, target, correct, batch_size, device
+        As in :func:`saliency`, with the same defaults: ``target`` None (the only output),
+        ``correct`` False, ``batch_size`` None (the memory rule), ``device`` ``"auto"``.
+
+    Returns
+    -------
+    Attribution
+    """
+    result = saliency(model, X, target=target, correct=correct, batch_size=batch_size, device=device)
     return Attribution(result.values * X, X, "gradient_x_input", result.target)
 
 
@@ -157,7 +173,7 @@ def _baselines(X: torch.Tensor, baseline, n_baselines: int, random_state) -> tor
 
 
 @model_method
-def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None = 0, *, baseline="zeros",
+def integrated_gradients(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, baseline="zeros",
                          n_steps: int = 50, rule: str = "gausslegendre", n_baselines: int = 20,
                          correct: bool = False, batch_size: int | None = None, device="auto",
                          random_state=None) -> Attribution:
@@ -167,24 +183,28 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
 
     Parameters
     ----------
-    model, X, target
+    model, X
         As in :func:`saliency`.
-    baseline : {"zeros", "uniform", "shuffle"} or torch.Tensor
-        All-zero, all-0.25, ``n_baselines`` dinucleotide shuffles of each sequence, or given
+    target : int, str or None, optional
+        Default None: the model's only output; as in :func:`saliency`.
+    baseline : {"zeros", "uniform", "shuffle"} or torch.Tensor, optional
+        Default ``"zeros"``. All-zero, all-0.25, ``n_baselines`` dinucleotide shuffles of each sequence, or given
         baselines ``(N, 4, L)`` / ``(N, B, 4, L)``.
-    n_steps : int
-        Points on the path.
-    rule : {"gausslegendre", "riemann_trapezoid", "riemann_middle"}
-        Quadrature; ``"gausslegendre"`` is captum's default and converges fastest.
-    n_baselines : int
-        Shuffles per sequence for ``baseline="shuffle"``.
-    correct : bool
-        Correct the path-averaged gradient (:func:`correct_gradient`) before multiplying.
-    batch_size : int, optional
-        Interpolated sequences per backward pass; default from the memory rule.
-    device : str or torch.device
-    random_state : int or None
-        Seed of the shuffles.
+    n_steps : int, optional
+        Default 50. Points on the path.
+    rule : {"gausslegendre", "riemann_trapezoid", "riemann_middle"}, optional
+        Default ``"gausslegendre"``. Quadrature; ``"gausslegendre"`` is captum's default and converges fastest.
+    n_baselines : int, optional
+        Default 20. Shuffles per sequence for ``baseline="shuffle"``.
+    correct : bool, optional
+        Default False. Correct the path-averaged gradient (:func:`correct_gradient`) before
+        multiplying.
+    batch_size : int or None, optional
+        Interpolated sequences per backward pass; default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    random_state : int or None, optional
+        Default None. Seed of the shuffles.
 
     Returns
     -------
@@ -195,7 +215,7 @@ def integrated_gradients(model: nn.Module, X: torch.Tensor, target: int | None =
     if n_steps < 2:
         raise ValueError(f"n_steps must be >= 2; got {n_steps}")
     device, n_outputs = prepare(model, X, device, batch_size)
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     batch_size = resolve_batch_size(batch_size, model, X, device, backward=True)
     alphas, weights = _ig_rule(n_steps, rule)
     alphas, weights = alphas.to(X.dtype), weights.to(X.dtype)

@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import predict, resolve_batch_size
+from ..data.encoding import ALPHABET
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, model_method, prepare
@@ -76,7 +77,7 @@ class PairwiseISMResult:
         sum of its parts.
     per_position : torch.Tensor, shape (W, W)
         ``max |epistasis|`` over the base pairs of each pair of positions (0 on the diagonal).
-    reference : float
+    prediction : float
         Prediction of the unedited sequence.
     positions : torch.Tensor of int, shape (W,)
         Sequence positions of the window, ``start .. end - 1``.
@@ -89,7 +90,7 @@ class PairwiseISMResult:
     additive: torch.Tensor
     epistasis: torch.Tensor
     per_position: torch.Tensor
-    reference: float
+    prediction: float
     positions: torch.Tensor
     X: torch.Tensor
     target: int
@@ -113,15 +114,15 @@ class PairwiseISMResult:
             value = float(values[i, j, a, b])
             if value == 0.0:
                 break
-            out.append((int(self.positions[i]), "ACGT"[a], int(self.positions[j]), "ACGT"[b], value))
+            out.append((int(self.positions[i]), ALPHABET[a], int(self.positions[j]), ALPHABET[b], value))
         return out
 
 
 @model_method
 @torch.no_grad()
-def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, target: int | None = 0,
+def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, target: int | str | None = None,
                  batch_size: int | None = None, device="auto", max_window: int = 40,
-                 progress: bool = True) -> PairwiseISMResult:
+                 progress: bool = False) -> PairwiseISMResult:
     """Every pair of single-base substitutions within ``[start, end)`` of one sequence.
 
     The single effects come from :func:`~xai_widgets.methods.saturation_mutagenesis` (its fast
@@ -137,18 +138,19 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
         One one-hot sequence.
     start, end : int
         Half-open window ``[start, end)``, ``0 <= start < end <= L``.
-    target : int or None
-        Output index (None only for single-output models).
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Double mutants evaluated at once.
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    max_window : int
-        Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    batch_size : int or None, optional
+        Double mutants evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    max_window : int, optional
+        Default 40. Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
         still runs).
-    progress : bool
-        Show a progress bar over batches of double mutants.
+    progress : bool, optional
+        Default False. Show a progress bar over batches of double mutants.
 
     Returns
     -------
@@ -157,7 +159,7 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
     _check_single(X, "pairwise_ism")
     device, n_outputs = prepare(model, X, device, batch_size)
     batch_size = resolve_batch_size(batch_size, model, X, device)
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     length = X.shape[2]
     if isinstance(start, bool) or isinstance(end, bool) or not (0 <= int(start) < int(end) <= length):
         raise ValueError(f"need 0 <= start < end <= L ({length}); got start={start}, end={end}")
@@ -170,8 +172,8 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
                       f"{9 * max_window * (max_window - 1) // 2:,}). Narrow [start, end) to the region of "
                       f"interest, or pass max_window={width} to silence this warning.",
                       UserWarning, stacklevel=3)  # 3: the caller, past torch.no_grad's wrapper
-    ism = saturation_mutagenesis(model, X, target, batch_size=max(batch_size, 3 * length), device=device)
-    reference = predict(model, X, 1, device)[0, target]  # the double mutants' reference, the same way
+    ism = saturation_mutagenesis(model, X, target=target, batch_size=max(batch_size, 3 * length), device=device)
+    reference = predict(model, X, batch_size=1, device=device)[0, target]  # the double mutants' reference, the same way
     singles = ism.delta[0, :, start:end].T.contiguous()  # (W, 4)
     ref_base = X[0, :, start:end].argmax(0)  # (W,)
 
@@ -192,7 +194,7 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
         edited[rows, a[lo:hi], start + pi[lo:hi]] = 1
         edited[rows, :, start + pj[lo:hi]] = 0
         edited[rows, b[lo:hi], start + pj[lo:hi]] = 1
-        observed[lo:hi] = predict(model, edited, hi - lo, device)[:, target] - reference
+        observed[lo:hi] = predict(model, edited, batch_size=hi - lo, device=device)[:, target] - reference
 
     additive = singles[:, :, None, None] + singles[None, None]  # (W, 4, W, 4)
     joint = additive.clone()  # original-base rows/columns and i == j: exactly additive
@@ -297,7 +299,8 @@ class DFIMResult:
     change : torch.Tensor, shape (S, T)
         Signed change in target importance; negative when mutating the source makes the target
         less important (e.g. a cooperative partner lost).
-    sources, targets : list of Feature
+    sources, target_features : list of Feature
+        The mutated features and the features whose importance is read.
     importance : torch.Tensor, shape (L,)
         Per-position importance of the unmutated sequence.
     null : torch.Tensor or None, shape (n_null, S, T)
@@ -320,7 +323,7 @@ class DFIMResult:
     scores: torch.Tensor
     change: torch.Tensor
     sources: list
-    targets: list
+    target_features: list
     importance: torch.Tensor
     null: torch.Tensor | None
     z: torch.Tensor | None
@@ -338,7 +341,7 @@ class DFIMResult:
 
     @property
     def target_labels(self) -> list[str]:
-        return [f.label for f in self.targets]
+        return [f.label for f in self.target_features]
 
     def pair_scores(self) -> torch.Tensor:
         """Symmetric score of each unordered pair, ``(F, F)``: the mean of both directions,
@@ -359,7 +362,7 @@ class DFIMResult:
 @torch.no_grad()
 def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: torch.Tensor | None, batch_size: int,
                     device) -> torch.Tensor:
-    """``saturation_mutagenesis(model, V, target).attribution().sum(1)``, ``(M, L)``, computed only at
+    """``saturation_mutagenesis(model, V, target=target).values.sum(1)``, ``(M, L)``, computed only at
     ``positions`` (all when None; 0 elsewhere): minus the mean effect of the three substitutions.
 
     The same computation as :func:`~xai_widgets.methods.saturation_mutagenesis` (its fast
@@ -404,7 +407,7 @@ def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, d
         return ism, "ism"
     if importance == "saliency":
         def grad(V, positions=None):
-            return saliency(model, V, target, correct=True, batch_size=batch_size, device=device).on_observed().sum(1)
+            return saliency(model, V, target=target, correct=True, batch_size=batch_size, device=device).on_observed().sum(1)
 
         return grad, "saliency"
     raise ValueError(f"importance must be one of {IMPORTANCES} or a callable (M, 4, L) -> (M, L); got {importance!r}")
@@ -479,9 +482,9 @@ def _dfim_scores(x: torch.Tensor, sources, targets, importance_fn, mutation, n_d
 
 
 @model_method
-def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: int | None = 0,
+def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, target: int | str | None = None,
          importance="ism", aggregate: str = "sum", mutation: str = "random", n_draws: int = 8, n_null: int = 10,
-         batch_size: int | None = None, device="auto", random_state=None, progress: bool = True) -> DFIMResult:
+         batch_size: int | None = None, device="auto", random_state=None, progress: bool = False) -> DFIMResult:
     """Deep Feature Interaction Maps (Greenside et al. 2018) for one sequence.
 
     For each source feature, ``n_draws`` copies of the sequence with the source replaced are
@@ -508,26 +511,28 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
         Features, each a position ``p``, a span ``(start, end)``, a motif instance
         ``(name, start, end[, strand])`` (e.g. ``task.instances.for_sequence(i)``) or a
         :class:`Feature`.
-    targets : list, optional
-        Target features, in the same forms; default the sources (a feature x feature map).
-    target : int or None
-        Model output (None only for single-output models).
-    importance : {"ism", "saliency"} or callable
-        Per-position importance: ``"ism"`` sums the ISM attribution
-        (``saturation_mutagenesis(...).attribution().sum(1)``: minus the mean effect of the
+    target_features : list, optional
+        Default None: the sources (a feature x feature map). The features whose importance is
+        read, in the same forms as ``sources``.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); an output
+        index or name.
+    importance : {"ism", "saliency"} or callable, optional
+        Default ``"ism"``. Per-position importance: ``"ism"`` sums the ISM attribution
+        (``saturation_mutagenesis(...).values.sum(1)``: minus the mean effect of the
         substitutions at each position); ``"saliency"`` sums the corrected gradient at the
         observed base (gradient x input after removing the off-simplex component). A callable
         maps ``(M, 4, L)`` to ``(M, L)``. For the mutated copies ``"ism"`` predicts only the
         substitutions at the targets' positions (with the fast incremental path of
         :func:`~xai_widgets.methods.saturation_mutagenesis` where the model allows).
-    aggregate : {"sum", "max"}
-        How a target's per-position changes are combined (see :class:`DFIMResult`).
-    mutation : {"random", "shuffle"}
-        Replacement of span sources (see above).
-    n_draws : int
-        Replacements per span source.
-    n_null : int
-        Dinucleotide shuffles of the whole sequence on which the same procedure gives the null
+    aggregate : {"sum", "max"}, optional
+        Default ``"sum"``. How a target's per-position changes are combined (see :class:`DFIMResult`).
+    mutation : {"random", "shuffle"}, optional
+        Default ``"random"``. Replacement of span sources (see above).
+    n_draws : int, optional
+        Default 8. Replacements per span source.
+    n_null : int, optional
+        Default 10. Dinucleotide shuffles of the whole sequence on which the same procedure gives the null
         distribution (``0``: no null, ``z`` and ``p_value`` are None). Each costs as much as
         the observed map. The null asks whether a score exceeds what the same spans show in a
         background without the sequence's motifs; weak interactions that a nonlinear model adds
@@ -536,16 +541,17 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
         30 held-out grammar sequences, ``n_null=20``: the planted Spi1-Irf1 pair had
         p <= 0.05 in both directions in 27, median z 36; in 25 some entry involving CTCF or
         REST also had p <= 0.05, with a median largest z of 10.)
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Sequences (or ISM edits) evaluated at once.
-    device : str or torch.device
-    random_state : int, numpy.random.Generator or None
-        Seed of the replacements and the null shuffles. An integer gives every (map, source
+    batch_size : int or None, optional
+        Sequences (or ISM edits) evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Seed of the replacements and the null shuffles. An integer gives every (map, source
         span) its own stream, so results do not depend on the order of the features and
         :func:`mutated_importance` reproduces a row.
-    progress : bool
-        Show a progress bar over the observed map and the null maps.
+    progress : bool, optional
+        Default False. Show a progress bar over the observed map and the null maps.
 
     Returns
     -------
@@ -562,10 +568,10 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
         raise ValueError(f"n_null must be 0 (no null) or an integer >= 2; got {n_null!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
     batch_size = resolve_batch_size(batch_size, model, X, device)
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     length = X.shape[2]
     sources = _as_features(sources, length, "sources")
-    targets = sources if targets is None else _as_features(targets, length, "targets")
+    targets = sources if target_features is None else _as_features(target_features, length, "target_features")
     importance_fn, method = _importance_fn(model, importance, target, batch_size, device)
     _check_random_state(random_state)
 
@@ -598,7 +604,7 @@ def dfim(model: nn.Module, X: torch.Tensor, sources, *, targets=None, target: in
 
 
 @model_method
-def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int | None = 0, importance="ism",
+def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int | str | None = None, importance="ism",
                        mutation: str = "random", n_draws: int = 8, batch_size: int | None = None, device="auto",
                        random_state=None) -> torch.Tensor:
     """Per-position importance after mutating one feature, averaged over its mutated copies.
@@ -610,13 +616,26 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int
 
     Parameters
     ----------
-    model, X, target, importance, mutation, n_draws, batch_size, device
+    model, X
         As in :func:`dfim`.
     source
-        One feature: a position, a span ``(start, end)``, a motif instance
+        One feature (required): a position, a span ``(start, end)``, a motif instance
         ``(name, start, end[, strand])`` or a :class:`Feature`.
-    random_state : int, numpy.random.Generator or None
-        Use the integer given to :func:`dfim` to get its copies.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model, naming its
+        outputs); else an output index or name.
+    importance : {"ism", "saliency"} or callable, optional
+        Default ``"ism"``; as in :func:`dfim`.
+    mutation : {"random", "shuffle"}, optional
+        Default ``"random"``; as in :func:`dfim`.
+    n_draws : int, optional
+        Default 8; as in :func:`dfim`.
+    batch_size : int or None, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int, numpy.random.Generator or None, optional
+        Default None. Use the integer given to :func:`dfim` to get its copies.
 
     Returns
     -------
@@ -630,7 +649,7 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, source, *, target: int
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
     device, n_outputs = prepare(model, X, device, batch_size)
     batch_size = resolve_batch_size(batch_size, model, X, device)
-    target = check_target(target, n_outputs)
+    target = check_target(target, n_outputs, model=model)
     _check_random_state(random_state)
     feature = _as_feature(source, X.shape[2])
     importance_fn, _ = _importance_fn(model, importance, target, batch_size, device)
@@ -697,8 +716,8 @@ def grammar_sequences(task: SyntheticTask, rule: GrammarRule = GRAMMAR_RULE,
     return np.asarray(rows, dtype=np.int64)
 
 
-def planted_pair_rank(model: nn.Module, task: SyntheticTask, sequences=None, *, n_sequences: int = 30,
-                      rule: GrammarRule = GRAMMAR_RULE, progress: bool = True, **dfim_kwargs) -> PlantedPairRanks:
+def planted_pair_rank(model: nn.Module, task: SyntheticTask, *, sequences=None, n_sequences: int = 30,
+                      rule: GrammarRule = GRAMMAR_RULE, progress: bool = False, **dfim_kwargs) -> PlantedPairRanks:
     """Rank of the planted anchor-partner pair under :func:`dfim`, against distractor pairs.
 
     For each sequence carrying the planted grammar and at least one distractor (see
@@ -714,11 +733,13 @@ def planted_pair_rank(model: nn.Module, task: SyntheticTask, sequences=None, *, 
     task : SyntheticTask
         A ``cooperative_grammar`` task (or a subset of one).
     sequences : array-like of int, optional
-        Rows to explain; default the first ``n_sequences`` of :func:`grammar_sequences`.
-    n_sequences : int
-    rule : GrammarRule
-    progress : bool
-        Progress over sequences.
+        Rows to explain; default None: the first ``n_sequences`` of :func:`grammar_sequences`.
+    n_sequences : int, optional
+        Default 30.
+    rule : GrammarRule, optional
+        Default ``GRAMMAR_RULE`` (the task's default rule).
+    progress : bool, optional
+        Default False. Progress over sequences.
     **dfim_kwargs
         Passed to :func:`dfim` (``n_null`` defaults to 0 here, ``random_state`` to 0).
 
@@ -755,7 +776,7 @@ def planted_pair_rank(model: nn.Module, task: SyntheticTask, sequences=None, *, 
         distractors = [k for k, x in enumerate(inst) if x[0] not in (rule.anchor, rule.partner)]
         if not distractors:
             raise ValueError(f"sequence {i} carries no distractor to rank the planted pair against")
-        result = dfim(model, task.X[i : i + 1], inst, **dfim_kwargs)
+        result = dfim(model, task.X[i : i + 1], sources=inst, **dfim_kwargs)
         scores = result.pair_scores().numpy()
         value = scores[pair]
         others = [scores[a, b] for a in range(len(inst)) for b in range(a + 1, len(inst))

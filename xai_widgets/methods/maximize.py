@@ -214,7 +214,7 @@ def _greedy(objective, model, target, n_starts, length, steps, generator, batch_
     active = torch.ones(n_starts, dtype=torch.bool)
     for _ in tqdm(range(steps), desc="maximize (greedy)", disable=not progress, unit="step"):
         rows = torch.nonzero(active).flatten()
-        delta = saturation_mutagenesis(ism_model, X[rows], ism_target, batch_size=batch_size, device=device).delta
+        delta = saturation_mutagenesis(ism_model, X[rows], target=ism_target, batch_size=batch_size, device=device).delta
         gain, flat = delta.flatten(1).max(1)
         improves = gain > 1e-6 * torch.clamp(value[rows].abs(), min=1.0)
         for r, g, f, ok in zip(rows.tolist(), gain.tolist(), flat.tolist(), improves.tolist()):
@@ -240,9 +240,9 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
     reference at the most positions.
     """
     layer_free = objective.layer is None
-    ism = saturation_mutagenesis(model if layer_free else objective, X, target if layer_free else 0,
+    ism = saturation_mutagenesis(model if layer_free else objective, X, target=target if layer_free else 0,
                                  batch_size=batch_size, device=device)
-    importance = ism.attribution().sum(1)  # (n, L)
+    importance = ism.values.sum(1)  # (n, L)
     length = X.shape[2]
     starts = importance.unfold(1, width, 1).sum(-1).argmax(1)  # (n,)
     idx = X.argmax(1)  # (n, L)
@@ -268,13 +268,13 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
 
 
 @model_method
-def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0, layer=None,
+def maximize_activation(model: nn.Module, *, length: int, target: int | str | None = None, layer=None,
                         channel: int | None = None, reduce: str = "max", n_starts: int = 8,
                         method: str = "relaxed", steps: int | None = None, lr: float = 0.1,
                         relaxation: str = "straight_through", penalty: str | None = "entropy",
                         penalty_weight: float = 0.1, motif_width: int = 30,
                         batch_size: int | None = None, device="auto", random_state=None,
-                        progress: bool = True) -> MaximizationResult:
+                        progress: bool = False) -> MaximizationResult:
     """Search for sequences that maximise a model output or a hidden unit.
 
     Parameters
@@ -283,45 +283,45 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
         Maps ``(N, 4, L)`` to ``(N, T)``; it must accept sequences of ``length``.
     length : int
         Length of the sequences to design.
-    target : int or None
-        Output index to maximise (None only for single-output models); ignored when
-        ``layer`` is given.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); else the
+        output (index or name) to maximise. Ignored when ``layer`` is given.
     layer : torch.nn.Module or str, optional
-        A submodule of ``model`` (e.g. ``model.conv2``) or its name (``"conv2"``): maximise
+        Default None: maximise a model output. A submodule of ``model`` (e.g. ``model.conv2``) or its name (``"conv2"``): maximise
         the activation of its output channel ``channel`` instead of a model output.
     channel : int, optional
-        Channel of ``layer``'s output ``(N, C[, L'])``; required with ``layer``.
-    reduce : {"max", "mean"}
-        How a hidden channel's positions are combined: the strongest position (the channel's
+        Default None. Channel of ``layer``'s output ``(N, C[, L'])``; required with ``layer``.
+    reduce : {"max", "mean"}, optional
+        Default ``"max"``. How a hidden channel's positions are combined: the strongest position (the channel's
         best site, the default) or the mean over positions.
-    n_starts : int
-        Independent searches from random starting points.
-    method : {"relaxed", "greedy"}
-        See the module docstring.
-    steps : int, optional
-        Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default 100;
+    n_starts : int, optional
+        Default 8. Independent searches from random starting points.
+    method : {"relaxed", "greedy"}, optional
+        Default ``"relaxed"``. See the module docstring.
+    steps : int or None, optional
+        Default None: per method. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default 100;
         each round predicts all ``3 L`` substitutions of every unconverged start).
-    lr : float
-        Adam learning rate on the logits (``"relaxed"``).
-    relaxation : {"straight_through", "softmax"}
-        What the model sees during a relaxed search (see the module docstring).
-    penalty : {"entropy", "l2"} or None
-        Pushes the relaxed input towards one-hot: the mean per-position entropy of
+    lr : float, optional
+        Default 0.1. Adam learning rate on the logits (``"relaxed"``).
+    relaxation : {"straight_through", "softmax"}, optional
+        Default ``"straight_through"``. What the model sees during a relaxed search (see the module docstring).
+    penalty : {"entropy", "l2"} or None, optional
+        Default ``"entropy"``. Pushes the relaxed input towards one-hot: the mean per-position entropy of
         ``softmax(theta)`` (nats), or its mean squared distance to the nearest one-hot vector.
         Its weight rises linearly from 0 to ``penalty_weight`` over the steps.
-    penalty_weight : float
-        Final weight of the penalty (in objective units per nat / per unit distance).
-    motif_width : int
-        Width of the aligned windows that make ``motif`` (clipped to ``length``).
-    batch_size : int, optional
-        Default from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-        Sequences (or ISM edits) evaluated at once.
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    random_state : int or None
-        Seed of the starting points.
-    progress : bool
-        Show a progress bar over steps.
+    penalty_weight : float, optional
+        Default 0.1. Final weight of the penalty (in objective units per nat / per unit distance).
+    motif_width : int, optional
+        Default 30. Width of the aligned windows that make ``motif`` (clipped to ``length``).
+    batch_size : int or None, optional
+        Sequences (or ISM edits) evaluated at once; default None: from the memory rule
+        (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    random_state : int or None, optional
+        Default None. Seed of the starting points.
+    progress : bool, optional
+        Default False. Show a progress bar over steps.
 
     Returns
     -------
@@ -365,7 +365,7 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | None = 0
             raise ValueError(f"the model cannot run on sequences of length {length}: {err}") from err
     batch_size = resolve_batch_size(batch_size, model, probe, device, backward=True)
     if layer is None:
-        target = check_target(target, check_output(out, 1))
+        target = check_target(target, check_output(out, 1), model=model)
         description = f"output {target}"
         objective = _Objective(model, target, None, None, reduce)
     else:

@@ -44,10 +44,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import resolve_batch_size
-from ..data.encoding import one_hot
+from ..data.encoding import ALPHABET, one_hot
 from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
-from ._common import check_target, model_method, output_names, prepare
+from ._common import ALL, check_target, model_method, output_names, prepare
 from ._fast_ism import checked_plan
 from .ism import ISM_METHODS, edit_evaluator, fast_edit_bytes
 
@@ -187,14 +187,6 @@ class VariantScores:
         return one_hot(refs, unknown="zeros"), one_hot(alts, unknown="zeros"), np.array(offsets)
 
 
-def _target_index(target, names: tuple):
-    if isinstance(target, str):
-        if target not in names:
-            raise ValueError(f"target {target!r} is not an output of the model; its outputs are {names}")
-        return names.index(target)
-    return check_target(target, len(names), allow_all=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # scoring
 
@@ -211,23 +203,29 @@ def _snv_outputs(model, Xd, seq, pos, base, plan, edit_batch):
 @model_method
 @torch.no_grad()
 def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, batch_size: int | None = None,
-                       device="auto", method: str = "auto", random_state=0) -> torch.Tensor:
+                       device="auto", method: str = "auto", random_state=None) -> torch.Tensor:
     """Effects of random SNVs in ``X``: the null distribution behind calibrated percentiles.
 
-    Computed once per model, sequences, ``n`` and ``random_state`` and cached (weakly, per
-    model; a change of the model's parameters invalidates it).
+    For an int ``random_state``, computed once per model, sequences, ``n`` and ``random_state``
+    and cached (weakly, per model; a change of the model's parameters invalidates it); with
+    ``random_state=None`` every call draws afresh.
 
     Parameters
     ----------
     model : torch.nn.Module
     X : torch.Tensor, shape (K, 4, L)
         Windows to mutate.
-    n : int
-        Number of random SNVs: uniformly random window and position, a random base other
-        than the one there.
-    batch_size, device, method
-        As in :func:`saturation_mutagenesis`.
-    random_state : int
+    n : int, optional
+        Default 2000 (:data:`N_NULL`). Number of random SNVs: uniformly random window and
+        position, a random base other than the one there.
+    batch_size : int or None, optional
+        Default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``; as in :func:`saturation_mutagenesis`.
+    random_state : int or None, optional
+        Default None: fresh random SNVs (not cached).
 
     Returns
     -------
@@ -239,7 +237,7 @@ def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, ba
     device, _ = prepare(model, X, device, batch_size)
     versions = tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
     key = (hash(X.cpu().numpy().tobytes()), tuple(X.shape), n, random_state, method, versions)
-    cache = _NULLS.setdefault(model, {})
+    cache = _NULLS.setdefault(model, {}) if random_state is not None else {}
     if key in cache:
         return cache[key]
     rng = np.random.default_rng(random_state)
@@ -264,7 +262,7 @@ def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, ba
 @torch.no_grad()
 def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=None, mismatch: str = "raise",
                    count_outputs="auto", calibrate: int | None = N_NULL, batch_size: int | None = None,
-                   device="auto", method: str = "auto", progress: bool = False, random_state=0) -> VariantScores:
+                   device="auto", method: str = "auto", progress: bool = False, random_state=None) -> VariantScores:
     """Predict the effect of each variant: ref and alt outputs, difference, log2 FC, percentile.
 
     Parameters
@@ -278,29 +276,32 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     genome : str or path-like, or torch.Tensor (N, 4, L) or Dataset
         Genome FASTA (plain or bgzip; ``chrom`` names records), or the sequences the variants
         edit (``chrom`` is a sequence name: the Dataset's names, or ``"0"``, ``"1"``, ...).
-    target : int, str or None
-        One output (index or name); ``None`` (default) scores all outputs: a variant's effect
-        is reported per output by design.
-    mismatch : {"raise", "report"}
-        A REF that differs from the genome, a chromosome the genome lacks or a position past a
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); one output
+        (index or name); ``"all"`` scores every output (a variant's effect is reported per
+        output).
+    mismatch : {"raise", "report"}, optional
+        Default ``"raise"``. A REF that differs from the genome, a chromosome the genome lacks or a position past a
         chromosome end: raise (naming the variant) or report it per variant in ``status``
         and leave its scores NaN.
-    count_outputs : "auto" or iterable of int or str
-        Outputs that predict natural-log counts; they get ``log2fc_o = delta_o / ln 2``.
+    count_outputs : "auto" or iterable of int or str, optional
+        Default ``"auto"``. Outputs that predict natural-log counts; they get ``log2fc_o = delta_o / ln 2``.
         ``"auto"``: outputs named ``"counts"`` (BPNet's log counts).
-    calibrate : int or None
-        Number of random SNVs (in up to 64 windows of the scored variants, chosen with
+    calibrate : int or None, optional
+        Default 2000 (:data:`N_NULL`). Number of random SNVs (in up to 64 windows of the scored variants, chosen with
         ``random_state``) whose ``|delta|`` calibrates ``percentile_o``: the percentage of them
         with ``|delta|`` at most the variant's (:func:`random_snv_effects`, cached). None: skip.
-    batch_size : int, optional
-        Edits (fast path) or windows per forward pass; default from the memory rule, which
-        also bounds the windows held at once.
-    device : str or torch.device
-    method : {"auto", "fast", "naive"}
-        For SNVs that share a window, as in :func:`saturation_mutagenesis`.
-    progress : bool
-        Progress bar over chunks of windows.
-    random_state : int
+    batch_size : int or None, optional
+        Edits (fast path) or windows per forward pass; default None: from the memory rule,
+        which also bounds the windows held at once.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``. For SNVs that share a window, as in :func:`saturation_mutagenesis`.
+    progress : bool, optional
+        Default False. Progress bar over chunks of windows.
+    random_state : int or None, optional
+        Default None. Seed of the calibration SNVs (pass an int for reproducible percentiles).
 
     Returns
     -------
@@ -324,7 +325,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     probe[:, 0] = 1
     device, n_outputs = prepare(model, probe, device, batch_size)
     names = output_names(model, n_outputs)
-    target = _target_index(target, names)
+    target = check_target(target, n_outputs, model=model, allow_all=True)
     table = variants.table.reset_index(drop=True).copy()
     v = len(table)
     status = np.array(["ok"] * v, dtype=object)
@@ -380,7 +381,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
         rows = window_rows[members]
         seq = window_id[members] - lo
         pos = table["pos"].to_numpy()[rows] - 1 - starts[rows]
-        base = np.array(["ACGT".index(a) for a in table["alt"].to_numpy()[rows]])
+        base = np.array([ALPHABET.index(a) for a in table["alt"].to_numpy()[rows]])
         order = np.lexsort((pos, seq))
         rows, seq, pos, base = rows[order], seq[order], pos[order], base[order]
         s, p, b = (torch.as_tensor(a).to(device) for a in (seq, pos, base))
@@ -410,7 +411,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
                                   method=method, random_state=random_state)
     counts = _count_outputs(count_outputs, names)
     table["status"], table["padded"], table["genome_ref"] = status, padded, genome_ref
-    selected = range(n_outputs) if target is None else [target]
+    selected = range(n_outputs) if target == ALL else [target]
     for t in selected:
         o = names[t]
         table[f"ref_{o}"], table[f"alt_{o}"] = ref_out[:, t].numpy(), alt_out[:, t].numpy()
@@ -469,10 +470,10 @@ def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float
     rows : int or array of int
         Rows of ``scores.table``.
     motifs : dict or list of Motif, optional
-        Default: the bundled JASPAR 2024 set (:func:`xai_widgets.data.bundled_motifs`); pass
+        Default None: the bundled JASPAR 2024 set (:func:`xai_widgets.data.bundled_motifs`); pass
         ``jaspar_motifs(tax_group="insects")`` etc. for a whole JASPAR collection.
-    threshold : float
-        A site is present when its score is at least this fraction of the motif's best score.
+    threshold : float, optional
+        Default 0.8. A site is present when its score is at least this fraction of the motif's best score.
 
     Returns
     -------
@@ -598,7 +599,7 @@ class VariantExplanation:
 
 
 @model_method
-def explain_variant(model: nn.Module, scores: VariantScores, row: int, *, method: str = "ism", target=None,
+def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method: str = "ism", target=None,
                     method_options: dict | None = None, batch_size: int | None = None,
                     device="auto") -> VariantExplanation:
     """Attribute a scored variant's ref and alt windows with one method, on one axis.
@@ -614,18 +615,20 @@ def explain_variant(model: nn.Module, scores: VariantScores, row: int, *, method
         From :func:`score_variants`.
     row : int
         A row of ``scores.table`` whose ``status`` is ``"ok"``.
-    method : str
-        One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
+    method : str, optional
+        Default ``"ism"``. One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
         mean-centred at the observed base), ``"saliency"``, ``"gradient_x_input"``,
         ``"integrated_gradients"``, ``"deep_lift_shap"``.
-    target : int, str or None
-        Output index or name; ``None`` only for a single-output model.
+    target : int, str or None, optional
+        Default None: the model's only output (ValueError for a multi-output model); else an
+        output index or name.
     method_options : dict, optional
-        Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
+        Default None: the method's defaults. Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
         DeepSHAP.
-    batch_size : int, optional
-        Default from the memory rule.
-    device : str or torch.device
+    batch_size : int or None, optional
+        Default None: from the memory rule.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
 
     Returns
     -------
@@ -653,16 +656,15 @@ def explain_variant(model: nn.Module, scores: VariantScores, row: int, *, method
     X = _cast(model, torch.cat([X_ref, X_alt]))
     device, n_outputs = prepare(model, X, device, batch_size)
     names = output_names(model, n_outputs)
-    index = _target_index(target, names) if target is not None else None
-    index = check_target(index, n_outputs)
+    index = check_target(target, n_outputs, model=model)
     options = dict(method_options or {})
     if method == "ism":
-        ism = saturation_mutagenesis(model, X, index, batch_size=batch_size, device=device, **options)
-        values, predictions = ism.attribution(), ism.reference
+        ism = saturation_mutagenesis(model, X, target=index, batch_size=batch_size, device=device, **options)
+        values, predictions = ism.values, ism.prediction
     else:
         function = {"saliency": saliency, "gradient_x_input": gradient_x_input,
                     "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}[method]
-        values = function(model, X, index, batch_size=batch_size, device=device, **options).values
+        values = function(model, X, target=index, batch_size=batch_size, device=device, **options).values
         with torch.no_grad():
             predictions = model(X.to(device))[:, index].float().cpu()
     offset = int(offsets[0])

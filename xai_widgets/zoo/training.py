@@ -126,7 +126,7 @@ def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int 
             optimizer.step()
             total += loss.item() * len(y)
             seen += len(y)
-        valid_loss = float(loss_fn(predict(model, X_valid, 512, device), y_valid))
+        valid_loss = float(loss_fn(predict(model, X_valid, batch_size=512, device=device), y_valid))
         history.append({"epoch": epoch, "train_loss": total / seen, "valid_loss": valid_loss})
         bar.set_postfix(train=f"{total / seen:.4f}", valid=f"{valid_loss:.4f}")
         if valid_loss < best_loss - 1e-6:
@@ -154,7 +154,7 @@ def evaluate(model: nn.Module, task: Dataset, split: str = "test", batch_size: i
     if task.y is None:
         raise ValueError(f"data set {task.name!r} has no labels y to evaluate against")
     subset = task.subset(split) if split != "all" else task
-    scores = predict(model, subset.X, batch_size, device)
+    scores = predict(model, subset.X, batch_size=batch_size, device=device)
     y = subset.y
     if task.kind == "regression":
         per = {name: pearson(scores[:, t], y[:, t]) for t, name in enumerate(task.target_names)}

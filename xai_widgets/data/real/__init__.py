@@ -48,7 +48,7 @@ def fly_enhancers(split: str | None = None) -> Dataset:
     Parameters
     ----------
     split : {"train", "valid", "test"}, optional
-        One split only (1,000 rows); default all 3,000 with those three splits.
+        One split only (1,000 rows); default None: all 3,000 with those three splits.
 
     Returns
     -------
@@ -80,7 +80,8 @@ def chip_peaks(tf: str = "ctcf") -> Dataset:
 
     Parameters
     ----------
-    tf : {"ctcf", "pu1", "ctcf_vs_pu1"}
+    tf : {"ctcf", "pu1", "ctcf_vs_pu1"}, optional
+        Default ``"ctcf"``.
         One factor's peaks (positives only, unlabelled; pair them with shuffles, e.g.
         :func:`~xai_widgets.data.dinucleotide_shuffle`, for a classification task), or both as
         a binary task: label 1 for CTCF, 0 for PU.1, split 80/10/10 at random (seed 0).
@@ -117,7 +118,7 @@ def lentimpra(split: str | None = None) -> Dataset:
     Parameters
     ----------
     split : {"valid", "test"}, optional
-        One source fold only; default both, as splits ``"valid"`` and ``"test"``.
+        One source fold only; default None: both, as splits ``"valid"`` and ``"test"``.
 
     Returns
     -------

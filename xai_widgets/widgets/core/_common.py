@@ -80,7 +80,4 @@ def resolve_target(model, target, n_outputs: int) -> int:
 def attribution_values(result) -> torch.Tensor:
     """The per-base map ``(N, 4, L)`` of an attribution-like result: its ``.values`` (the shared
     protocol of issue 12)."""
-    values = getattr(result, "values", None)
-    if values is None:  # ISMResult before the issue-12 "api" branch gives it .values: drop after merging it
-        values = result.attribution()
-    return values
+    return result.values

@@ -249,5 +249,6 @@ class FlipperCore:
 
     def diagnose(self):
         """:func:`xai_widgets.methods.diagnose` of the current sequence and target (kept as :attr:`diagnosis`)."""
-        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device)
+        self.diagnosis = diagnose(self.model, self.X, target=self.target, device=self.device,
+                                  random_state=self.random_state)
         return self.diagnosis

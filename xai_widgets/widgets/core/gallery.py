@@ -55,7 +55,7 @@ class GalleryCore:
             motifs = filters_from_activations(model, self.X_motif, threshold=threshold, batch_size=batch_size,
                                               device=self.device, progress=progress)
             matches = tomtom_matches(motifs, database, n_best=3)
-            importance = filter_importance(model, self.X_eval, self.y_eval, mode=mode, batch_size=batch_size,
+            importance = filter_importance(model, self.X_eval, y=self.y_eval, mode=mode, batch_size=batch_size,
                                            device=self.device, progress=progress)
             return motifs, matches, importance
 
@@ -63,7 +63,7 @@ class GalleryCore:
         self.order = [int(f) for f in self.importance.order]
         self.means = (mean_activations(model, self.X_eval, batch_size=batch_size, device=self.device)
                       if mode == "mean" else None)
-        self.reference_predictions = predict(model, self.X_chosen, batch_size, self.device)
+        self.reference_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
         self.n_outputs = y.shape[1]
         self.ablated: tuple = ()
         self.focus: int | None = None
@@ -95,7 +95,7 @@ class GalleryCore:
         return f"f{f} {match}\nIC {motif.information_content().sum():.1f} n={motif.n_sites}"
 
     def predict_ablated(self, X: torch.Tensor) -> torch.Tensor:
-        return predict_ablated(self.model, X, self.ablated, means=self.means, batch_size=self.batch_size,
+        return predict_ablated(self.model, X, filters=self.ablated, means=self.means, batch_size=self.batch_size,
                                device=self.device)
 
     def evaluate(self) -> None:
@@ -105,7 +105,7 @@ class GalleryCore:
             return
         self._evaluated = self.ablated
         self.predictions = self.predict_ablated(self.X_chosen)
-        self.auroc = mean_metric(self.predict_ablated(self.X_eval), self.y_eval, self.importance.metric)
+        self.auroc = mean_metric(self.predict_ablated(self.X_eval), self.y_eval, metric=self.importance.metric)
 
     def tile_state(self, f: int) -> str:
         """``kept``, ``ablated``, ``focus_kept`` or ``focus_ablated``."""

@@ -78,7 +78,7 @@ class VariantCore:
     def explain(self, row: int):
         """:func:`~xai_widgets.methods.explain_variant` of ``row`` for :attr:`method` and :attr:`target` (cached)."""
         return self._cache.get((row, self.method, self.target), lambda: explain_variant(
-            self.model, self.scores, row, method=self.method, target=self.target,
+            self.model, self.scores, row=row, method=self.method, target=self.target,
             method_options=self.method_options.get(self.method), device=self.device))
 
     def motifs_of(self, row: int):
