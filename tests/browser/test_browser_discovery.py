@@ -40,7 +40,7 @@ NOTEBOOKS = {
         "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\nfrom xai_widgets.widgets import MotifDiscovery",
         BUILD,
         "model = zoo.load('deepstarr', device='cpu')\n"
-        "discovery = MotifDiscovery(model, X, result, target='dev', window=60, device='cpu')\ndiscovery",
+        "discovery = MotifDiscovery(model, X, result=result, target='dev', window=60, device='cpu')\ndiscovery",
     ],
 }
 

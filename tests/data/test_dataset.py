@@ -162,7 +162,7 @@ def test_zoo_trains_a_regression_dataset_from_arrays_for_one_epoch():
     valid = ds.splits["valid"]
     mse = float(((_plain_predictions(result.model, X[valid]) - y[valid]) ** 2).mean())
     assert result.history[0]["valid_loss"] == pytest.approx(mse, rel=1e-5)
-    metrics = zoo.evaluate(result.model, ds, "valid")
+    metrics = zoo.evaluate(result.model, ds, split="valid")
     pred = _plain_predictions(result.model, X[valid])[:, 0].numpy()
     assert metrics["pearson"] == pytest.approx(np.corrcoef(pred, y[valid, 0].numpy())[0, 1], abs=1e-5)
     assert metrics["mse"] == pytest.approx(mse, rel=1e-5) and metrics["n"] == len(valid)
@@ -200,7 +200,7 @@ def test_training_refuses_unusable_datasets():
     with pytest.raises(TypeError, match="Dataset.from_arrays"):
         zoo.train(model, (X, torch.rand(20)), progress=False)
     with pytest.raises(ValueError, match="no labels y to evaluate"):
-        zoo.evaluate(model, Dataset.from_arrays(X), "all")
+        zoo.evaluate(model, Dataset.from_arrays(X), split="all")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def _expected_windows(name, result):
 
 def test_logos_are_the_drawn_matrices_and_toggle(setup):
     model, X, hyp, result = setup
-    w = MotifDiscovery(model, X, result, device="cpu")
+    w = MotifDiscovery(model, X, result=result, device="cpu")
     assert w.matrix == "cwm" and w.pattern == "pos_0" and w.seqlet is None
     Xn = X.numpy()
     for p in result.patterns:
@@ -107,7 +107,7 @@ def test_logos_are_the_drawn_matrices_and_toggle(setup):
 
 def test_a_pattern_lists_its_seqlets_and_a_seqlet_opens_the_flipper(setup):
     model, X, _, result = setup
-    w = MotifDiscovery(model, X, result, device="cpu", window=20)
+    w = MotifDiscovery(model, X, result=result, device="cpu", window=20)
     assert w.figures["pos_0"].background_fill_color != w.figures["neg_0"].background_fill_color
     w.on_logo_tap(Tap(w.figures["neg_0"], x=1.0, y=0.0))  # a click on the negative pattern's logo
     assert w.pattern == "neg_0" and w.pattern_list.value == "neg_0"
@@ -138,18 +138,18 @@ def test_a_pattern_lists_its_seqlets_and_a_seqlet_opens_the_flipper(setup):
 def test_errors(setup):
     model, X, _, result = setup
     with pytest.raises(ValueError, match="sequences of length"):
-        MotifDiscovery(model, X[:3], result, device="cpu")
+        MotifDiscovery(model, X[:3], result=result, device="cpu")
     with pytest.raises(ValueError, match="matrix must be one of"):
-        MotifDiscovery(model, X, result, matrix="logo", device="cpu")
+        MotifDiscovery(model, X, result=result, matrix="logo", device="cpu")
     with pytest.raises(TypeError, match="discover_motifs"):
-        MotifDiscovery(model, X, result.patterns, device="cpu")
+        MotifDiscovery(model, X, result=result.patterns, device="cpu")
     empty = DiscoveryResult([], N, L, None, None, "nothing", {})
     with pytest.raises(ValueError, match="no pattern"):
-        MotifDiscovery(model, X, empty, device="cpu")
+        MotifDiscovery(model, X, result=empty, device="cpu")
     two = nn.Sequential(nn.Conv1d(4, 2, 5), nn.AdaptiveMaxPool1d(1), nn.Flatten()).eval()
     with pytest.raises(ValueError, match="pass target"):
-        MotifDiscovery(two, X, result, device="cpu")
-    w = MotifDiscovery(two, X, result, target=1, device="cpu")
+        MotifDiscovery(two, X, result=result, device="cpu")
+    w = MotifDiscovery(two, X, result=result, target=1, device="cpu")
     assert w.target == 1
     with pytest.raises(traitlets.TraitError, match="no pattern 'pos_9'"):
         w.pattern = "pos_9"
@@ -167,7 +167,7 @@ class Mirror(traitlets.HasTraits):
 
 def test_settable_state_is_traitlets_linked_both_ways(setup):
     model, X, hyp, result = setup
-    w = MotifDiscovery(model, X, result, device="cpu", window=20)
+    w = MotifDiscovery(model, X, result=result, device="cpu", window=20)
     mirror = Mirror()
     for name in ("pattern", "seqlet", "matrix"):
         traitlets.link((w, name), (mirror, name))

@@ -48,7 +48,7 @@ def test_shipped_model_meets_its_floor_offline(name, no_network):
     spec = ZOO_SPECS[name]
     assert card["task"]["random_state"] == spec.task_kwargs["random_state"]
     task = spec_task(spec)
-    metrics = zoo.evaluate(model, task, "test", device="cpu")
+    metrics = zoo.evaluate(model, task, split="test", device="cpu")
     metric, floor = card["floor"]["metric"], card["floor"]["value"]
     assert (metric, floor) == spec.floor
     assert metrics[metric] >= floor, f"{name}: {metric} {metrics[metric]:.4f} below floor {floor}"
@@ -127,7 +127,7 @@ def test_train_rejects_mismatched_model():
 def test_evaluate_regression():
     task = make_task("cooperative_grammar", n=200, random_state=2)
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
-    metrics = zoo.evaluate(model, task, "all")
+    metrics = zoo.evaluate(model, task, split="all")
     assert set(metrics) >= {"pearson", "mse"} and -1 <= metrics["pearson"] <= 1
 
 

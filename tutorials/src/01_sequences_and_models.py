@@ -102,7 +102,7 @@ print("Correct!")
 # %%
 model = zoo.build("deepbind", n_targets=12)
 result = zoo.train(model, task, epochs=15, lr=3e-3, patience=3, device=device)
-metrics = zoo.evaluate(result.model, task, "test", device=device)
+metrics = zoo.evaluate(result.model, task, split="test", device=device)
 print(f"test AUROC after {len(result.history)} epochs: {metrics['auroc']:.2f}")
 
 # %% [markdown]
@@ -126,7 +126,7 @@ for name in zoo.list_models():
 # %%
 # NBVAL_CHECK_OUTPUT
 expert = zoo.load("basset_exp_motif_presence", device=device)
-per_tf = zoo.evaluate(expert, task, "test", device=device)["per_target_auroc"]
+per_tf = zoo.evaluate(expert, task, split="test", device=device)["per_target_auroc"]
 for tf, value in per_tf.items():
     print(f"{tf:7s} {value:.3f}")
 

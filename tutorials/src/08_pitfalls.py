@@ -43,7 +43,7 @@ def fit(task, seed):
 # %%
 # NBVAL_CHECK_OUTPUT
 models = [fit(task, seed) for seed in (0, 1, 2)]
-aurocs = [zoo.evaluate(m, task, "test", device=device)["auroc"] for m in models]
+aurocs = [zoo.evaluate(m, task, split="test", device=device)["auroc"] for m in models]
 print("test AUROC:", [round(a, 2) for a in aurocs])
 maps = [saturation_mutagenesis(m, test.X[positives[:20]], target=0, device=device).values.sum(1) for m in models]
 r = torch.corrcoef(torch.stack([mp.flatten() for mp in maps]))
@@ -67,8 +67,8 @@ train_pos = torch.as_tensor(task.splits["train"])[task.y[task.splits["train"], 0
 X[train_pos, :, :8] = artefact
 shortcut_task = dataclasses.replace(task, X=X)
 cheater = fit(shortcut_task, 0)
-print("AUROC on training data:", round(zoo.evaluate(cheater, shortcut_task, "train", device=device)["auroc"], 2))
-print("AUROC on clean test data:", round(zoo.evaluate(cheater, task, "test", device=device)["auroc"], 2))
+print("AUROC on training data:", round(zoo.evaluate(cheater, shortcut_task, split="train", device=device)["auroc"], 2))
+print("AUROC on clean test data:", round(zoo.evaluate(cheater, task, split="test", device=device)["auroc"], 2))
 
 # %% [markdown]
 # ### Exercise

@@ -118,7 +118,7 @@ print("found by both:", len(by_filters & by_modisco), "; only by filters:", sort
 # %%
 from xai_widgets.widgets import MotifDiscovery
 
-MotifDiscovery(model, store, result, target=0, device="cpu")
+MotifDiscovery(model, store, result=result, target=0, device="cpu")
 
 # %% [markdown]
 # ## Exercise

@@ -150,7 +150,7 @@ def attention_maps(model: nn.Module, X: torch.Tensor, *, batch_size: int | None 
     return AttentionMaps(maps, X, *_token_geometry(model, length, maps.shape[-1], receptive_field))
 
 
-def check_index(value, size: int, what: str) -> int | None:
+def check_index(value, size: int, *, what: str) -> int | None:
     """``value`` as an index into ``size`` layers or heads (negative from the end); None stays None."""
     if value is None:
         return None
@@ -201,7 +201,8 @@ def attention_importance(result: AttentionMaps, *, layer: int | None = None, hea
         raise TypeError(f"result must be the AttentionMaps of attention_maps(); got {type(result).__name__}")
     if spread not in SPREADS:
         raise ValueError(f"spread must be one of {SPREADS}; got {spread!r}")
-    layer, head = check_index(layer, result.n_layers, "layer"), check_index(head, result.n_heads, "head")
+    layer = check_index(layer, result.n_layers, what="layer")
+    head = check_index(head, result.n_heads, what="head")
     maps = result.maps.mean(2) if head is None else result.maps[:, :, head]  # (N, layers, L', L')
     if rollout:
         identity = torch.eye(result.n_tokens)

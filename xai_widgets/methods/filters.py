@@ -390,7 +390,23 @@ def _ablated(model: nn.Module, filters, replacement: torch.Tensor | None):
 
 @model_method
 def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
-    """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``."""
+    """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with a first convolution (:func:`first_layer`).
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    batch_size : int, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available.
+
+    Returns
+    -------
+    torch.Tensor, shape (F,)
+    """
     device, _ = prepare(model, X, device, batch_size, probe=False)
     total, count = 0.0, 0
     for _, act in _activations(model, X, batch_size, device):

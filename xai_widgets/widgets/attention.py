@@ -44,7 +44,7 @@ class AttentionOverlay(ipw.VBox):
         multi-output model raises ``ValueError``: pass ``target=``).
     instances : iterable of tuple, optional
         Motif instances ``(name, start, end[, strand])`` to shade, e.g.
-        ``task.instances.for_sequence(i)``; default none.
+        ``task.instances.for_sequence(i)``; default ``()``: none.
     device : str or torch.device, optional
         Default ``"auto"``: CUDA when available.
     width : int, optional

@@ -55,25 +55,27 @@ class MotifDiscovery(ipw.VBox):
     X : torch.Tensor, numpy.ndarray or AttributionStore, shape (N, 4, L)
         The sequences ``result`` was computed on (same order), or the store it came from.
     result : DiscoveryResult
-        From :func:`~xai_widgets.methods.discover_motifs`.
+        From :func:`~xai_widgets.methods.discover_motifs` (keyword-only).
     target : int or str, optional
         Output the flipper explains (index, or name for models with ``output_names``); default
-        the only output of a single-output model (required for multi-output models).
-    matrix : {"cwm", "pwm"}
-        Matrix drawn at start.
-    method : str
-        Attribution method of the flipper (see :data:`~xai_widgets.widgets.ATTRIBUTION_METHODS`).
+        None: the only output of a single-output model (required for multi-output models).
+    matrix : {"cwm", "pwm"}, optional
+        Matrix drawn at start; default ``"cwm"``.
+    method : str, optional
+        Attribution method of the flipper (see :data:`~xai_widgets.widgets.ATTRIBUTION_METHODS`);
+        default ``"ism"``.
     method_options : dict, optional
-        Passed to the flipper.
-    columns : int
-        Logos per gallery row.
-    rows : int
-        Rows visible in the pattern and seqlet lists.
-    window : int
-        Columns the flipper shows around the seqlet.
-    device : str or torch.device
-    width : int
-        Pixels.
+        Passed to the flipper; default None: its defaults.
+    columns : int, optional
+        Logos per gallery row; default 3.
+    rows : int, optional
+        Rows visible in the pattern and seqlet lists; default 8.
+    window : int, optional
+        Columns the flipper shows around the seqlet; default 100.
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available.
+    width : int, optional
+        Pixels; default 900.
 
     Raises
     ------
@@ -88,7 +90,7 @@ class MotifDiscovery(ipw.VBox):
     seqlet = traitlets.Int(None, allow_none=True)
     matrix = traitlets.Unicode("cwm")
 
-    def __init__(self, model: nn.Module, X, result: DiscoveryResult, *, target=None, matrix: str = "cwm",
+    def __init__(self, model: nn.Module, X, *, result: DiscoveryResult, target=None, matrix: str = "cwm",
                  method: str = "ism", method_options: dict | None = None, columns: int = 3, rows: int = 8,
                  window: int = 100, device="auto", width: int = 900):
         from bokeh.events import DoubleTap, Tap

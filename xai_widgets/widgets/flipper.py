@@ -62,7 +62,7 @@ class NucleotideFlipper(ipw.VBox):
         Attribution shown as the logo, one of :data:`ATTRIBUTION_METHODS`; default ``"ism"``.
     instances : iterable of tuple, optional
         Motif instances ``(name, start, end[, strand])`` to mark, e.g.
-        ``task.instances.for_sequence(i)``; default none.
+        ``task.instances.for_sequence(i)``; default ``()``: none.
     target_names : list of str, optional
         Labels for the target dropdown; default None: the model's output names (a zoo model's
         card provides them), else ``output i``.

@@ -47,7 +47,8 @@ class InteractionMap(ipw.VBox):
     features : list, optional
         DFIM features; default None: ``instances``.
     instances : list of tuple, optional
-        Motif instances ``(name, start, end[, strand])`` to mark (and to use as features); default none.
+        Motif instances ``(name, start, end[, strand])`` to mark (and to use as features); default ``()``:
+        none.
     window : (int, int), optional
         Pairwise-ISM window (required for ``mode="pairwise"``; at most 40 positions); default None.
     mode : {"dfim", "pairwise"}, optional

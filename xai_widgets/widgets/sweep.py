@@ -44,7 +44,7 @@ class SpacingSweep(ipw.VBox):
     spacings : (int, int), optional
         Inclusive range of spacings (bases between A and B; negative: B upstream of A); default (-30, 30).
     orientations : sequence of {"++", "+-", "-+", "--"}, optional
-        Default all four.
+        Default all four, ``ORIENTATIONS``.
     n_backgrounds : int, optional
         Default 100.
     background_sequences : torch.Tensor, shape (M, 4, L), optional

@@ -56,13 +56,21 @@ def _origin(card: dict) -> str:
     return "published" if "source" in card else "trained"
 
 
-def list_models(task: str | None = None, origin: str = "trained") -> list[str]:
+def list_models(task: str | None = None, *, origin: str = "trained") -> list[str]:
     """Names of the shipped models, optionally only those of ``task``.
 
-    ``origin``: ``"trained"`` (the default: trained here on a synthetic task, see
-    ``specs.ZOO_SPECS``; their cards have training settings and held-out metrics),
-    ``"published"`` (converted from published weights; their cards have ``source`` and
-    ``channel_order`` instead) or ``"all"``.
+    Parameters
+    ----------
+    task : str, optional
+        Default None: every task; else only the models trained on the task of that name.
+    origin : {"trained", "published", "all"}, optional
+        Default ``"trained"``: trained here on a synthetic task (see ``specs.ZOO_SPECS``; their
+        cards have training settings and held-out metrics); ``"published"``: converted from
+        published weights (their cards have ``source`` and ``channel_order`` instead).
+
+    Returns
+    -------
+    list of str
     """
     if origin not in (*ORIGINS, "all"):
         raise ValueError(f"origin must be one of {(*ORIGINS, 'all')}; got {origin!r}")
@@ -78,13 +86,31 @@ def model_card(name: str) -> dict:
     return json.loads(json.dumps(cards[name]))
 
 
-def load(name: str, device="auto", raw: bool = False) -> torch.nn.Module:
-    """Load a shipped model in eval mode on ``device`` (``"auto"``: CUDA when available).
+def load(name: str, device="auto", *, raw: bool = False) -> torch.nn.Module:
+    """Load a shipped model in eval mode on ``device``, its weights read with ``weights_only=True``.
 
     The returned module has its card as ``model.card``. A card with an ``"adapter"`` entry
     (``bpnet_ctcf``) gives the model wrapped by :func:`xai_widgets.adapt.adapt` with those
-    options, so that it maps ``(N, 4, L)`` to ``(N, T)``; ``raw=True`` returns the bare
-    architecture instead (for BPNet: a ``(profile, counts)`` tuple).
+    options, so that it maps ``(N, 4, L)`` to ``(N, T)``.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models` (``list_models(origin="all")`` lists every one).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available, else the CPU.
+    raw : bool, optional
+        Default False. True returns the bare architecture without its adapter (for BPNet: a
+        ``(profile, counts)`` tuple).
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Raises
+    ------
+    KeyError
+        When no shipped model has that name (the message lists them).
     """
     card = model_card(name)
     architecture = card["architecture"]

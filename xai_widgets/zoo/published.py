@@ -42,16 +42,18 @@ class DeepSTARR(_LocalStackModel):
 
     Parameters
     ----------
-    input_length : int
-        249 for the published model (the dense layer spans the pooled positions).
-    filters, widths : tuple of 4 int
-        Channels and kernel widths of the conv blocks (odd widths: "same" padding is symmetric).
-    hidden : int
-        Width of the two dense layers.
-    dropout : float
-        Dropout after each dense block (training only).
-    bn_eps : float
-        Batch-norm epsilon (Keras default 1e-3).
+    input_length : int, optional
+        Default 249, the published model's (the dense layer spans the pooled positions).
+    filters : tuple of 4 int, optional
+        Channels of the conv blocks; default (256, 60, 60, 120).
+    widths : tuple of 4 int, optional
+        Kernel widths of the conv blocks (odd: "same" padding is symmetric); default (7, 3, 5, 3).
+    hidden : int, optional
+        Width of the two dense layers; default 256.
+    dropout : float, optional
+        Dropout after each dense block (training only); default 0.4.
+    bn_eps : float, optional
+        Batch-norm epsilon; default 0.001 (Keras's).
 
     Raises
     ------
@@ -60,7 +62,7 @@ class DeepSTARR(_LocalStackModel):
         the input is not ``(N, 4, input_length)``.
     """
 
-    def __init__(self, input_length: int = 249, filters=(256, 60, 60, 120), widths=(7, 3, 5, 3),
+    def __init__(self, input_length: int = 249, filters=(256, 60, 60, 120), *, widths=(7, 3, 5, 3),
                  hidden: int = 256, dropout: float = 0.4, bn_eps: float = 1e-3):
         super().__init__(input_length=input_length, filters=list(filters), widths=list(widths), hidden=hidden,
                          dropout=dropout, bn_eps=bn_eps)
@@ -121,16 +123,21 @@ class BPNet(_ZooModel):
 
     Parameters
     ----------
-    n_filters, n_layers : int
-    n_outputs : int
-        Profile tracks (2: the two strands).
-    iconv_width, fconv_width : int
-        Widths of the first and the profile convolutions (21 and 75 in bpnet-lite).
-    trimming : int or None
-        Positions cropped from each side for the profile output; None: bpnet-lite's default
+    n_filters : int, optional
+        Channels of every convolution; default 64.
+    n_layers : int, optional
+        Dilated residual layers; default 8.
+    n_outputs : int, optional
+        Profile tracks; default 2 (the two strands).
+    iconv_width : int, optional
+        Width of the first convolution; default 21 (bpnet-lite's).
+    fconv_width : int, optional
+        Width of the profile convolution; default 75 (bpnet-lite's).
+    trimming : int or None, optional
+        Positions cropped from each side for the profile output; default None: bpnet-lite's
         ``47 + sum(2^i, i = 1..n_layers)`` (557 for 8 layers: 2,114 bp in, 1,000 out).
-    input_length : int
-        The published length (2,114); the model accepts any length above ``2 * trimming``.
+    input_length : int, optional
+        Default 2114, the published length; the model accepts any length above ``2 * trimming``.
 
     Returns (forward)
     -----------------
@@ -138,7 +145,7 @@ class BPNet(_ZooModel):
         Profile logits ``(N, n_outputs, L - 2 * trimming)`` and log counts ``(N, 1)``.
     """
 
-    def __init__(self, n_filters: int = 64, n_layers: int = 8, n_outputs: int = 2, iconv_width: int = 21,
+    def __init__(self, n_filters: int = 64, n_layers: int = 8, *, n_outputs: int = 2, iconv_width: int = 21,
                  fconv_width: int = 75, trimming: int | None = None, input_length: int = 2114):
         if trimming is None:
             trimming = 47 + sum(2**i for i in range(1, n_layers + 1))

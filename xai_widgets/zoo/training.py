@@ -62,7 +62,7 @@ def _check_task_model(model: nn.Module, task: Dataset) -> None:
 
 def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int = 128, lr: float = 1e-3,
           weight_decay: float = 0.0, patience: int = 4, rc_augment: bool = False, device="auto",
-          random_state: int = 0, progress: bool = True) -> TrainingResult:
+          random_state: int = 0, progress: bool = False) -> TrainingResult:
     """Train ``model`` on the task's train split with Adam, early-stopping on the valid split.
 
     The loss follows ``task.kind``: binary cross-entropy on logits for classification
@@ -76,15 +76,24 @@ def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int 
     task : Dataset
         Any data set with labels (a synthetic task, shipped real data, data from files); uses
         its ``"train"`` and ``"valid"`` splits (``task.random_split(...)`` makes them).
-    epochs, batch_size, lr, weight_decay, patience : int or float
-    rc_augment : bool
-        Also train on the reverse complement of every batch (same labels).
-    device : str or torch.device
-        ``"auto"`` picks CUDA when available.
-    random_state : int
-        Seeds batch order and dropout.
-    progress : bool
-        Show a ``tqdm`` bar over epochs (an ipywidgets bar in Jupyter).
+    epochs : int, optional
+        Most passes over the train split; default 30.
+    batch_size : int, optional
+        Sequences per SGD step (a training setting, recorded in the card); default 128.
+    lr : float, optional
+        Adam's learning rate; default 0.001.
+    weight_decay : float, optional
+        Adam's weight decay; default 0.0.
+    patience : int, optional
+        Epochs without a lower validation loss before stopping; default 4.
+    rc_augment : bool, optional
+        Default False. Also train on the reverse complement of every batch (same labels).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available.
+    random_state : int, optional
+        Seeds batch order and dropout; default 0 (training is reproducible unless told otherwise).
+    progress : bool, optional
+        Default False. Show a ``tqdm`` bar over epochs (an ipywidgets bar in Jupyter).
 
     Returns
     -------
@@ -140,10 +149,22 @@ def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int 
     return TrainingResult(model, history, best_epoch, time.perf_counter() - start_time)
 
 
-def evaluate(model: nn.Module, task: Dataset, split: str = "test", batch_size: int = 512,
+def evaluate(model: nn.Module, task: Dataset, *, split: str = "test", batch_size: int | None = None,
              device="auto") -> dict:
-    """Held-out metrics of ``model`` on the ``split`` rows of a labelled :class:`~xai_widgets.data.Dataset`
-    (``"all"``: every row).
+    """Held-out metrics of ``model`` on the ``split`` rows of a labelled :class:`~xai_widgets.data.Dataset`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    task : Dataset
+        A data set with labels ``y``.
+    split : str, optional
+        Default ``"test"``; ``"train"``, ``"valid"`` or ``"all"`` (every row).
+    batch_size : int, optional
+        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
+    device : str or torch.device, optional
+        Default ``"auto"``: CUDA when available.
 
     Returns
     -------

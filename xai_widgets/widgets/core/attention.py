@@ -39,10 +39,10 @@ class AttentionCore:
         return resolve_target(self.model, target, self.n_outputs)
 
     def check_layer(self, layer):
-        return check_index(layer, self.maps.n_layers, "layer")
+        return check_index(layer, self.maps.n_layers, what="layer")
 
     def check_head(self, head):
-        return check_index(head, self.maps.n_heads, "head")
+        return check_index(head, self.maps.n_heads, what="head")
 
     def check_query(self, position):
         if position is not None:
