@@ -32,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from xai_widgets import data, zoo
 from xai_widgets.methods.atscale import attribute_to_store
 from xai_widgets.methods.discovery import discover_motifs, planted_recovery

@@ -17,9 +17,8 @@ import platform
 import warnings
 
 import torch
-from torch import nn
-
 from _timing import compare_ms
+from torch import nn
 
 from xai_widgets import zoo
 from xai_widgets.contract import Exp

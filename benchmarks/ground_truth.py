@@ -40,8 +40,7 @@ import argparse
 import torch
 
 from xai_widgets import zoo
-from xai_widgets.methods import (capabilities, deep_lift_shap, integrated_gradients, saliency,
-                                 saturation_mutagenesis)
+from xai_widgets.methods import capabilities, deep_lift_shap, integrated_gradients, saliency, saturation_mutagenesis
 from xai_widgets.metrics import per_sequence_auroc
 from xai_widgets.zoo.specs import ZOO_SPECS, spec_task
 
@@ -70,7 +69,7 @@ def filter_rows() -> list[str]:
     import numpy as np
 
     from xai_widgets.data import motif_presence
-    from xai_widgets.methods import (filter_importance, filters_from_activations, planted_e_values)
+    from xai_widgets.methods import filter_importance, filters_from_activations, planted_e_values
 
     task = motif_presence(random_state=0)
     test = task.subset("test")
@@ -128,9 +127,10 @@ def interaction_rows() -> list[str]:
                           spacings=range(-30, 31), device="cpu", random_state=0)
     orientation, spacing = sweep.peak()
     planted = "++|--"
+    at_peak = (sweep.orientations.index(orientation), list(sweep.spacings).index(spacing))
     print(f"spacing sweep Spi1-Irf1: peak {orientation} at {spacing} bp (planted: same strand, "
           f"{rule.spacing[0]}-{rule.spacing[1]} bp downstream); cooperativity there "
-          f"{float(sweep.cooperativity[sweep.orientations.index(orientation), list(sweep.spacings).index(spacing)]):.2f}")
+          f"{float(sweep.cooperativity[at_peak]):.2f}")
     ranks = planted_pair_rank(model, cooperative_grammar(n=2000, random_state=1), n_sequences=30, progress=False)
     print(f"DFIM: {ranks}")
     effects = motif_effects(model, bgs, motifs={name: get_motif(name) for name in ("Spi1", "Irf1", "CTCF", "REST")},

@@ -43,7 +43,6 @@ import time
 import warnings
 
 import torch
-
 from _timing import median_ms
 
 from xai_widgets import zoo
@@ -182,11 +181,12 @@ def main() -> None:
         print(naive_line)
     print(f"{'GIA, 4 motifs, f(bg + m) - f(bg)':38s} {gia_ms / 1000:8.3f} {tm_gia_ms / 1000:13.3f} "
           f"{tm_gia_ms / gia_ms:9.1f} {gia_diff:11.2e}")
+    at_peak = (full.orientations.index(orientation), spacings.index(spacing))
     print(f"\nsweep: {int(valid[0].sum())} (orientation, spacing) pairs computed by both, "
           f"{len(full.skipped)} skipped; with singles ours also computes B alone at {n_alone} (strand, position) "
           f"pairs and A alone on both strands; path={full.path}; peak {orientation} {spacing:+d}, effect "
-          f"{float(full.effect[full.orientations.index(orientation), spacings.index(spacing)]):.3f}, "
-          f"cooperativity {float(full.cooperativity[full.orientations.index(orientation), spacings.index(spacing)]):.2f}"
+          f"{float(full.effect[at_peak]):.3f}, "
+          f"cooperativity {float(full.cooperativity[at_peak]):.2f}"
           f" (planted: +2 on the same strand at gaps 4..12)")
     print("GIA means: " + ", ".join(f"{name} {value:+.3f}" for name, value in gia.as_dict().items()))
     print(f"RESULT sweep_with_singles ours_s={full_ms / 1000:.3f} tangermeme_s={theirs_ms / 1000:.3f} "

@@ -22,7 +22,6 @@ import platform
 import warnings
 
 import torch
-
 from _timing import median_ms
 
 from xai_widgets import zoo
@@ -59,12 +58,15 @@ def main() -> None:
                 g = torch.Generator().manual_seed(length + n)
                 X = torch.nn.functional.one_hot(torch.randint(0, 4, (n, length), generator=g), 4)
                 X = X.permute(0, 2, 1).float()
-                ours_ms, ours = median_ms(lambda: saturation_mutagenesis(model, X, target="all", device="cpu"),
-                                      args.repeats, args.budget)
-                fast_ms, theirs = median_ms(lambda: tm_ism(model, X, hypothetical=True, fast=True, device="cpu",
-                                                       batch_size=1024), args.repeats, args.budget)
+                ours_ms, ours = median_ms(
+                    lambda model=model, X=X: saturation_mutagenesis(model, X, target="all", device="cpu"),
+                    args.repeats, args.budget)
+                fast_ms, theirs = median_ms(
+                    lambda model=model, X=X: tm_ism(model, X, hypothetical=True, fast=True, device="cpu",
+                                                    batch_size=1024), args.repeats, args.budget)
                 slow_ms = float("nan") if args.no_slow else median_ms(
-                    lambda: tm_ism(model, X, hypothetical=True, fast=False, device="cpu", batch_size=1024),
+                    lambda model=model, X=X: tm_ism(model, X, hypothetical=True, fast=False, device="cpu",
+                                                    batch_size=1024),
                     args.repeats, args.budget)[0]
                 diff = float((ours.centred().mean(1) - theirs).abs().max())
                 speedup = fast_ms / ours_ms

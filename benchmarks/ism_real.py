@@ -20,7 +20,6 @@ import platform
 import warnings
 
 import torch
-
 from _timing import median_ms
 
 from xai_widgets import data, zoo
@@ -50,13 +49,16 @@ def main() -> None:
         else:
             g = torch.Generator().manual_seed(length)
             X = torch.nn.functional.one_hot(torch.randint(0, 4, (1, length), generator=g), 4).permute(0, 2, 1).float()
-        ours_ms, fast = median_ms(lambda: saturation_mutagenesis(model, X, target="all", method="fast", device="cpu"),
-                                  args.repeats, args.budget)
-        plain_ms, plain = median_ms(lambda: saturation_mutagenesis(model, X, target="all", method="naive",
-                                                                   device="cpu"), args.repeats, args.budget)
+        ours_ms, fast = median_ms(
+            lambda model=model, X=X: saturation_mutagenesis(model, X, target="all", method="fast", device="cpu"),
+            args.repeats, args.budget)
+        plain_ms, plain = median_ms(
+            lambda model=model, X=X: saturation_mutagenesis(model, X, target="all", method="naive", device="cpu"),
+            args.repeats, args.budget)
         tm_ms = float("nan")
         if not args.no_tangermeme:
-            tm_ms, _ = median_ms(lambda: tm_ism(model, X, hypothetical=True, fast=False, device="cpu",
+            tm_ms, _ = median_ms(
+                lambda model=model, X=X: tm_ism(model, X, hypothetical=True, fast=False, device="cpu",
                                                 batch_size=256), args.repeats, args.budget)
         diff = float((fast.delta - plain.delta).abs().max())
         print(f"{name:12s} L={length} fast {ours_ms:9.1f} ms  plain {plain_ms:9.1f} ms  tangermeme {tm_ms:9.1f} ms  "

@@ -40,7 +40,8 @@ def deepstarr_case(n: int):
     n_pos = -(-n // 3)
     seq = rng.integers(0, len(X), n_pos)
     pos = rng.integers(0, X.shape[2], n_pos)
-    edits = [(int(s), int(p), ALPHABET[(int(X[s, :, p].argmax()) + k) % 4]) for s, p in zip(seq, pos) for k in (1, 2, 3)]
+    edits = [(int(s), int(p), ALPHABET[(int(X[s, :, p].argmax()) + k) % 4])
+             for s, p in zip(seq, pos) for k in (1, 2, 3)]
     return zoo.load("deepstarr", device="cpu"), variants_from_edits(X, edits[:n]), X
 
 
@@ -65,7 +66,8 @@ def plain_cost(model, scores, batch_size):
     for lo in range(0, len(ok), 512):
         rows = np.flatnonzero(scores.table.status == "ok")[lo : lo + 512]
         ref, alt, _ = scores.windows(rows)
-        deltas.append(predict(model, alt, batch_size=batch_size, device="cpu") - predict(model, ref, batch_size=batch_size, device="cpu"))
+        deltas.append(predict(model, alt, batch_size=batch_size, device="cpu")
+                      - predict(model, ref, batch_size=batch_size, device="cpu"))
     return time.perf_counter() - start, torch.cat(deltas)
 
 
@@ -88,7 +90,8 @@ def main() -> None:
         plain_cost(model, score_variants(model, warm, genome=genome, calibrate=None, device="cpu", target="all"), None)
         before = peak_mib()
         start = time.perf_counter()
-        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False, target="all")
+        scores = score_variants(model, variants, genome=genome, calibrate=None, device="cpu", progress=False,
+                                target="all")
         ours = time.perf_counter() - start
         peak = peak_mib()
         plain, delta = plain_cost(model, scores, None)

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot
-from xai_widgets.data.encoding import indices_to_one_hot
 from xai_widgets.contract import LocalPlan
+from xai_widgets.data.encoding import indices_to_one_hot
 
 
 def naive_ism(model, X, target):

@@ -270,7 +270,8 @@ def test_the_target_rule():
     one = methods.saturation_mutagenesis(model, X, target="bound", device="cpu")
     assert every.delta.shape == (2, 2, 4, 30) and every.values.shape == (2, 2, 4, 30) and one.target == 1
     assert every.per_position().shape == (2, 2, 30)
-    assert (every.delta[:, 1] - one.delta).abs().max() < 1e-5 and (every.prediction[:, 1] - one.prediction).abs().max() < 1e-6
+    assert ((every.delta[:, 1] - one.delta).abs().max() < 1e-5
+            and (every.prediction[:, 1] - one.prediction).abs().max() < 1e-6)
     assert methods.predict_edits(model, X, edits=[(0, 3, "A")], target="all", device="cpu").shape == (1, 2)
 
 

@@ -73,7 +73,8 @@ def preserved_state(model: nn.Module):
     finally:
         for module, mode in modes:
             module.training = mode
-        moved = [p for p, device, _ in params if p.device != device] + [b for b, device in buffers if b.device != device]
+        moved = ([p for p, device, _ in params if p.device != device]
+                 + [b for b, device in buffers if b.device != device])
         if moved:
             devices = {device for _, device, _ in params} | {device for _, device in buffers}
             if len(devices) == 1:
@@ -89,7 +90,7 @@ def preserved_state(model: nn.Module):
 
 # the memory rule for default batch sizes
 
-_ACTIVATION_BYTES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+_ACTIVATION_BYTES: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
 
 
 def activation_bytes(model: nn.Module, X: torch.Tensor, device) -> dict:

@@ -372,16 +372,16 @@ def adapt(model: nn.Module, *, alphabet: str = ALPHABET, channels_last: bool = F
     length_policy : {"centre", "error"}, optional
         Default ``"centre"``: what ``input_length`` does with another length (see there).
     output : int, str, tuple or None, optional
-        Default None: the model's only output. For models returning a tuple, named tuple or dict: the head, by index or name (dict
-        keys; a dict's index follows its key order). With ``profile``: the pair
+        Default None: the model's only output. For models returning a tuple, named tuple or dict: the head, by index or
+        name (dict keys; a dict's index follows its key order). With ``profile``: the pair
         ``(profile head, counts head)``, default ``(0, 1)`` as in bpnet-lite.
     reduction : {"sum", "mean"}, ("window", start, end) or None, optional
         Default None (no reduction). For ``(N, T, L')`` outputs: sum or mean over positions, or the sum over positions
         ``start <= j < end``. Required for such outputs, refused for others.
     profile : {"counts", "profile", "both"} or None, optional
-        Default None (not a profile model). For profile models returning ``(profile logits (N, S, L'), log counts (N, 1))``:
-        the counts head, the profile contribution (:func:`profile_contribution`), or both as
-        ``(N, 2)`` in that order.
+        Default None (not a profile model). For profile models returning
+        ``(profile logits (N, S, L'), log counts (N, 1))``: the counts head, the profile contribution
+        (:func:`profile_contribution`), or both as ``(N, 2)`` in that order.
     output_names : sequence of str or None
         Names of the ``T`` outputs. Default: ``("counts", "profile")`` (or one of them) for
         profile models, the head's name for a named head (``name[t]`` for several columns),

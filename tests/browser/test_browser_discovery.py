@@ -37,7 +37,8 @@ result = DiscoveryResult(patterns, 4, X.shape[2], None, None, 'no targets', {{}}
 """
 NOTEBOOKS = {
     "discovery.ipynb": [
-        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\nfrom xai_widgets.widgets import MotifDiscovery",
+        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
+        "from xai_widgets.widgets import MotifDiscovery",
         BUILD,
         "model = zoo.load('deepstarr', device='cpu')\n"
         "discovery = MotifDiscovery(model, X, result=result, target='dev', window=60, device='cpu')\ndiscovery",

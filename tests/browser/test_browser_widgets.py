@@ -25,10 +25,12 @@ NOTEBOOKS = {
         "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
         "from xai_widgets.data import motif_presence\nfrom xai_widgets.widgets import FilterGallery",
         f"data = {GALLERY_DATA}\nmodel = zoo.load('basset_exp_motif_presence', device='cpu')\n"
-        "gallery = FilterGallery(model, data, target=0, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\ngallery",
+        "gallery = FilterGallery(model, data, target=0, sequences=[0, 1], n_motif=600, n_eval=400, device='cpu')\n"
+        "gallery",
     ],
     "sweep.ipynb": [
-        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\nfrom xai_widgets.widgets import SpacingSweep",
+        "import torch\ntorch.set_num_threads(1)\nfrom xai_widgets import zoo\n"
+        "from xai_widgets.widgets import SpacingSweep",
         "model = zoo.load('basset_relu_cooperative_grammar', device='cpu')\n"
         "sweep = SpacingSweep(model, spacings=(-15, 15), n_backgrounds=40, device='cpu', run=False)\nsweep",
     ],
@@ -65,8 +67,8 @@ def test_gallery_click_ablates_a_filter(lab, page):
         first = int(tiles["filter"][0])  # the most important filter
         x = (tiles["left"][0] + tiles["right"][0]) / 2
         y = (tiles["bottom"][0] + tiles["top"][0]) / 2
-        expected = mean_metric(ablate_filters(model, data.X[:400], filters=[first], device="cpu").predictions, data.y[:400],
-                          metric="auroc")
+        expected = mean_metric(ablate_filters(model, data.X[:400], filters=[first], device="cpu").predictions,
+                               data.y[:400], metric="auroc")
         xl.click_bokeh(page, "gallery", x, y)
         xl.wait_for_text(page, ".xw-gallery-readout", lambda text: f"{expected:.4f}" in text and "ablated: 1" in text)
         xl.wait_for_text(page, ".xw-gallery-details", lambda text: f"filter {first}" in text)

@@ -60,7 +60,8 @@ class Measured:
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         self._watcher.start()
         self.start = time.perf_counter()
-        self.run(nbformat.v4.new_code_cell("import torch\nassert torch.get_num_threads() == 1, torch.get_num_threads()"))
+        self.run(nbformat.v4.new_code_cell(
+            "import torch\nassert torch.get_num_threads() == 1, torch.get_num_threads()"))
         return self
 
     def __exit__(self, *exc):

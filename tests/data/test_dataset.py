@@ -117,7 +117,8 @@ def test_repr_is_short_and_deterministic(small):
     assert repr(small) == ("Dataset('small', N=10, L=12, targets=1 ('target_0',), kind='regression', "
                            "splits: train=6, valid=2, test=2)")
     many = Dataset.from_arrays(small.X, torch.zeros(10, 6), name="m")
-    assert repr(many) == "Dataset('m', N=10, L=12, targets=6 ('target_0', 'target_1', 'target_2', ...), kind='multilabel')"
+    assert repr(many) == ("Dataset('m', N=10, L=12, targets=6 ('target_0', 'target_1', 'target_2', ...), "
+                          "kind='multilabel')")
     assert repr(Dataset.from_arrays(small.X)) == "Dataset('dataset', N=10, L=12, unlabelled)"
     assert small.sequences()[0] == "".join("ACGT"[i] for i in small.X[0].argmax(0).tolist())
 

@@ -59,7 +59,8 @@ def test_ism_and_ig_per_sequence_targets(tmp_path):
     np.testing.assert_allclose(ism.values(), (expected * X).numpy(), atol=1e-5)
     ig = attribute_to_store(model, X, store=tmp_path / "ig", method="integrated_gradients", target=0,
                             chunk_size=50, client=None, options={"n_steps": 8})
-    np.testing.assert_allclose(ig.values(), integrated_gradients(model, X, target=0, n_steps=8).values.numpy(), atol=1e-6)
+    np.testing.assert_allclose(ig.values(), integrated_gradients(model, X, target=0, n_steps=8).values.numpy(),
+                               atol=1e-6)
 
 
 def test_resume_after_interruption_and_refusals(tmp_path, monkeypatch):

@@ -104,7 +104,8 @@ def test_training_mode_and_batch_statistics_are_traps():
     assert not any("training mode" in w for w in methods.diagnose(model, X, random_state=0).warnings)
     no_stats = nn.Sequential(nn.Conv1d(4, 4, 3, padding=1), nn.BatchNorm1d(4, track_running_stats=False),
                              nn.ReLU(), nn.Flatten(), nn.Linear(120, 1)).eval()
-    assert any("batch norm without running statistics" in w for w in methods.diagnose(no_stats, X.repeat(2, 1, 1), random_state=0).warnings)
+    assert any("batch norm without running statistics" in w
+               for w in methods.diagnose(no_stats, X.repeat(2, 1, 1), random_state=0).warnings)
 
 
 def test_non_one_hot_input_is_flagged_without_computing():

@@ -234,7 +234,8 @@ import json, resource, sys, torch
 from xai_widgets import data, methods, zoo
 torch.set_num_threads(1)
 model = zoo.load("basset_exp_motif_presence", device="cpu")
-X = data.one_hot(["".join("ACGT"[i] for i in torch.randint(0, 4, (6000,), generator=torch.Generator().manual_seed(0)).tolist())])
+g = torch.Generator().manual_seed(0)
+X = data.one_hot(["".join("ACGT"[i] for i in torch.randint(0, 4, (6000,), generator=g).tolist())])
 methods.saturation_mutagenesis(model, X[:, :, :200], target=0)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 methods.{call}
@@ -242,7 +243,8 @@ print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1
 """
 
 
-@pytest.mark.parametrize("call", ["saturation_mutagenesis(model, X, target=0)", "saliency(model, X.repeat(64, 1, 1), target=0)"])
+@pytest.mark.parametrize("call", ["saturation_mutagenesis(model, X, target=0)",
+                                  "saliency(model, X.repeat(64, 1, 1), target=0)"])
 def test_peak_memory_of_default_batches_stays_in_budget(call):
     out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT.replace("{call}", call)], capture_output=True,
                          text=True, timeout=600, check=True)
@@ -259,7 +261,8 @@ def test_targets_by_output_name():
     X = data.one_hot([SEQ])
     by_name = methods.saturation_mutagenesis(model, X, target="hk").delta
     torch.testing.assert_close(by_name, _ism_loop(model, X, 1))
-    torch.testing.assert_close(methods.saliency(model, X, target="dev").values, methods.saliency(model, X, target=0).values)
+    torch.testing.assert_close(methods.saliency(model, X, target="dev").values,
+                               methods.saliency(model, X, target=0).values)
     with pytest.raises(ValueError, match="its outputs are"):
         methods.saliency(model, X, target="dvl")
     with pytest.raises(ValueError, match="declares no output names"):

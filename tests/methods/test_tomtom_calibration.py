@@ -120,8 +120,9 @@ def test_uninformative_filters_are_not_redundant_and_recover_nothing(jaspar):
     e_values = planted_e_values([Motif("cebpb", cebpb.probabilities), dead], {"CEBPB": cebpb}, database=jaspar)["CEBPB"]
     assert e_values[0] < 1e-6 and e_values[1] == np.inf
     importance = filter_importance(model, X, y=y, progress=False)
-    pairs = redundant_filters(model, X, y=y, motifs=[Motif("f0", cebpb.probabilities), dead, dead], importance=importance,
-                              min_joint_drop=-1.0, factor=-1.0)  # every similar pair would be kept
+    # every similar pair would be kept
+    pairs = redundant_filters(model, X, y=y, motifs=[Motif("f0", cebpb.probabilities), dead, dead],
+                              importance=importance, min_joint_drop=-1.0, factor=-1.0)
     assert all(1 not in pair.filters and 2 not in pair.filters for pair in pairs)
 
 

@@ -83,7 +83,8 @@ def window(seq, start, length):
 
 def test_ref_mismatch_raises_by_default(small_model):
     with pytest.raises(ValueError, match=r"chr17:10000 T>C \(record 2\): REF T but the genome has C"):
-        score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, device="cpu", calibrate=None, target="all")
+        score_variants(small_model, read_vcf(VCF), genome=example_genome().genome, device="cpu", calibrate=None,
+                       target="all")
 
 
 def test_project_vcf_every_rule(small_model, genome_seq):

@@ -128,7 +128,8 @@ def test_variant_motifs_reports_the_site():
     j = int(np.argmax(motif.information_content()))
     alt = "ACGT"[int(np.argmin(motif.probabilities[:, j]))]
     flat = nn.Sequential(nn.Conv1d(4, 1, 1), nn.Flatten(), nn.Linear(L, 1))
-    s = score_variants(flat, variants_from_edits(X, [(0, 90 + j, alt)]), genome=X, calibrate=None, device="cpu", target="all")
+    s = score_variants(flat, variants_from_edits(X, [(0, 90 + j, alt)]), genome=X, calibrate=None, device="cpu",
+                       target="all")
     found = variant_motifs(s, 0, motifs=[motif])
     assert (found.start[0], found.end[0]) == (90, 90 + len(site))
     assert any((h[1], h[2]) == (90, 90 + len(site)) for h in scan(X, motif, threshold=0.8))

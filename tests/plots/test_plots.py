@@ -321,7 +321,8 @@ def test_interaction_heatmap_cells_colour_bar_and_titles_that_fit():
         expected = matrix[s, t]
         assert data["value"][row] == (0.0 if np.isnan(expected) else expected)
         assert data["shown"][row] == ("n/a" if np.isnan(expected) else f"{expected:.4f}")
-        assert data["source_left"][row] == features[s].start - 0.5 and data["target_right"][row] == features[t].end - 0.5
+        assert (data["source_left"][row] == features[s].start - 0.5
+                and data["target_right"][row] == features[t].end - 0.5)
     with pytest.raises(ValueError, match="shape"):
         plots.interaction_data(matrix[:2], features)
     fig = plots.interaction_figure(matrix, features)
@@ -350,4 +351,5 @@ def test_attention_panel_names_motifs_on_the_sequence_and_has_a_colour_bar():
     sequence = panel.figures["sequence"]
     assert sequence.y_range.start < -0.1  # a band below the bases holds the names
     bar = panel.figures["strip"].select_one({"type": ColorBar})
-    assert bar.color_mapper is panel.figures["strip"].select_one({"name": "a_strip_colors"}) and "attention" in bar.title
+    assert (bar.color_mapper is panel.figures["strip"].select_one({"name": "a_strip_colors"})
+            and "attention" in bar.title)

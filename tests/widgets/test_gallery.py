@@ -25,7 +25,8 @@ def test_split():
 
 @pytest.fixture
 def gallery(model, test_split):
-    return FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
+    return FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu",
+                         progress=False)
 
 
 def tile_center(gallery, f):
@@ -86,7 +87,8 @@ def test_the_analysis_is_computed_once(model, test_split, gallery, monkeypatch):
     from xai_widgets.widgets.core import gallery as module
 
     monkeypatch.setattr(module, "filters_from_activations", lambda *a, **k: pytest.fail("recomputed"))
-    again = FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu", progress=False)
+    again = FilterGallery(model, test_split, target=0, sequences=[0, 3], n_motif=400, n_eval=400, device="cpu",
+                          progress=False)
     assert again.motifs is gallery.motifs
 
 

@@ -7,9 +7,8 @@ import traitlets
 from bokeh.events import Tap
 
 from xai_widgets import zoo
-from xai_widgets.methods import saturation_mutagenesis
 from xai_widgets.data import backgrounds
-from xai_widgets.methods import spacing_sweep
+from xai_widgets.methods import saturation_mutagenesis, spacing_sweep
 from xai_widgets.widgets.core import SweepCore
 from xai_widgets.widgets.sweep import SpacingSweep, resolve_motif
 
@@ -116,7 +115,8 @@ def test_the_plot_ranges_follow_the_curve_and_a_click_shows_an_example(model):
     letters = widget.sources["example"].data
     bottoms, tops = np.asarray(letters["bottom"]), np.asarray(letters["bottom"]) + np.asarray(letters["value"])
     assert len(bottoms) > 0
-    assert example.y_range.start < min(bottoms.min(), tops.min()) and example.y_range.end > max(bottoms.max(), tops.max())
+    assert (example.y_range.start < min(bottoms.min(), tops.min())
+            and example.y_range.end > max(bottoms.max(), tops.max()))
 
 
 class Mirror(traitlets.HasTraits):
@@ -143,7 +143,8 @@ def test_settable_state_is_traitlets_linked_both_ways(model):
     assert [o for o, box in widget.orientation_boxes.items() if box.value] == ["++"]
     widget.run(wait=True)
     assert mirror.status == "done"
-    direct = spacing_sweep(model, backgrounds(20, 200, random_state=0), motif_a=resolve_motif("Spi1"), motif_b=resolve_motif("Irf1"),
+    direct = spacing_sweep(model, backgrounds(20, 200, random_state=0), motif_a=resolve_motif("Spi1"),
+                           motif_b=resolve_motif("Irf1"),
                            spacings=range(-2, 3), orientations=("++",), device="cpu", random_state=0)
     np.testing.assert_allclose(widget.sources["sweep"].data["effect_++"], direct.effect[0].numpy(), atol=1e-5)
     assert np.isnan(widget.sources["sweep"].data["effect_--"]).all()

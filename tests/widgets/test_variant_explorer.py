@@ -38,7 +38,8 @@ def setup():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Conv1d(4, 6, 7, padding=3), nn.ReLU(), nn.MaxPool1d(3), nn.Flatten(),
                           nn.Linear(6 * 40, 2)).eval()
-    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device="cpu", target="all", random_state=0)
+    scores = score_variants(model, variants_from_edits(X, edits), genome=X, calibrate=200, device="cpu", target="all",
+                            random_state=0)
     return model, scores, motif, X, edits, SITE_START + j
 
 

@@ -156,7 +156,8 @@ def test_ctcf_peaks_beat_their_shuffles():
     with_peak[:, :, start : start + 100] = chosen
     with_shuffle[:, :, start : start + 100] = shuffled
     model = zoo.load("bpnet_ctcf", device="cpu")
-    counts = [torch.cat([model(batch[i : i + 25])[:, 0] for i in range(0, n, 25)]) for batch in (with_peak, with_shuffle)]
+    counts = [torch.cat([model(batch[i : i + 25])[:, 0] for i in range(0, n, 25)])
+              for batch in (with_peak, with_shuffle)]
     fraction = (counts[0] > counts[1]).float().mean().item()
     assert fraction >= 0.95, fraction
 

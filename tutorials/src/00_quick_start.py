@@ -7,11 +7,14 @@
 # bases does it care about? Load a trained model, open a sequence, and click.
 
 # %%
+import os
+import sys
+
 import torch
+
 from xai_widgets import data, zoo
 from xai_widgets.widgets import NucleotideFlipper
 
-import os, sys
 if "google.colab" in sys.modules:
     print("Colab: widgets need the custom widget manager. Run once: "
           "from google.colab import output; output.enable_custom_widget_manager()")

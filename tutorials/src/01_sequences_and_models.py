@@ -15,6 +15,7 @@
 
 # %%
 import torch
+
 from xai_widgets import data, zoo
 
 torch.manual_seed(0)

@@ -17,9 +17,16 @@
 # %%
 import numpy as np
 import torch
-from xai_widgets import data, zoo, plots
-from xai_widgets.methods import (filters_from_weights, filters_from_activations, tomtom_matches,
-                                 planted_motif_recovery, filter_importance, ablate_filters)
+
+from xai_widgets import data, plots, zoo
+from xai_widgets.methods import (
+    ablate_filters,
+    filter_importance,
+    filters_from_activations,
+    filters_from_weights,
+    planted_motif_recovery,
+    tomtom_matches,
+)
 from xai_widgets.widgets import FilterGallery
 
 torch.manual_seed(0)
@@ -130,6 +137,7 @@ print(f"AUROC drop when ablated alone: {gallery.importance.drop[top]:.3f}")
 # %%
 from xai_widgets.methods import planted_e_values
 from xai_widgets.metrics import auroc
+
 e_sp1 = np.asarray(planted_e_values(motifs, {"SP1": task.motifs["SP1"]})["SP1"])  # one E-value per filter
 sp1 = task.target_names.index("SP1")
 X, y = test.X[:1000], test.y[:1000, sp1]

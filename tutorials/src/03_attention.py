@@ -13,8 +13,9 @@
 
 # %%
 import torch
-from xai_widgets import data, zoo, plots
-from xai_widgets.methods import attention_maps, attention_importance, attention_vs_ism
+
+from xai_widgets import data, plots, zoo
+from xai_widgets.methods import attention_importance, attention_maps, attention_vs_ism
 from xai_widgets.metrics import per_sequence_auroc
 from xai_widgets.widgets import AttentionOverlay
 

@@ -13,12 +13,13 @@
 # model directly what happens if a base were different. For **single substitutions** it is exact: the
 # model's own answer, no approximation. It is not the whole truth: when a motif is present twice
 # (**redundancy**), mutating one copy changes little; when the output is already saturated, one
-# substitution moves it little although the motif matters. And with the fast incremental computation used here it takes tens of
-# milliseconds for a 1,000-nt sequence, fast enough to redo after every click.
+# substitution moves it little although the motif matters. And with the fast incremental computation used here it takes
+# tens of milliseconds for a 1,000-nt sequence, fast enough to redo after every click.
 
 # %%
 import torch
-from xai_widgets import data, zoo, plots
+
+from xai_widgets import data, plots, zoo
 from xai_widgets.methods import saturation_mutagenesis
 from xai_widgets.widgets import NucleotideFlipper
 
@@ -122,10 +123,12 @@ assert position is not ... and base is not ..., "replace each ... above with you
 delta = saturation_mutagenesis(model, X, target=target, device=device).delta[0]   # recomputed, without the widget
 assert base in ("A", "C", "G", "T") and 0 <= int(position) < delta.shape[1], "position: 0..L-1, base: A, C, G or T"
 yours = float(delta["ACGT".index(base), int(position)])
-assert abs(yours - float(delta.min())) < 1e-6, f"{position}{base} changes the logit by {yours:+.2f}; another substitution lowers it more"
+assert abs(yours - float(delta.min())) < 1e-6, \
+    f"{position}{base} changes the logit by {yours:+.2f}; another substitution lowers it more"
 before = flipper.prediction
 flipper.edit(int(position), base)
-assert abs(flipper.prediction - (before + yours)) < 1e-4, "the flipper's prediction should move by exactly the ISM delta"
+assert abs(flipper.prediction - (before + yours)) < 1e-4, \
+    "the flipper's prediction should move by exactly the ISM delta"
 print(f"correct: {position}{base} lowers the logit by {-yours:.2f}")
 flipper.reset()
 

@@ -13,9 +13,9 @@
 
 # %%
 import torch
-from xai_widgets import data, zoo, plots
-from xai_widgets.methods import (saliency, integrated_gradients, deep_lift_shap, saturation_mutagenesis,
-                                 capabilities)
+
+from xai_widgets import data, plots, zoo
+from xai_widgets.methods import capabilities, deep_lift_shap, integrated_gradients, saliency, saturation_mutagenesis
 from xai_widgets.metrics import per_sequence_auroc
 
 torch.manual_seed(0)

@@ -16,10 +16,11 @@
 
 # %%
 import torch
-from xai_widgets import data, zoo, plots
+
+from xai_widgets import data, plots, zoo
 from xai_widgets.data import backgrounds
-from xai_widgets.methods import motif_effects, spacing_sweep, pairwise_ism, dfim, maximize_activation
-from xai_widgets.widgets import SpacingSweep, InteractionMap
+from xai_widgets.methods import dfim, maximize_activation, motif_effects, pairwise_ism, spacing_sweep
+from xai_widgets.widgets import InteractionMap, SpacingSweep
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -90,7 +91,8 @@ high = part.spacings[effect > effect.max() / 2].tolist()
 # %% tags=["check"]
 assert high is not ..., "replace the ... above with your list of spacings"
 plus = next(p for p in sweep.result if p.orientations[0] == "++")
-expected = [int(s) for s, e in zip(plus.spacings.tolist(), plus.effect[0].tolist()) if e > max(plus.effect[0].tolist()) / 2]
+half = max(plus.effect[0].tolist()) / 2
+expected = [int(s) for s, e in zip(plus.spacings.tolist(), plus.effect[0].tolist()) if e > half]
 assert [int(s) for s in high] == expected, \
     f"not the half-maximum spacings: expected {len(expected)} spacings, you gave {len(list(high))}"
 print("correct: above half maximum from", min(high), "to", max(high), "bp;",
@@ -112,6 +114,7 @@ print("correct: above half maximum from", min(high), "to", max(high), "bp;",
 # %%
 task = data.cooperative_grammar(n=2000, random_state=1)
 from xai_widgets.methods.interactions import grammar_sequences
+
 i = int(grammar_sequences(task)[0])
 sites = task.instances.for_sequence(i)
 print(sites)

@@ -15,8 +15,9 @@
 # %%
 import numpy as np
 import torch
-from xai_widgets import data, zoo, plots
-from xai_widgets.methods import unit_summaries, planted_e_values
+
+from xai_widgets import data, plots, zoo
+from xai_widgets.methods import planted_e_values, unit_summaries
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -60,8 +61,8 @@ for u in units:
 # the unit's own factor. Where it differs, it is a close relative from the same family (CEBPE for CEBPB
 # and JDP2 for FOSL1 are bZIP factors; Mlxip and MAX both bind the CACGTG E-box): the motif shown is
 # rebuilt from the sequences that activate the unit, and among 879 matrices a relative can match it
-# slightly better. Read a match as "this family", not "this factor". What matters is the next cell: for every output, the unit carrying that factor's
-# motif is the most informative one, so the model uses the motifs we gave it.
+# slightly better. Read a match as "this family", not "this factor". What matters is the next cell: for every output,
+# the unit carrying that factor's motif is the most informative one, so the model uses the motifs we gave it.
 
 # %%
 # NBVAL_CHECK_OUTPUT

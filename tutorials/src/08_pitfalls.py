@@ -12,7 +12,9 @@
 
 # %%
 import dataclasses
+
 import torch
+
 from xai_widgets import data, zoo
 from xai_widgets.methods import saturation_mutagenesis
 from xai_widgets.metrics import per_sequence_auroc

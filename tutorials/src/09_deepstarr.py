@@ -16,6 +16,7 @@
 # %%
 import numpy as np
 import torch
+
 from xai_widgets import zoo
 from xai_widgets.data import backgrounds, fly_enhancers, jaspar_motifs
 from xai_widgets.methods import filters_from_activations, motif_effects, saturation_mutagenesis, tomtom_matches
@@ -68,7 +69,8 @@ matches = tomtom_matches([motifs[f] for f in chosen], insects, n_best=1)
 print(len(insects), "insect matrices")
 for f, found in zip(chosen, matches):
     best = found[0] if len(found) else None
-    print(f"filter {f:3d} {motifs[f].consensus:20s}", "->", f"{best.target} (p = {best.p_value:.1e})" if best else "no match")
+    print(f"filter {f:3d} {motifs[f].consensus:20s}", "->",
+          f"{best.target} (p = {best.p_value:.1e})" if best else "no match")
 
 # %% [markdown]
 # ## 3. The paper's motif words in shuffled fly backgrounds
@@ -125,6 +127,7 @@ print("words that raise both outputs by > 0.1:", both)
 
 # %%
 from xai_widgets.widgets import NucleotideFlipper
+
 flipper = NucleotideFlipper(model, test.X[strong_dev], target=0, window=120, device="cpu")
 flipper
 

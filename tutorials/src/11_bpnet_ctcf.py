@@ -15,6 +15,7 @@
 # %%
 import numpy as np
 import torch
+
 from xai_widgets import zoo
 from xai_widgets.data import Motif, backgrounds, chip_peaks, jaspar_motifs
 from xai_widgets.methods import gradient_x_input, tomtom_matches
@@ -55,7 +56,11 @@ for name, a in attributions.items():
 
 # %%
 W = 19
-rc = lambda w: w.flip(0).flip(1)            # reverse complement of a (4, W) one-hot window
+
+
+def rc(w):
+    """The reverse complement of a (4, W) one-hot window (ACGT order: flip both axes)."""
+    return w.flip(0).flip(1)
 
 
 def motif_from(head):
@@ -106,7 +111,8 @@ same_motif = len(profile_matches) > 0 and profile_matches[0].target == "CTCF"
 assert same_motif is not ..., "replace ... above with your answer"
 best = tomtom_matches([motif_from("profile")], jaspar_motifs(), n_best=1)[0]  # recomputed here
 truth = len(best) > 0 and best[0].target == "CTCF"
-assert bool(same_motif) == truth, f"not quite: the profile motif's best match is {best[0].target if len(best) else 'none'}"
+assert bool(same_motif) == truth, \
+    f"not quite: the profile motif's best match is {best[0].target if len(best) else 'none'}"
 print("correct: the profile motif's best match is", best[0].target if len(best) else "none")
 
 # %% [markdown]

@@ -17,6 +17,7 @@
 # %%
 import numpy as np
 import torch
+
 from xai_widgets import zoo
 from xai_widgets.data import fly_enhancers, jaspar_motifs, variants_from_edits
 from xai_widgets.methods import explain_variant, score_variants, variant_motifs

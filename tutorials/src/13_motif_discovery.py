@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 import torch
+
 from xai_widgets import data, zoo
 from xai_widgets.methods import filters_from_activations, planted_motif_recovery
 from xai_widgets.methods.atscale import attribute_to_store

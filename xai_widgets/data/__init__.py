@@ -16,17 +16,46 @@ data :func:`fly_enhancers`, :func:`chip_peaks`, :func:`lentimpra` and :func:`exa
 """
 
 from .dataset import Dataset
-from .editing import (ORIENTATIONS, b_start, backgrounds, insert_motif, insert_motifs, motif_name, motif_sites,
-                      motif_start, motif_width, normalise_insertions, orient)
+from .editing import (
+    ORIENTATIONS,
+    b_start,
+    backgrounds,
+    insert_motif,
+    insert_motifs,
+    motif_name,
+    motif_sites,
+    motif_start,
+    motif_width,
+    normalise_insertions,
+    orient,
+)
 from .encoding import ALPHABET, check_one_hot, decode, one_hot, one_hot_batches, reverse_complement
 from .io import ReadReport, open_genome, read_bed, read_fasta, read_table
-from .motifs import (JASPAR_RELEASE, Motif, bundled_motifs, get_motif, jaspar_motif, jaspar_motifs,
-                     read_meme, scan, write_meme)
+from .motifs import (
+    JASPAR_RELEASE,
+    Motif,
+    bundled_motifs,
+    get_motif,
+    jaspar_motif,
+    jaspar_motifs,
+    read_meme,
+    scan,
+    write_meme,
+)
 from .real import chip_peaks, example_genome, fly_enhancers, lentimpra
 from .shuffle import differing_shuffle, dinucleotide_counts, dinucleotide_shuffle, shuffle
+from .tasks import (
+    GRAMMAR_RULE,
+    TASKS,
+    GrammarRule,
+    PlantedInstances,
+    SyntheticTask,
+    attribution_benchmark,
+    cooperative_grammar,
+    make_task,
+    motif_presence,
+)
 from .vcf import VariantSet, read_variant_table, read_vcf, sequences_genome, variants_from_edits, write_vcf
-from .tasks import (GRAMMAR_RULE, TASKS, GrammarRule, PlantedInstances, SyntheticTask, attribution_benchmark,
-                    cooperative_grammar, make_task, motif_presence)
 
 __all__ = [
     "ALPHABET", "check_one_hot", "decode", "one_hot", "one_hot_batches", "reverse_complement",

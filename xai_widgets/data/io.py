@@ -216,7 +216,8 @@ def read_fasta(path, *, length=None, policy: str = "error", unknown: str = "zero
     path : str or path-like
         FASTA file, plain or gzip-compressed (detected from its content).
     length : int, optional
-        Default None: the records' own length. Length of the result; how sequences of other lengths are treated depends on ``policy``.
+        Default None: the records' own length. Length of the result; how sequences of other lengths are treated depends
+        on ``policy``.
     policy : {"error", "crop", "pad", "resize"}
         Length policy (see :mod:`xai_widgets.data.io`): by default all records must have one
         length.

@@ -199,7 +199,7 @@ def write_meme(motifs, path: str | Path | None = None, *, header_comment: str = 
 # Bundled set and JASPAR
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bundled_motifs() -> dict[str, Motif]:
     """The motifs shipped with the package (JASPAR 2024, CC BY 4.0), keyed by name."""
     text = resources.files("xai_widgets.data").joinpath("motifs", BUNDLED_MEME).read_text()

@@ -231,7 +231,8 @@ def variants_from_edits(X, edits, *, names=None) -> VariantSet:
             raise ValueError(f"edit {k} {(i, p, base)} is outside X of shape {tuple(X.shape)}")
         column = X[int(i), :, int(p)]
         ref = ALPHABET[int(column.argmax())] if column.max() == 1 else "N"
-        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref, [base if isinstance(base, str) else ALPHABET[base]])
+        builder.add(f"edit {k}", names[int(i)], int(p) + 1, ".", ref,
+                    [base if isinstance(base, str) else ALPHABET[base]])
     return builder.result()
 
 

@@ -29,31 +29,76 @@ Conventions shared by every method (issue 12):
   ``per_position()`` ``(N, L)``, ``target``, ``method``, ``X``.
 """
 
-from .atscale import AttributionStore, attribute_to_store, model_fingerprint
-from .attention import (AttentionISMComparison, AttentionMaps, attention_importance, attention_maps, attention_vs_ism,
-                        check_index, ism_importance)
 from .._core import predict
 from ._common import check_target, output_names
 from ._fast_ism import fast_ism_support, local_plan
+from .atscale import AttributionStore, attribute_to_store, model_fingerprint
+from .attention import (
+    AttentionISMComparison,
+    AttentionMaps,
+    attention_importance,
+    attention_maps,
+    attention_vs_ism,
+    check_index,
+    ism_importance,
+)
 from .capabilities import capabilities
+from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
 from .diagnostics import Diagnosis, diagnose
 from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
-from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
-from .filters import (SIGNIFICANT_E_VALUE, AblationResult, FilterImportance, MotifMatch, RedundantPair, UnitSummary,
-                      ablate_filters, filter_importance, filters_from_activations, filters_from_weights, first_layer,
-                      mean_activations,
-                      mean_metric, planted_e_values, planted_motif_recovery, predict_ablated, redundant_filters,
-                      tomtom_matches, unit_summaries)
+from .filters import (
+    SIGNIFICANT_E_VALUE,
+    AblationResult,
+    FilterImportance,
+    MotifMatch,
+    RedundantPair,
+    UnitSummary,
+    ablate_filters,
+    filter_importance,
+    filters_from_activations,
+    filters_from_weights,
+    first_layer,
+    mean_activations,
+    mean_metric,
+    planted_e_values,
+    planted_motif_recovery,
+    predict_ablated,
+    redundant_filters,
+    tomtom_matches,
+    unit_summaries,
+)
 from .gia import GIAResult, MotifEffects, SpacingSweepResult, global_importance, motif_effects, spacing_sweep
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
-from .interactions import (DFIMResult, Feature, PairwiseISMResult, dfim, mutated_importance, pairwise_ism,
-                           planted_pair_rank)
-from .ism import (ISMResult, KnockoutResult, OcclusionResult, motif_knockout, occlusion, predict_edits,
-                  saturation_mutagenesis, supports_fast_ism)
+from .interactions import (
+    DFIMResult,
+    Feature,
+    PairwiseISMResult,
+    dfim,
+    mutated_importance,
+    pairwise_ism,
+    planted_pair_rank,
+)
+from .ism import (
+    ISMResult,
+    KnockoutResult,
+    OcclusionResult,
+    motif_knockout,
+    occlusion,
+    predict_edits,
+    saturation_mutagenesis,
+    supports_fast_ism,
+)
 from .maximize import MaximizationResult, maximize_activation
 from .results import AttributionResult
-from .variants import (EXPLAIN_METHODS, VariantExplanation, VariantScores, explain_variant, random_snv_effects,
-                       score_variants, variant_motifs)
+from .variants import (
+    EXPLAIN_METHODS,
+    VariantExplanation,
+    VariantScores,
+    explain_variant,
+    random_snv_effects,
+    score_variants,
+    variant_motifs,
+)
 
 __all__ = [
     "AttributionStore", "attribute_to_store", "model_fingerprint",
@@ -64,7 +109,8 @@ __all__ = [
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",
-    "ablate_filters", "filter_importance", "filters_from_activations", "mean_activations", "filters_from_weights", "first_layer", "planted_e_values",
+    "ablate_filters", "filter_importance", "filters_from_activations", "mean_activations", "filters_from_weights",
+    "first_layer", "planted_e_values",
     "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",
     "GIAResult", "MotifEffects", "SpacingSweepResult", "global_importance", "motif_effects", "spacing_sweep",
     "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",

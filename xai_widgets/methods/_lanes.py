@@ -377,8 +377,9 @@ class Evaluator:
             lanes, bounds = [], []
             for f in batch:
                 offset = len(lanes)
-                lanes += [Lane(l.group, l.start, l.values, None if l.partner is None else l.partner + offset,
-                                l.needed) for l in families[f]]
+                lanes += [Lane(lane.group, lane.start, lane.values,
+                               None if lane.partner is None else lane.partner + offset, lane.needed)
+                          for lane in families[f]]
                 bounds.append((f, offset, len(lanes)))
             out = self._run(lanes)[:, :, target]
             for f, lo, hi in bounds:

@@ -308,8 +308,8 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
     store : str or pathlib.Path
         Directory of the Zarr store (created if missing).
     method : {"deep_lift_shap", "saturation_mutagenesis", "integrated_gradients"}, optional
-        Default ``"deep_lift_shap"``. ``hypothetical`` is DeepSHAP's hypothetical contributions, ISM's mean-centred deltas, and
-        for integrated gradients its contributions themselves (non-zero only where the input or
+        Default ``"deep_lift_shap"``. ``hypothetical`` is DeepSHAP's hypothetical contributions, ISM's mean-centred
+        deltas, and for integrated gradients its contributions themselves (non-zero only where the input or
         baseline has a base).
     target : int, str, sequence or None, optional
         Default None: the only output of a single-output model (raises for a multi-output

@@ -22,8 +22,8 @@ from numbers import Integral
 import torch
 from torch import nn
 
-from ..metrics import pearson
 from .._core import resolve_batch_size
+from ..metrics import pearson
 from ._common import model_method, prepare
 from .ism import saturation_mutagenesis
 
@@ -268,7 +268,8 @@ class AttentionISMComparison:
 @model_method
 def attention_vs_ism(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, layer: int | None = None,
                      head: int | None = None, rollout: bool = False, spread: str = "receptive_field",
-                     batch_size: int | None = None, ism_batch_size: int | None = None, device="auto") -> AttentionISMComparison:
+                     batch_size: int | None = None, ism_batch_size: int | None = None,
+                     device="auto") -> AttentionISMComparison:
     """Per-sequence agreement of attention importance and absolute ISM importance.
 
     Parameters

@@ -5,7 +5,6 @@ from __future__ import annotations
 from torch import nn
 
 from .._core import as_model_input
-
 from ._fast_ism import fast_ism_support
 from .deeplift import deeplift_support
 
@@ -22,8 +21,8 @@ def capabilities(model: nn.Module, X=None) -> dict[str, str]:
     ----------
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L), optional
-        Default None: synthetic sequences where a check needs a forward pass. Example sequences; lets the checks that need a forward pass run on the real input
-        length.
+        Default None: synthetic sequences where a check needs a forward pass. Example sequences; lets the checks that
+        need a forward pass run on the real input length.
 
     Returns
     -------

@@ -555,8 +555,8 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
     on_gap : {"raise", "warn"}, optional
         Default ``"raise"``. What to do when the summation gap of a sequence-reference pair exceeds the tolerance.
     gap_tolerance : float, optional
-        Default 1e-3 (:data:`GAP_TOLERANCE`). The pair ``(x, r)`` fails when ``|sum(contributions) - (f(x) - f(r))|`` exceeds
-        ``gap_tolerance * (1 + |f(x) - f(r)|)``: absolute for small output changes, relative for
+        Default 1e-3 (:data:`GAP_TOLERANCE`). The pair ``(x, r)`` fails when ``|sum(contributions) - (f(x) - f(r))|``
+        exceeds ``gap_tolerance * (1 + |f(x) - f(r)|)``: absolute for small output changes, relative for
         large ones. With exact rules the gap is float32 rounding, about 1e-7 relative to the
         activations summed (under 1e-4 on the zoo models); one nonlinearity without a rule
         typically leaves a gap of a few percent of the output change, and the reused-ReLU model

@@ -19,9 +19,9 @@ from torch import nn
 
 from .._core import predict, resolve_device
 from ..metrics import spearman
-from .capabilities import capabilities
 from ._common import check_target
 from ._fast_ism import compare_fast_path, local_plan
+from .capabilities import capabilities
 
 #: Above this relative summation gap (``|sum of contributions - (f(x) - f(r))| / (1 + |f(x) - f(r)|)``)
 #: DeepLIFT's contributions are flagged.
@@ -115,9 +115,9 @@ def _model_problems(model: nn.Module) -> list[str]:
     stochastic = [name for name, m in model.named_modules()
                   if m.training and isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))]
     if stochastic:
-        problems.append(f"the model is in training mode ({', '.join(stochastic[:3])}): the methods compute in eval mode "
-                        "and restore the mode afterwards, but predictions you make yourself now are random (dropout) "
-                        "or depend on the batch (batch norm); call model.eval()")
+        problems.append(f"the model is in training mode ({', '.join(stochastic[:3])}): the methods compute in eval "
+                        "mode and restore the mode afterwards, but predictions you make yourself now are random "
+                        "(dropout) or depend on the batch (batch norm); call model.eval()")
     batch_stats = [name for name, m in model.named_modules()
                    if isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.track_running_stats]
     if batch_stats:
@@ -215,8 +215,8 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
             gap = _relative_gaps(model, X, result, target, device)
             if float(gap.max()) > GAP_TOLERANCE:
                 problems.append(f"DeepLIFT's contributions miss the prediction difference by up to "
-                                f"{float(gap.max()):.2e} (relative; tolerance {GAP_TOLERANCE}): a nonlinearity without an "
-                                "exact rule, or a model whose forward is not what its modules say")
+                                f"{float(gap.max()):.2e} (relative; tolerance {GAP_TOLERANCE}): a nonlinearity "
+                                "without an exact rule, or a model whose forward is not what its modules say")
     fast = None
     plan = local_plan(model)
     if plan is not None:
@@ -244,7 +244,8 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     if bool(strongest.any()):
         ratio = float((estimate.abs()[strongest] / ism.delta.abs()[strongest]).median())
         if ratio < SATURATION_RATIO:
-            problems.append(f"gradients estimate the strongest substitution effects at {ratio:.2f} of their ISM size: "
-                            "the model is saturated here (e.g. a sigmoid output near 0 or 1); prefer ISM, DeepSHAP or "
-                            "integrated gradients with a shuffled baseline, and explain logits rather than probabilities")
+            problems.append(f"gradients estimate the strongest substitution effects at {ratio:.2f} of their ISM "
+                            "size: the model is saturated here (e.g. a sigmoid output near 0 or 1); prefer ISM, "
+                            "DeepSHAP or integrated gradients with a shuffled baseline, and explain logits rather "
+                            "than probabilities")
     return Diagnosis(applicability, gap, fast, agreement, ratio, problems)

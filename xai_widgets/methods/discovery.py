@@ -171,8 +171,7 @@ def _seqlet_frame(rows, name, names, coordinates):
 
 
 def _database(database):
-    from ..data.motifs import JASPAR_RELEASE, jaspar_motifs
-    from ..data.motifs import Motif
+    from ..data.motifs import JASPAR_RELEASE, Motif, jaspar_motifs
 
     if database is None:
         return None, "nothing (database=None)"
@@ -222,16 +221,17 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
     Parameters
     ----------
     attributions : AttributionStore, path, or DeepLiftResult, optional
-        Default None (give ``X`` and ``hypothetical`` instead). A complete store from :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names
-        and coordinates are used), or any result with ``.hypothetical`` and ``.X`` ``(N, 4, L)``.
+        Default None (give ``X`` and ``hypothetical`` instead). A complete store from
+        :func:`~xai_widgets.methods.atscale.attribute_to_store` (its names and coordinates are used), or any result with
+        ``.hypothetical`` and ``.X`` ``(N, 4, L)``.
     X, hypothetical : array-like, shape (N, 4, L), optional
         Default None. Instead of ``attributions``: one-hot sequences and hypothetical
         contributions.
     names : sequence of str, optional
         Default None: the store's names, if any. One name per sequence.
     coordinates : sequence of (chrom, start, end, strand), optional
-        Default None: the store's coordinates, if any. Genomic window of each sequence; seqlets then get genomic coordinates (reverse-strand
-        windows counted from their end).
+        Default None: the store's coordinates, if any. Genomic window of each sequence; seqlets then get genomic
+        coordinates (reverse-strand windows counted from their end).
     database : str, list or dict of Motif, or None, optional
         The motif database Tomtom searches: a JASPAR 2024 CORE tax_group (default
         ``"vertebrates"``; ``"insects"`` for fly models), your own motifs, or None for no

@@ -389,7 +389,8 @@ def _ablated(model: nn.Module, filters, replacement: torch.Tensor | None):
 
 
 @model_method
-def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None, device="auto") -> torch.Tensor:
+def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None,
+                     device="auto") -> torch.Tensor:
     """Each first-layer filter's mean activation over ``X`` (sequences and positions), ``(F,)``.
 
     Parameters
@@ -696,7 +697,8 @@ class UnitSummary:
 
 @model_method
 def unit_summaries(model: nn.Module, X: torch.Tensor | None = None, *, y: torch.Tensor | None = None, database=None,
-                   n_best: int = 1, batch_size: int | None = None, device="auto", progress: bool = False) -> list[UnitSummary]:
+                   n_best: int = 1, batch_size: int | None = None, device="auto",
+                   progress: bool = False) -> list[UnitSummary]:
     """Each unit of a transparent (ExplaiNN-style) model: its motif, JASPAR match and output weights.
 
     Parameters

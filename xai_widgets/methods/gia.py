@@ -60,8 +60,17 @@ import torch
 from torch import nn
 
 from .._core import resolve_batch_size
-from ..data import (ORIENTATIONS, b_start, insert_motifs, motif_name, motif_sites, motif_start, motif_width,
-                    normalise_insertions, orient)
+from ..data import (
+    ORIENTATIONS,
+    b_start,
+    insert_motifs,
+    motif_name,
+    motif_sites,
+    motif_start,
+    motif_width,
+    normalise_insertions,
+    orient,
+)
 from ._common import check_target, model_method, prepare
 from ._lanes import Lane, check_method, choose_path, run_families
 from ._stats import check_ci, mean_ci

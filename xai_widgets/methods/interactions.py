@@ -407,7 +407,8 @@ def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, d
         return ism, "ism"
     if importance == "saliency":
         def grad(V, positions=None):
-            return saliency(model, V, target=target, correct=True, batch_size=batch_size, device=device).on_observed().sum(1)
+            result = saliency(model, V, target=target, correct=True, batch_size=batch_size, device=device)
+            return result.on_observed().sum(1)
 
         return grad, "saliency"
     raise ValueError(f"importance must be one of {IMPORTANCES} or a callable (M, 4, L) -> (M, L); got {importance!r}")

@@ -31,8 +31,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..data.motifs import Motif
 from .._core import resolve_batch_size
+from ..data.motifs import Motif
 from ._common import check_output, check_target, model_method, prepare
 from .ism import saturation_mutagenesis
 
@@ -214,7 +214,8 @@ def _greedy(objective, model, target, n_starts, length, steps, generator, batch_
     active = torch.ones(n_starts, dtype=torch.bool)
     for _ in tqdm(range(steps), desc="maximize (greedy)", disable=not progress, unit="step"):
         rows = torch.nonzero(active).flatten()
-        delta = saturation_mutagenesis(ism_model, X[rows], target=ism_target, batch_size=batch_size, device=device).delta
+        delta = saturation_mutagenesis(ism_model, X[rows], target=ism_target, batch_size=batch_size,
+                                       device=device).delta
         gain, flat = delta.flatten(1).max(1)
         improves = gain > 1e-6 * torch.clamp(value[rows].abs(), min=1.0)
         for r, g, f, ok in zip(rows.tolist(), gain.tolist(), flat.tolist(), improves.tolist()):
@@ -287,8 +288,8 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
         Default None: the model's only output (ValueError for a multi-output model); else the
         output (index or name) to maximise. Ignored when ``layer`` is given.
     layer : torch.nn.Module or str, optional
-        Default None: maximise a model output. A submodule of ``model`` (e.g. ``model.conv2``) or its name (``"conv2"``): maximise
-        the activation of its output channel ``channel`` instead of a model output.
+        Default None: maximise a model output. A submodule of ``model`` (e.g. ``model.conv2``) or its name
+        (``"conv2"``): maximise the activation of its output channel ``channel`` instead of a model output.
     channel : int, optional
         Default None. Channel of ``layer``'s output ``(N, C[, L'])``; required with ``layer``.
     reduce : {"max", "mean"}, optional
@@ -299,8 +300,8 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
     method : {"relaxed", "greedy"}, optional
         Default ``"relaxed"``. See the module docstring.
     steps : int or None, optional
-        Default None: per method. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default 100;
-        each round predicts all ``3 L`` substitutions of every unconverged start).
+        Default None: per method. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default
+        100; each round predicts all ``3 L`` substitutions of every unconverged start).
     lr : float, optional
         Default 0.1. Adam learning rate on the logits (``"relaxed"``).
     relaxation : {"straight_through", "softmax"}, optional

@@ -367,7 +367,8 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     if len(unique):
         first, _ = source.fetch(unique[0][0], int(unique[0][1]), int(unique[0][1]) + length)
         probe = one_hot([first], unknown="zeros")
-        plan = checked_plan(model, probe.to(device), device, strict=method == "fast", n_edits=len(window_rows)) if method != "naive" else None
+        plan = (checked_plan(model, probe.to(device), device, strict=method == "fast", n_edits=len(window_rows))
+                if method != "naive" else None)
     chunk = resolve_batch_size(None, model, probe, device)
     edit_batch = resolve_batch_size(batch_size, model, probe, device,
                                     per_item_bytes=fast_edit_bytes(plan, model, probe, device) if plan else None)
@@ -623,8 +624,8 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
         Default None: the model's only output (ValueError for a multi-output model); else an
         output index or name.
     method_options : dict, optional
-        Default None: the method's defaults. Keyword arguments of the method, e.g. ``{"n_shuffles": 10, "random_state": 0}`` for
-        DeepSHAP.
+        Default None: the method's defaults. Keyword arguments of the method, e.g.
+        ``{"n_shuffles": 10, "random_state": 0}`` for DeepSHAP.
     batch_size : int or None, optional
         Default None: from the memory rule.
     device : str or torch.device, optional

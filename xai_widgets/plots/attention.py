@@ -24,7 +24,6 @@ from .tracks import (
     track_data,
 )
 
-
 #: Pixels added below the sequence's bases for the motif names.
 NAME_BAND_PX = 18
 

@@ -82,7 +82,8 @@ def sequence_figure(source, *, width: int = 900, height: int = 60, x_range=None,
     fig.yaxis.visible = False
     fig.ygrid.visible = False
     positions = np.asarray(source.data.get("position", []), dtype=float)
-    if x_range is not None and getattr(x_range, "start", None) is not None and getattr(x_range, "end", None) is not None:
+    if (x_range is not None and getattr(x_range, "start", None) is not None
+            and getattr(x_range, "end", None) is not None):
         span = float(x_range.end - x_range.start)
     else:
         span = float(np.ptp(positions)) + 1.0 if len(positions) else 1.0

@@ -591,7 +591,8 @@ def run_all_cells(page: Any, *, timeout: float = 120, check_errors: bool = True)
         )
     except Exception as exc:
         errors = notebook_errors(page)
-        raise TimeoutError(f"cells still running after {timeout} s" + (f"; errors so far:\n{errors}" if errors else "")) from exc
+        raise TimeoutError(f"cells still running after {timeout} s"
+                           + (f"; errors so far:\n{errors}" if errors else "")) from exc
     if check_errors:
         errors = notebook_errors(page)
         if errors:
@@ -621,7 +622,9 @@ def notebook_errors(page: Any) -> str:
             for (const el of cell.node.querySelectorAll(
                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
               const t = el.innerText;
-              if (t.includes("Traceback") && !out.some((s) => s.startsWith(`cell ${i}`))) out.push(`cell ${i} (stderr):\n${t}`);
+              if (t.includes("Traceback") && !out.some((s) => s.startsWith(`cell ${i}`))) {
+                out.push(`cell ${i} (stderr):\n${t}`);
+              }
             }
           });
           return out;
@@ -699,7 +702,9 @@ const xwAllViews = () => {
     let kids = [];
     try {
       if (typeof v.children === "function") kids = [...v.children()];
-      else if (v.child_views != null) kids = Array.isArray(v.child_views) ? v.child_views : Object.values(v.child_views);
+      else if (v.child_views != null) {
+        kids = Array.isArray(v.child_views) ? v.child_views : Object.values(v.child_views);
+      }
     } catch (e) {}
     for (const k of kids) walk(k);
   };
@@ -750,13 +755,15 @@ const xwFindModel = (name) => {
 const xwColumn = (source, column) => {
   const data = source.data;
   const col = data instanceof Map ? data.get(column) : data?.[column];
-  return col == null ? null : Array.from(col, (v) => (typeof v === "number" || typeof v === "string" || v == null) ? v : String(v));
+  if (col == null) return null;
+  return Array.from(col, (v) => (typeof v === "number" || typeof v === "string" || v == null) ? v : String(v));
 };
 const xwToPage = (name, x, y) => {
   const view = xwPlotView(name);
   if (view == null) {
     const n = xwPlotViews(name).length;
-    throw new Error(`no rendered Bokeh plot named ${JSON.stringify(name)} (${n} hidden views; ${xwAllViews().length} views in Bokeh.index)`);
+    throw new Error(`no rendered Bokeh plot named ${JSON.stringify(name)} (${n} hidden views; `
+                    + `${xwAllViews().length} views in Bokeh.index)`);
   }
   const sx = view.frame.x_scale.compute(x);
   const sy = view.frame.y_scale.compute(y);
@@ -1077,7 +1084,8 @@ def run_cell(page: Any, index: int, *, timeout: float = 120, check_errors: bool 
 def save_notebook(page: Any, *, timeout: float = 30) -> None:
     """Save the current notebook (``docmanager:save``) and wait until it is no longer dirty."""
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function("() => {" + _JS_NOTEBOOK + "const p = xwPanel(); return p != null && !p.context.model.dirty; }",
+    page.wait_for_function("() => {" + _JS_NOTEBOOK
+                           + "const p = xwPanel(); return p != null && !p.context.model.dirty; }",
                            timeout=timeout * 1000, polling=100)
 
 
@@ -1172,7 +1180,8 @@ def python_sources(widget: Any) -> str:
 
 def kernel_sources(page: Any, widget_expression: str) -> dict:
     """:func:`python_sources` of the kernel's ``widget_expression`` (e.g. ``"flipper"``)."""
-    text = kernel_value(page, f"__import__('xai_widgets.testing.lab', fromlist=['lab']).python_sources({widget_expression})")
+    text = kernel_value(page, "__import__('xai_widgets.testing.lab', fromlist=['lab'])"
+                              f".python_sources({widget_expression})")
     return json.loads(text)
 
 

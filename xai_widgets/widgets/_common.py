@@ -6,7 +6,7 @@ import json
 import threading
 import weakref
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -142,7 +142,7 @@ def _register_post_run_cell_hook() -> None:
         shell.events.register("post_run_cell", _after_cell)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _batched_bokeh_model_class():
     from bokeh.protocol import Protocol
     from jupyter_bokeh import BokehModel

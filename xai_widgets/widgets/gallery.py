@@ -186,7 +186,8 @@ class FilterGallery(ipw.VBox):
             update_source(self.sources["tiles"], {**self.sources["tiles"].data, "fill": fills})
         reference = self.importance.reference_score
         t = self.target
-        rows = "".join(f"<tr><td>{i}</td><td>{float(a):+.3f}</td><td>{float(b):+.3f}</td><td>{float(b - a):+.3f}</td></tr>"
+        rows = "".join(f"<tr><td>{i}</td><td>{float(a):+.3f}</td><td>{float(b):+.3f}</td>"
+                       f"<td>{float(b - a):+.3f}</td></tr>"
                        for i, a, b in zip(self.sequences, self.reference_predictions[:, t], self.predictions[:, t]))
         self.readout.value = (
             f"<b>ablated</b>: <span class='xw-ablated'>{len(self.ablated)}</span> filter(s) "

@@ -13,8 +13,7 @@ import traitlets
 from torch import nn
 
 from ..methods import VariantScores
-from ..plots import (add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure,
-                     track_data)
+from ..plots import add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure, track_data
 from ._common import bokeh_widget
 from .core import METHOD_LABELS, VariantCore
 from .core.variants import sort_keys

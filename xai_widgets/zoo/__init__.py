@@ -42,7 +42,7 @@ def _weights_dir():
     return resources.files(__name__).joinpath("weights")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cards() -> dict[str, dict]:
     cards = {}
     for entry in _weights_dir().iterdir():

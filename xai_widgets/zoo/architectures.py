@@ -315,7 +315,8 @@ class ExplaiNN(_LocalStackModel):
                          filter_width=filter_width, pool=pool, hidden=hidden, dropout=dropout)
         pooled = (input_length - filter_width + 1) // pool
         if pooled < 1:
-            raise ValueError(f"input_length {input_length} is too short for filter_width {filter_width} and pool {pool}")
+            raise ValueError(f"input_length {input_length} is too short for filter_width {filter_width} "
+                             f"and pool {pool}")
         self.conv1 = nn.Conv1d(4, n_units, filter_width)
         self.bn1 = nn.BatchNorm1d(n_units)
         self.act1 = Exp()

@@ -12,8 +12,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import predict, resolve_device
-from ..data.encoding import reverse_complement
 from ..data.dataset import Dataset
+from ..data.encoding import reverse_complement
 from ..metrics import auroc, average_precision, pearson
 
 LOSSES = {"multilabel": nn.BCEWithLogitsLoss, "binary": nn.BCEWithLogitsLoss, "regression": nn.MSELoss}
@@ -66,8 +66,8 @@ def train(model: nn.Module, task: Dataset, *, epochs: int = 30, batch_size: int 
     """Train ``model`` on the task's train split with Adam, early-stopping on the valid split.
 
     The loss follows ``task.kind``: binary cross-entropy on logits for classification
-    (``"binary"``, ``"multilabel"``), mean squared error for ``"regression"``. Training stops after ``patience`` epochs without a lower
-    validation loss, and the best epoch's weights are restored.
+    (``"binary"``, ``"multilabel"``), mean squared error for ``"regression"``. Training stops after ``patience`` epochs
+    without a lower validation loss, and the best epoch's weights are restored.
 
     Parameters
     ----------

@@ -8,8 +8,14 @@ to the core and the core's state to Bokeh data sources.
 from ._common import LRUCache, attribution_values, content_digest, resolve_target
 from .attention import AttentionCore
 from .discovery import DiscoveryCore
-from .flipper import (ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_FUNCTIONS, METHOD_LABELS, FlipperCore,
-                      FlipperState)
+from .flipper import (
+    ATTRIBUTION_METHODS,
+    DEFAULT_METHOD_OPTIONS,
+    METHOD_FUNCTIONS,
+    METHOD_LABELS,
+    FlipperCore,
+    FlipperState,
+)
 from .gallery import GalleryCore
 from .interaction import InteractionCore
 from .sweep import SweepCore

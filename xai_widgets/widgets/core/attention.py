@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from ..._core import predict, resolve_device
-from ...methods import attention_importance, attention_maps, ism_importance
-from ...methods import check_index
+from ...methods import attention_importance, attention_maps, check_index, ism_importance
 from ...metrics import pearson
 from ._common import resolve_target
 

@@ -8,8 +8,16 @@ import torch
 from torch import nn
 
 from ..._core import predict, resolve_device
-from ...methods import (SIGNIFICANT_E_VALUE, filter_importance, filters_from_activations, mean_activations, mean_metric,
-                        model_fingerprint, predict_ablated, tomtom_matches)
+from ...methods import (
+    SIGNIFICANT_E_VALUE,
+    filter_importance,
+    filters_from_activations,
+    mean_activations,
+    mean_metric,
+    model_fingerprint,
+    predict_ablated,
+    tomtom_matches,
+)
 from ._common import LRUCache, content_digest
 
 #: Analyses ``(motifs, matches, importance)`` of the most recent (model, data, settings), keyed by

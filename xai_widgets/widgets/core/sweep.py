@@ -129,7 +129,8 @@ class SweepCore:
                           random_state=self.random_state)
         ism = saturation_mutagenesis(self.model, X, target=self.target, device=self.device)
         prediction = float(predict(self.model, X, device=self.device)[0, self.target])
-        return {"X": X, "values": attribution_values(ism)[0], "orientation": orientation, "spacing": spacing, "ism": ism, "prediction": prediction,
+        return {"X": X, "values": attribution_values(ism)[0], "orientation": orientation, "spacing": spacing,
+                "ism": ism, "prediction": prediction,
                 "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
                           (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
 
