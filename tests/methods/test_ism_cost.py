@@ -81,7 +81,7 @@ def test_head_dominated_model_gets_plain_passes():
     assert "head dominates" in choice.reason
     assert checked_plan(model, X, CPU, n_edits=360) is None  # the entry point of the other methods
     assert checked_plan(model, X, CPU) is not None  # the fast path exists and agrees; it is only dearer
-    result = saturation_mutagenesis(model, X, target=None, device="cpu")
+    result = saturation_mutagenesis(model, X, target="all", device="cpu")
     assert result.path == "naive"
 
 
@@ -106,7 +106,7 @@ def test_local_layers_dominated_model_gets_the_fast_path():
     assert choice.path == "fast" and choice.plan is not None
     assert choice.costs["ratio"] <= LOCAL_DOMINATES
     assert checked_plan(model, X, CPU, n_edits=3600) is not None
-    assert saturation_mutagenesis(model, X, target=None, device="cpu").path == "fast"
+    assert saturation_mutagenesis(model, X, target="all", device="cpu").path == "fast"
 
 
 @pytest.mark.parametrize("make, length", [(LSTMHead, 40), (basset_like, 120)])
@@ -114,7 +114,7 @@ def test_same_numbers_whichever_path(make, length):
     model = make().eval()
     X = random_one_hot(2, length, seed=4)
     expected = _plain_loop(model, X)
-    results = {method: saturation_mutagenesis(model, X, target=None, device="cpu", method=method)
+    results = {method: saturation_mutagenesis(model, X, target="all", device="cpu", method=method)
                for method in ("auto", "fast", "naive")}
     assert results["fast"].path == "fast" and results["naive"].path == "naive"
     assert results["auto"].path == choose_path(model, X, CPU, n_edits=3 * length * 2).path
@@ -128,7 +128,7 @@ def test_predict_edits_matches_plain_forward_passes(make, length):
     model = make().eval()
     X = random_one_hot(3, length, seed=5)
     edits = [(0, 0, "G"), (2, length - 1, 0), (1, length // 2, "T"), (0, 7, 3)]
-    delta = predict_edits(model, X, edits, target=None, device="cpu")
+    delta = predict_edits(model, X, edits=edits, target="all", device="cpu")
     with torch.no_grad():
         for row, (i, p, b) in zip(delta, edits):
             edited = X[i : i + 1].clone()
@@ -162,7 +162,7 @@ def test_explicit_methods_are_kept():
     model = LSTMHead().eval()
     X = random_one_hot(1, 50)
     assert choose_path(model, X, CPU, n_edits=150, method="fast").path == "fast"
-    assert saturation_mutagenesis(model, X, device="cpu", method="fast", target=None).path == "fast"
+    assert saturation_mutagenesis(model, X, device="cpu", method="fast", target="all").path == "fast"
     assert choose_path(basset_like(), X, CPU, n_edits=150, method="naive").path == "naive"
     no_plan = nn.Sequential(nn.Flatten(), nn.Linear(200, 2))
     choice = choose_path(no_plan, X, CPU, n_edits=150)
