@@ -9,19 +9,22 @@ from xai_widgets.contract import LocalPlan
 from xai_widgets.data.encoding import indices_to_one_hot
 
 
-def naive_ism(model, X, target):
-    """Reference: edit every position to every base, one forward pass each."""
+def naive_ism(model, X, target="all"):
+    """The oracle of every ISM test: each single-base edit as its own forward pass (the edits of a
+    sequence batched over positions). ``(N, T, 4, L)`` differences for ``target="all"``, else
+    ``(N, 4, L)`` for that output index."""
     n, _, length = X.shape
-    out = torch.zeros(n, 4, length)
+    rows = torch.arange(length)
     with torch.no_grad():
-        ref = model(X)[:, target]
-        for i in range(length):
-            for b in range(4):
-                edited = X.clone()
-                edited[:, :, i] = 0
-                edited[:, b, i] = 1
-                out[:, b, i] = model(edited)[:, target] - ref
-    return out
+        reference = model(X)
+        delta = torch.zeros(n, reference.shape[1], 4, length)
+        for i in range(n):
+            for base in range(4):
+                edited = X[i].repeat(length, 1, 1)
+                edited[rows, :, rows] = 0
+                edited[rows, base, rows] = 1
+                delta[i, :, base] = (model(edited) - reference[i]).T
+    return delta if target == "all" else delta[:, target]
 
 
 class Reused(nn.Module):

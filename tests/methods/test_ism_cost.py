@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot, randomise_batchnorm
+from tests.models import naive_ism
 from xai_widgets.methods import predict_edits, saturation_mutagenesis
 from xai_widgets.methods._fast_ism import (
     HEAD_DOMINATES,
@@ -57,19 +58,6 @@ def basset_like():
     return randomise_batchnorm(build("basset", n_targets=2))
 
 
-def _plain_loop(model, X):
-    """Independent reference: every substitution as its own forward pass, ``(N, T, 4, L)``."""
-    n, _, length = X.shape
-    with torch.no_grad():
-        reference = model(X)
-        out = torch.zeros(n, reference.shape[1], 4, length)
-        for i in range(length):
-            for b in range(4):
-                edited = X.clone()
-                edited[:, :, i] = 0
-                edited[:, b, i] = 1
-                out[:, :, b, i] = model(edited) - reference
-    return out
 
 
 def test_head_dominated_model_gets_plain_passes():
@@ -113,7 +101,7 @@ def test_local_layers_dominated_model_gets_the_fast_path():
 def test_same_numbers_whichever_path(make, length):
     model = make().eval()
     X = random_one_hot(2, length, seed=4)
-    expected = _plain_loop(model, X)
+    expected = naive_ism(model, X, "all")
     results = {method: saturation_mutagenesis(model, X, target="all", device="cpu", method=method)
                for method in ("auto", "fast", "naive")}
     assert results["fast"].path == "fast" and results["naive"].path == "naive"

@@ -9,6 +9,7 @@ import tangermeme.deep_lift_shap as tangermeme_dls
 import torch
 
 from tests.helpers import REALDATA, random_one_hot
+from tests.models import naive_ism
 from xai_widgets import data, zoo
 from xai_widgets.adapt import adapt
 from xai_widgets.contract import Residual
@@ -110,26 +111,13 @@ def test_profile_head_needs_its_rule(bpnet):
 
 # --- fast ISM -------------------------------------------------------------------------------
 
-def plain_ism(model, X):
-    """Every single-base edit by a plain forward pass: ``(N, T, 4, L)`` differences."""
-    n, _, length = X.shape
-    with torch.no_grad():
-        reference = model(X)
-        delta = torch.zeros(n, reference.shape[1], 4, length)
-        for i in range(n):
-            for base in range(4):
-                edited = X[i].repeat(length, 1, 1)
-                edited[torch.arange(length), :, torch.arange(length)] = 0
-                edited[torch.arange(length), base, torch.arange(length)] = 1
-                delta[i, :, base] = (model(edited) - reference[i]).T
-    return delta
 
 
 def test_fast_ism_deepstarr_equals_plain_loop(deepstarr, fly):
     X = fly[:2]
     ours = saturation_mutagenesis(deepstarr, X, target="all", method="fast", device="cpu")
     assert ours.path == "fast"
-    torch.testing.assert_close(ours.delta, plain_ism(deepstarr, X), rtol=0, atol=1e-5)
+    torch.testing.assert_close(ours.delta, naive_ism(deepstarr, X, "all"), rtol=0, atol=1e-5)
 
 
 def test_fast_ism_on_a_small_bpnet_equals_plain_loop():
@@ -144,7 +132,7 @@ def test_fast_ism_on_a_small_bpnet_equals_plain_loop():
     X = random_one_hot(2, 120, seed=4)
     ours = saturation_mutagenesis(model, X, target="all", method="fast", device="cpu")
     assert ours.path == "fast"
-    torch.testing.assert_close(ours.delta, plain_ism(model, X), rtol=0, atol=1e-5)
+    torch.testing.assert_close(ours.delta, naive_ism(model, X, "all"), rtol=0, atol=1e-5)
 
 
 def test_fast_ism_engine_on_bpnet_ctcf_equals_forward_passes(bpnet):

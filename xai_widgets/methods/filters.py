@@ -395,18 +395,9 @@ def mean_activations(model: nn.Module, X: torch.Tensor, *, batch_size: int | Non
 
     Parameters
     ----------
-    model : torch.nn.Module
-        A model with a first convolution (:func:`first_layer`).
-    X : torch.Tensor, shape (N, 4, L)
-        One-hot sequences.
-    batch_size : int, optional
-        Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
-    device : str or torch.device, optional
-        Default ``"auto"``: CUDA when available.
-
-    Returns
-    -------
-    torch.Tensor, shape (F,)
+    model, X, batch_size, device
+        As in :func:`predict_ablated`, with the same defaults: ``batch_size`` None (the memory
+        rule), ``device`` ``"auto"``.
     """
     device, _ = prepare(model, X, device, batch_size, probe=False)
     total, count = 0.0, 0
