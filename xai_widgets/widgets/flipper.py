@@ -9,6 +9,7 @@ import time
 from contextlib import nullcontext
 
 import ipywidgets as ipw
+import numpy as np
 import traitlets
 from torch import nn
 
@@ -312,8 +313,10 @@ class NucleotideFlipper(ipw.VBox):
 
     # ---- internals ----------------------------------------------------------------------
     def _refresh(self) -> None:
-        """Show the current state in two messages: first the sequence, history and prediction
-        (one forward pass, already done), then the ISM heatmap and attribution logo."""
+        """Show the current state in up to three messages: first the sequence, history and
+        prediction (one forward pass, already done); then, when the visible window is at most
+        half the sequence and its ISM is not memoised, the heatmap (and an ISM logo) of that
+        window (:meth:`FlipperCore.ism_at`); then the whole heatmap and logo."""
         started = time.perf_counter()
         X, states = self.X, self.core.states
         with self._batched():
@@ -323,16 +326,49 @@ class NucleotideFlipper(ipw.VBox):
                                                                 self.core.cursor))
             self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
         shown = time.perf_counter()
+        window = self.visible_span()
+        if window is not None and self.plot is not None and not self.core.has_result("ism"):
+            self._show_window(*window)
+        visible = time.perf_counter()
         ism, attribution = self.core.compute()
         computed = time.perf_counter()
         with self._batched():
-            limit = symmetric_limit(ism.delta[0].numpy())
+            # copies: _show_window writes into them, and the core's memoised results must stay intact
+            self._shown_delta = ism.delta[0].numpy().astype(np.float32)
+            self._shown_logo = attribution.numpy().astype(np.float32)
+            limit = symmetric_limit(self._shown_delta)
             self._color_mapper.update(low=-limit, high=limit)
-            update_source(self.sources["logo"], logo_data(attribution))
-            update_source(self.sources["heatmap"], heatmap_data(ism.delta[0]))
+            update_source(self.sources["logo"], logo_data(self._shown_logo))
+            update_source(self.sources["heatmap"], heatmap_data(self._shown_delta))
         done = time.perf_counter()
-        self.timings = {"sequence_ms": (shown - started) * 1000, "compute_ms": (computed - shown) * 1000,
-                        "maps_ms": (done - computed) * 1000}
+        self.timings = {"sequence_ms": (shown - started) * 1000, "window_ms": (visible - shown) * 1000,
+                        "visible_ms": (visible - started) * 1000, "compute_ms": (computed - visible) * 1000,
+                        "maps_ms": (done - computed) * 1000, "total_ms": (done - started) * 1000}
+
+    def visible_span(self, margin: int = 8) -> tuple[int, int] | None:
+        """Positions ``[start, end)`` the figures show now (their shared x range, plus ``margin``
+        on each side), or None when that is more than half the sequence (then all is one step)."""
+        length = self.X.shape[2]
+        x_range = self.figures["sequence"].x_range
+        start = max(0, int(np.floor(x_range.start + 0.5)) - margin)
+        end = min(length, int(np.ceil(x_range.end - 0.5)) + 1 + margin)
+        return (start, end) if start < end and 2 * (end - start) <= length else None
+
+    def _show_window(self, start: int, end: int) -> None:
+        """Send the heatmap (and the ISM logo) of ``[start, end)`` of the current sequence; the
+        rest of each figure keeps the previous values until the whole maps follow."""
+        delta, attribution = (values.numpy() for values in self.core.window_maps(start, end))
+        length = self.X.shape[2]
+        with self._batched():
+            self._shown_delta[:, start:end] = delta
+            limit = max(symmetric_limit(delta), self._color_mapper.high)
+            self._color_mapper.update(low=-limit, high=limit)
+            # heatmap rows are ordered by base, then position (heatmap_data): one slice per base
+            rows = [slice(b * length + start, b * length + end) for b in range(4)]
+            self.sources["heatmap"].patch({"value": [(row, delta[b]) for b, row in enumerate(rows)]})
+            if self.method == "ism":
+                self._shown_logo[:, start:end] = attribution
+                update_source(self.sources["logo"], logo_data(self._shown_logo))
 
     def _batched(self):
         return self.plot.batched() if self.plot is not None else nullcontext()
