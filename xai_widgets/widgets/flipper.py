@@ -4,7 +4,9 @@ The view of :class:`~xai_widgets.widgets.core.FlipperCore`, which holds the stat
 
 from __future__ import annotations
 
+import functools
 import html
+import threading
 import time
 from contextlib import nullcontext
 
@@ -27,10 +29,20 @@ from ..plots import (
     sequence_figure,
     symmetric_limit,
 )
-from ._common import as_sequence, bokeh_widget, target_options, update_source
+from ._common import as_sequence, bokeh_widget, kernel_io_loop, target_options, update_source
 from .core import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_LABELS, FlipperCore, FlipperState
 
 __all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "FlipperState", "NucleotideFlipper"]
+
+
+def _locked(method):
+    """Run ``method`` holding the widget's lock (edits and deferred chunks do not interleave)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class NucleotideFlipper(ipw.VBox):
@@ -100,6 +112,11 @@ class NucleotideFlipper(ipw.VBox):
                                 random_state=random_state)
         self.model, self.device, self.original = model, self.core.device, self.core.original
         self.timings: dict[str, float] = {}
+        self._lock = threading.RLock()  # clicks may arrive on a subshell thread while a deferred chunk runs
+        self._generation = 0  # counts refreshes: deferred chunks of an older one stop
+        loop = kernel_io_loop()
+        #: Runs ``f(*args)`` later on the kernel's event loop (None outside a kernel: all at once).
+        self.defer = None if loop is None else loop.add_callback
         options = target_options(model, self.core.n_outputs, target_names)
         length = self.original.shape[2]
 
@@ -212,37 +229,44 @@ class NucleotideFlipper(ipw.VBox):
                 f"method={self.method!r}, edits={self.core.cursor})")
 
     # ---- edits --------------------------------------------------------------------------
+    @_locked
     def edit(self, position: int, base) -> None:
         """Substitute ``base`` (``"A"``..``"T"`` or 0..3) at ``position``; a no-op if already there."""
         if self.core.edit(position, base):
             self._show_sequence()
 
+    @_locked
     def flip(self, position: int) -> None:
         """Turn the base at ``position`` into the next one (A>C>G>T>A)."""
         self.core.flip(position)
         self._show_sequence()
 
+    @_locked
     def knock_out(self, start: int, end: int) -> None:
         """Replace ``[start, end)`` by a shuffle of itself that differs from it
         (:func:`~xai_widgets.data.differing_shuffle`); each call draws anew."""
         self.core.knock_out(start, end)
         self._show_sequence()
 
+    @_locked
     def restore(self, start: int, end: int) -> None:
         """Put the starting sequence's bases back in ``[start, end)``."""
         self.core.restore(start, end)
         self._show_sequence()
 
+    @_locked
     def undo(self) -> None:
         """Go back one edit (no-op at the start)."""
         if self.core.undo():
             self._show_sequence()
 
+    @_locked
     def redo(self) -> None:
         """Re-apply an undone edit (no-op when there is none)."""
         if self.core.redo():
             self._show_sequence()
 
+    @_locked
     def reset(self) -> None:
         """Back to the starting sequence, clearing the history."""
         self.core.reset()
@@ -296,10 +320,12 @@ class NucleotideFlipper(ipw.VBox):
     def _check_span(self, proposal):
         return self.core.check_span(*proposal["value"])
 
+    @_locked
     def _on_setting(self, _) -> None:
         self.core.target, self.core.method = self.target, self.method
         self._refresh()
 
+    @_locked
     def _on_sequence(self, change) -> None:
         """``sequence`` set from outside (not by an edit here): make it one edit."""
         if change["new"] != self.core.sequence:
@@ -313,23 +339,64 @@ class NucleotideFlipper(ipw.VBox):
 
     # ---- internals ----------------------------------------------------------------------
     def _refresh(self) -> None:
-        """Show the current state in up to three messages: first the sequence, history and
-        prediction (one forward pass, already done); then, when the visible window is at most
-        half the sequence and its ISM is not memoised, the heatmap (and an ISM logo) of that
-        window (:meth:`FlipperCore.ism_at`); then the whole heatmap and logo."""
-        started = time.perf_counter()
-        X, states = self.X, self.core.states
-        with self._batched():
-            update_source(self.sources["sequence"], logo_data(X))
-            predictions = [float(s.predictions[self.target]) for s in states]
-            update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
-                                                                self.core.cursor))
-            self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
-        shown = time.perf_counter()
-        window = self.visible_span()
-        if window is not None and self.plot is not None and not self.core.has_result("ism"):
-            self._show_window(*window)
-        visible = time.perf_counter()
+        """Show the current state: first the sequence, history and prediction (one forward pass,
+        already done); then, when the visible window is at most half the sequence and its ISM is
+        not memoised, the heatmap (and an ISM logo) of that window (:meth:`FlipperCore.ism_at`);
+        then the whole heatmap and logo (:meth:`_finish`).
+
+        In a kernel the rest after the window is computed in chunks, each a callback on the
+        kernel's event loop (:attr:`defer`), so that a click in between is handled after at most
+        one chunk; an edit or setting change drops the chunks of the previous state."""
+        with self._lock:
+            self._generation += 1
+            started = time.perf_counter()
+            X, states = self.X, self.core.states
+            with self._batched():
+                update_source(self.sources["sequence"], logo_data(X))
+                predictions = [float(s.predictions[self.target]) for s in states]
+                update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
+                                                                    self.core.cursor))
+                self.readout.value = readout_html(self.prediction, predictions[0], f"prediction ({self.target})")
+            shown = time.perf_counter()
+            self.timings = {"sequence_ms": (shown - started) * 1000}
+            window = self.visible_span()
+            if window is None or self.plot is None or self.core.has_result("ism"):
+                self._finish(started)
+                return
+            self._show_window(*window, logo=True)
+            self.timings["visible_ms"] = (time.perf_counter() - started) * 1000
+            if self.defer is None:
+                self._finish(started)  # the rest at once
+            else:
+                self.defer(self._continue, self._generation, self._chunks(*window), started)
+
+    def _continue(self, generation: int, chunks: list, started: float) -> None:
+        """One deferred step of :meth:`_refresh`: the next chunk, or the whole maps at the end."""
+        with self._lock:
+            if generation != self._generation:
+                return  # a newer state is being shown
+            if chunks:
+                self._show_window(*chunks[0])
+                self.defer(self._continue, generation, chunks[1:], started)
+            else:
+                self._finish(started)
+
+    def _chunks(self, start: int, end: int) -> list[tuple[int, int]]:
+        """``[start, end)``-sized spans covering the rest of the sequence, nearest first."""
+        length, width = self.X.shape[2], end - start
+        spans, left, right = [], start, end
+        while left > 0 or right < length:
+            if right < length:
+                spans.append((right, min(length, right + width)))
+                right = spans[-1][1]
+            if left > 0:
+                spans.append((max(0, left - width), left))
+                left = spans[-1][0]
+        return spans
+
+    def _finish(self, started: float) -> None:
+        """Compute (or complete) the whole ISM and the logo's map; send both with exact colour limits."""
+        computing = time.perf_counter()
         ism, attribution = self.core.compute()
         computed = time.perf_counter()
         with self._batched():
@@ -341,9 +408,9 @@ class NucleotideFlipper(ipw.VBox):
             update_source(self.sources["logo"], logo_data(self._shown_logo))
             update_source(self.sources["heatmap"], heatmap_data(self._shown_delta))
         done = time.perf_counter()
-        self.timings = {"sequence_ms": (shown - started) * 1000, "window_ms": (visible - shown) * 1000,
-                        "visible_ms": (visible - started) * 1000, "compute_ms": (computed - visible) * 1000,
-                        "maps_ms": (done - computed) * 1000, "total_ms": (done - started) * 1000}
+        self.timings.update({"compute_ms": (computed - computing) * 1000, "maps_ms": (done - computed) * 1000,
+                             "total_ms": (done - started) * 1000})
+        self.timings.setdefault("visible_ms", self.timings["total_ms"])
 
     def visible_span(self, margin: int = 8) -> tuple[int, int] | None:
         """Positions ``[start, end)`` the figures show now (their shared x range, plus ``margin``
@@ -354,9 +421,9 @@ class NucleotideFlipper(ipw.VBox):
         end = min(length, int(np.ceil(x_range.end - 0.5)) + 1 + margin)
         return (start, end) if start < end and 2 * (end - start) <= length else None
 
-    def _show_window(self, start: int, end: int) -> None:
-        """Send the heatmap (and the ISM logo) of ``[start, end)`` of the current sequence; the
-        rest of each figure keeps the previous values until the whole maps follow."""
+    def _show_window(self, start: int, end: int, logo: bool = False) -> None:
+        """Send the heatmap of ``[start, end)`` of the current sequence (and with ``logo``, an ISM
+        logo's); the rest of each figure keeps the previous values until the whole maps follow."""
         delta, attribution = (values.numpy() for values in self.core.window_maps(start, end))
         length = self.X.shape[2]
         with self._batched():
@@ -366,7 +433,7 @@ class NucleotideFlipper(ipw.VBox):
             # heatmap rows are ordered by base, then position (heatmap_data): one slice per base
             rows = [slice(b * length + start, b * length + end) for b in range(4)]
             self.sources["heatmap"].patch({"value": [(row, delta[b]) for b, row in enumerate(rows)]})
-            if self.method == "ism":
+            if logo and self.method == "ism":
                 self._shown_logo[:, start:end] = attribution
                 update_source(self.sources["logo"], logo_data(self._shown_logo))
 

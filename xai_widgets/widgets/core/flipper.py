@@ -109,7 +109,7 @@ class FlipperCore:
         self.ism = None
         self.attribution = None
         self.diagnosis = None
-        self._partial = None  # (cache key, positions, ISMResult there) from ism_at, completed by result("ism")
+        self._partial = None  # (cache key, positions done (L,) bool, ISMResult there) of ism_at; result("ism") completes it
 
     # ---- state --------------------------------------------------------------------------
     @property
@@ -238,10 +238,9 @@ class FlipperCore:
         X = self.X if X is None else X
         options = {"batch_size": self.batch_size, **self.method_options.get(method, {})}
         key = (method, self.target, content_digest(X))
-        if method == "ism" and self._partial is not None:
+        if method == "ism" and self._partial is not None and self._partial[0] == key:
             partial, self._partial = self._partial, None
-            if partial[0] == key:
-                return self._cache.get(key, lambda: self._complete(X, *partial[1:]))
+            return self._cache.get(key, lambda: self._complete(X, *partial[1:]))
         return self._cache.get(key, lambda: METHOD_FUNCTIONS[method](
             self.model, X, target=self.target, device=self.device, **options))
 
@@ -250,23 +249,30 @@ class FlipperCore:
         return (method, self.target, content_digest(self.X)) in self._cache
 
     def ism_at(self, start: int, end: int) -> ISMResult:
-        """ISM of the current sequence and :attr:`target` at positions ``[start, end)`` only
-        (:func:`~xai_widgets.methods.mutagenesis_at`: ``delta`` is zero elsewhere), or the whole
-        memoised result when there is one. The next :meth:`compute` then predicts only the other
-        positions, so a view can show the visible window first at no extra cost overall.
+        """ISM of the current sequence and :attr:`target` at positions ``[start, end)``
+        (:func:`~xai_widgets.methods.mutagenesis_at`), added to what earlier calls for the same
+        sequence and target computed: ``delta`` holds every position computed so far and zero
+        elsewhere. The whole memoised result when there is one. The next :meth:`compute` predicts
+        only the positions no call computed, so a view can show the visible window first, then
+        more, at no extra cost overall.
 
         With ISM options other than ``batch_size`` (:attr:`method_options`) the whole map is
         computed here, by :func:`~xai_widgets.methods.saturation_mutagenesis` with those options.
         """
         start, end = self.check_span(start, end)
-        key = ("ism", self.target, content_digest(self.X))
-        options = self.method_options.get("ism", {})
-        if key in self._cache or set(options) - {"batch_size"}:
-            return self.result("ism")
-        positions = torch.arange(start, end)
-        partial = mutagenesis_at(self.model, self.X, positions=positions, target=self.target, device=self.device,
-                                 batch_size=options.get("batch_size", self.batch_size))
-        self._partial = (key, positions, partial)
+        X = self.X
+        key = ("ism", self.target, content_digest(X))
+        if key in self._cache or set(self.method_options.get("ism", {})) - {"batch_size"}:
+            return self.result("ism", X)
+        if self._partial is None or self._partial[0] != key:
+            self._partial = (key, torch.zeros(X.shape[2], dtype=torch.bool), None)
+        _, done, partial = self._partial
+        todo = torch.arange(start, end)[~done[start:end]]
+        if len(todo):
+            new = self._ism_positions(X, todo)
+            partial = new if partial is None else replace(partial, delta=partial.delta + new.delta)
+            done[todo] = True
+            self._partial = (key, done, partial)
         return partial
 
     def window_maps(self, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,13 +281,16 @@ class FlipperCore:
         partial = self.ism_at(start, end)
         return partial.delta[0, :, start:end], attribution_values(partial)[0, :, start:end]
 
-    def _complete(self, X: torch.Tensor, positions: torch.Tensor, partial: ISMResult) -> ISMResult:
-        """The whole ISM of ``X`` from ``partial`` (computed at ``positions``) and the other positions."""
-        rest = torch.ones(X.shape[2], dtype=torch.bool)
-        rest[positions] = False
+    def _ism_positions(self, X: torch.Tensor, positions: torch.Tensor) -> ISMResult:
         batch_size = self.method_options.get("ism", {}).get("batch_size", self.batch_size)
-        other = mutagenesis_at(self.model, X, positions=torch.nonzero(rest).squeeze(1), target=self.target,
-                               device=self.device, batch_size=batch_size)
+        return mutagenesis_at(self.model, X, positions=positions, target=self.target, device=self.device,
+                              batch_size=batch_size)
+
+    def _complete(self, X: torch.Tensor, done: torch.Tensor, partial: ISMResult) -> ISMResult:
+        """The whole ISM of ``X`` from ``partial`` (computed where ``done``) and the other positions."""
+        if bool(done.all()):
+            return partial
+        other = self._ism_positions(X, torch.nonzero(~done).squeeze(1))
         return replace(partial, delta=partial.delta + other.delta)
 
     def compute(self):
