@@ -117,6 +117,8 @@ class NucleotideFlipper(ipw.VBox):
         loop = kernel_io_loop()
         #: Runs ``f(*args)`` later on the kernel's event loop (None outside a kernel: all at once).
         self.defer = None if loop is None else loop.add_callback
+        #: Deferred ISM spans grow while one takes less than this (seconds).
+        self.chunk_seconds = 0.1
         options = target_options(model, self.core.n_outputs, target_names)
         length = self.original.shape[2]
 
@@ -368,31 +370,30 @@ class NucleotideFlipper(ipw.VBox):
             if self.defer is None:
                 self._finish(started)  # the rest at once
             else:
-                self.defer(self._continue, self._generation, self._chunks(*window), started)
+                self.defer(self._continue, self._generation, *window, window[1] - window[0], True, started)
 
-    def _continue(self, generation: int, chunks: list, started: float) -> None:
-        """One deferred step of :meth:`_refresh`: the next chunk, or the whole maps at the end."""
+    def _continue(self, generation: int, left: int, right: int, width: int, rightward: bool, started: float) -> None:
+        """One deferred step of :meth:`_refresh`: the ISM of the next span beside ``[left, right)``
+        (right and left in turn), or the whole maps once every position is done. ``width`` doubles
+        while a span takes under :attr:`chunk_seconds`, so a click waits for at most about that."""
         with self._lock:
             if generation != self._generation:
                 return  # a newer state is being shown
-            if chunks:
-                self._show_window(*chunks[0])
-                self.defer(self._continue, generation, chunks[1:], started)
-            else:
+            length = self.X.shape[2]
+            if left == 0 and right == length:
                 self._finish(started)
-
-    def _chunks(self, start: int, end: int) -> list[tuple[int, int]]:
-        """``[start, end)``-sized spans covering the rest of the sequence, nearest first."""
-        length, width = self.X.shape[2], end - start
-        spans, left, right = [], start, end
-        while left > 0 or right < length:
-            if right < length:
-                spans.append((right, min(length, right + width)))
-                right = spans[-1][1]
-            if left > 0:
-                spans.append((max(0, left - width), left))
-                left = spans[-1][0]
-        return spans
+                return
+            step = time.perf_counter()
+            if right < length and (rightward or left == 0):
+                span = (right, min(length, right + width))
+                right = span[1]
+            else:
+                span = (max(0, left - width), left)
+                left = span[0]
+            self._show_window(*span)
+            if time.perf_counter() - step < self.chunk_seconds:
+                width *= 2
+            self.defer(self._continue, generation, left, right, width, not rightward, started)
 
     def _finish(self, started: float) -> None:
         """Compute (or complete) the whole ISM and the logo's map; send both with exact colour limits."""
