@@ -332,7 +332,8 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     flipper = NucleotideFlipper(model, X, target=3, device="cpu", window=40)
     assert flipper.visible_span() == (0, 48)  # the 40 visible positions and a margin of 8
     pending = []
-    flipper.defer = lambda f, *args: pending.append((f, args))
+    flipper.defer = lambda delay, f, *args: pending.append((f, args))
+    flipper.flush_seconds = 0  # send the heatmap after every deferred span
     before = np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)
     sequence_tap(flipper, 20)
     # the edited sequence and the window's heatmap and logo are shown; the rest still shows the old values
@@ -346,6 +347,14 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     assert [logo["base"][i] for i in rows] == window_logo["base"]
     np.testing.assert_allclose([logo["value"][i] for i in rows], window_logo["value"], atol=1e-5)
     assert len(pending) == 1
+    # while an edit waits for the lock (on another thread), a step only reschedules itself
+    flipper._waiting = 1
+    f, args = pending.pop()
+    f(*args)
+    assert pending == [(f, args)]
+    np.testing.assert_array_equal(np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)[:, 48:],
+                                  before[:, 48:])
+    flipper._waiting = 0
     # one chunk, then a click: the old chain stops, the new one ends in the new state
     f, args = pending.pop()
     f(*args)
@@ -359,6 +368,15 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
         f, args = pending.pop()
         f(*args)
     assert_sources_match(flipper, model)
+    # reading the maps while deferred steps are pending completes them at once; the steps then stop
+    sequence_tap(flipper, 10)
+    assert len(pending) == 1
+    torch.testing.assert_close(flipper.ism.delta, saturation_mutagenesis(model, flipper.X, target=3,
+                                                                         device="cpu").delta, atol=1e-5, rtol=1e-4)
+    assert_sources_match(flipper, model)
+    f, args = pending.pop()
+    f(*args)
+    assert not pending
     np.testing.assert_allclose(flipper.attribution, saturation_mutagenesis(
         model, flipper.X, target=3, device="cpu").attribution()[0], atol=1e-5)
     assert flipper._color_mapper.high == pytest.approx(float(flipper.ism.delta.abs().max()))

@@ -36,11 +36,22 @@ __all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "Fl
 
 
 def _locked(method):
-    """Run ``method`` holding the widget's lock (edits and deferred chunks do not interleave)."""
+    """Run ``method`` holding the widget's lock (edits and deferred chunks do not interleave);
+    while it waits for the lock, :attr:`NucleotideFlipper._waiting` says so, and deferred chunks
+    step aside (a released lock is not handed over: the event loop would take it again first)."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self._lock:
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
             return method(self, *args, **kwargs)
+        finally:
+            self._lock.release()
 
     return wrapper
 
@@ -113,12 +124,18 @@ class NucleotideFlipper(ipw.VBox):
         self.model, self.device, self.original = model, self.core.device, self.core.original
         self.timings: dict[str, float] = {}
         self._lock = threading.RLock()  # clicks may arrive on a subshell thread while a deferred chunk runs
+        self._waiting_lock, self._waiting = threading.Lock(), 0  # calls waiting for _lock
         self._generation = 0  # counts refreshes: deferred chunks of an older one stop
         loop = kernel_io_loop()
-        #: Runs ``f(*args)`` later on the kernel's event loop (None outside a kernel: all at once).
-        self.defer = None if loop is None else loop.add_callback
+        #: ``defer(delay, f, *args)`` runs ``f(*args)`` after ``delay`` seconds on the kernel's event
+        #: loop (None outside a kernel: the rest of the maps is computed at once).
+        self.defer = None if loop is None else (
+            lambda delay, f, *args: loop.add_callback(loop.call_later, delay, f, *args))  # from any thread
+        self._pending = None  # while deferred steps run: when their refresh started
         #: Deferred ISM spans grow while one takes less than this (seconds).
         self.chunk_seconds = 0.1
+        #: While the rest is computed, the heatmap of what is done is sent at most this often (seconds).
+        self.flush_seconds = 0.5
         options = target_options(model, self.core.n_outputs, target_names)
         length = self.original.shape[2]
 
@@ -206,12 +223,22 @@ class NucleotideFlipper(ipw.VBox):
     @property
     def ism(self):
         """ISM result of the current sequence for :attr:`target` (the heatmap)."""
+        self._complete_now()
         return self.core.ism
 
     @property
     def attribution(self):
         """The logo's map ``(4, L)``: :attr:`method`'s ``.values`` for the current sequence."""
+        self._complete_now()
         return self.core.attribution
+
+    def _complete_now(self) -> None:
+        """If deferred steps are still computing the current maps, finish them now (Python
+        state is the truth: a cell reading :attr:`ism` right after an edit gets the new one)."""
+        with self._lock:
+            if self._pending is not None:
+                self._generation += 1  # the deferred steps stop
+                self._finish(self._pending)
 
     @property
     def diagnosis(self):
@@ -370,12 +397,21 @@ class NucleotideFlipper(ipw.VBox):
             if self.defer is None:
                 self._finish(started)  # the rest at once
             else:
-                self.defer(self._continue, self._generation, *window, window[1] - window[0], True, started)
+                self._pending = started
+                self.defer(0, self._continue, self._generation, *window, window[1] - window[0], True, started,
+                           time.perf_counter())
 
-    def _continue(self, generation: int, left: int, right: int, width: int, rightward: bool, started: float) -> None:
+    def _continue(self, generation: int, left: int, right: int, width: int, rightward: bool, started: float,
+                  sent: float) -> None:
         """One deferred step of :meth:`_refresh`: the ISM of the next span beside ``[left, right)``
         (right and left in turn), or the whole maps once every position is done. ``width`` doubles
-        while a span takes under :attr:`chunk_seconds`, so a click waits for at most about that."""
+        while a span takes under :attr:`chunk_seconds`, so a click waits for at most about that.
+        The heatmap of ``[left, right)`` is sent when :attr:`flush_seconds` have passed since the
+        last message (``sent``), so long computations fill in as they go."""
+        state = (generation, left, right, width, rightward, started, sent)
+        if self._waiting:  # an edit waits for the lock: let it go first
+            self.defer(0.005, self._continue, *state)
+            return
         with self._lock:
             if generation != self._generation:
                 return  # a newer state is being shown
@@ -390,13 +426,18 @@ class NucleotideFlipper(ipw.VBox):
             else:
                 span = (max(0, left - width), left)
                 left = span[0]
-            self._show_window(*span)
-            if time.perf_counter() - step < self.chunk_seconds:
+            self.core.ism_at(*span)
+            now = time.perf_counter()
+            if now - step < self.chunk_seconds:
                 width *= 2
-            self.defer(self._continue, generation, left, right, width, not rightward, started)
+            if now - sent > self.flush_seconds:
+                self._show_window(left, right)
+                sent = time.perf_counter()
+            self.defer(0, self._continue, generation, left, right, width, not rightward, started, sent)
 
     def _finish(self, started: float) -> None:
         """Compute (or complete) the whole ISM and the logo's map; send both with exact colour limits."""
+        self._pending = None
         computing = time.perf_counter()
         ism, attribution = self.core.compute()
         computed = time.perf_counter()
