@@ -331,8 +331,8 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     X = random_one_hot(1, 400, seed=6)
     flipper = NucleotideFlipper(model, X, target=3, device="cpu", window=40)
     assert flipper.visible_span() == (0, 48)  # the 40 visible positions and a margin of 8
-    pending = []
-    flipper.defer = lambda delay, f, *args: pending.append((f, args))
+    pending, delays = [], []
+    flipper.defer = lambda delay, f, *args: (pending.append((f, args)), delays.append(delay))
     flipper.flush_seconds = 0  # send the heatmap after every deferred span
     before = np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)
     sequence_tap(flipper, 20)
@@ -346,7 +346,7 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     rows = [i for i, p in enumerate(logo["position"]) if p < 48]
     assert [logo["base"][i] for i in rows] == window_logo["base"]
     np.testing.assert_allclose([logo["value"][i] for i in rows], window_logo["value"], atol=1e-5)
-    assert len(pending) == 1
+    assert len(pending) == 1 and delays == [flipper.rest_delay]
     # while an edit waits for the lock (on another thread), a step only reschedules itself
     flipper._waiting = 1
     f, args = pending.pop()

@@ -61,7 +61,12 @@ class NucleotideFlipper(ipw.VBox):
 
     Clicking a letter of the sequence track turns it into the next base (A>C>G>T>A); clicking a
     heatmap cell substitutes that cell's base at that position. Every edit is recomputed (ISM by
-    the fast incremental path where the model allows) and redrawn. Python state is the truth:
+    the fast incremental path where the model allows) and redrawn: the edited sequence and the
+    prediction first, then, when the figures show at most half the sequence
+    (:meth:`visible_span`), the ISM heatmap and logo of the visible window, then the rest. In a
+    kernel the rest is computed in deferred steps (:attr:`defer`, :attr:`rest_delay`,
+    :attr:`chunk_seconds`, :attr:`flush_seconds`) that a new click interrupts; reading
+    :attr:`ism` or :attr:`attribution` completes them at once. Python state is the truth:
     :attr:`X`, :attr:`sequence`, :attr:`history`, :attr:`ism` and :attr:`attribution` (kept by
     :attr:`core`, a :class:`~xai_widgets.widgets.core.FlipperCore`).
 
@@ -132,6 +137,10 @@ class NucleotideFlipper(ipw.VBox):
         self.defer = None if loop is None else (
             lambda delay, f, *args: loop.add_callback(loop.call_later, delay, f, *args))  # from any thread
         self._pending = None  # while deferred steps run: when their refresh started
+        #: The rest of the maps starts this long after the visible window's (seconds): a click
+        #: within it drops the rest of the state it leaves, so a burst of clicks competes with no
+        #: computation of states already left behind.
+        self.rest_delay = 0.25
         #: Deferred ISM spans grow while one takes less than this (seconds).
         self.chunk_seconds = 0.1
         #: While the rest is computed, the heatmap of what is done is sent at most this often (seconds).
@@ -398,7 +407,7 @@ class NucleotideFlipper(ipw.VBox):
                 self._finish(started)  # the rest at once
             else:
                 self._pending = started
-                self.defer(0, self._continue, self._generation, *window, window[1] - window[0], True, started,
+                self.defer(self.rest_delay, self._continue, self._generation, *window, window[1] - window[0], True, started,
                            time.perf_counter())
 
     def _continue(self, generation: int, left: int, right: int, width: int, rightward: bool, started: float,
