@@ -173,7 +173,8 @@ def test_method_selector_shows_that_methods_map(flipper, model, method):
     X, options = flipper.X, DEFAULT_METHOD_OPTIONS.get(method, {})
     expected = {"saliency": lambda: saliency(model, X, target=1, device="cpu").values,
                 "gradient_x_input": lambda: gradient_x_input(model, X, target=1, device="cpu").values,
-                "integrated_gradients": lambda: integrated_gradients(model, X, target=1, device="cpu", **options).values,
+                "integrated_gradients": lambda: integrated_gradients(model, X, target=1, device="cpu",
+                                                                     **options).values,
                 "deep_lift_shap": lambda: deep_lift_shap(model, X, target=1, device="cpu", **options).values}[method]()
     torch.testing.assert_close(flipper.attribution, expected[0], atol=1e-5, rtol=1e-4)
     assert flipper.sources["logo"].data["value"] == pytest.approx(logo_data(expected[0])["value"], abs=1e-5)
@@ -285,3 +286,98 @@ def test_the_core_runs_without_a_view_and_target_follows_the_one_rule(model):
     with pytest.raises(ValueError, match="pass target"):
         NucleotideFlipper(model, "ACGT" * 25, device="cpu")
     assert FlipperCore(TinyRNN(), one_hot("ACGT" * 5), target="1", device="cpu").target == 1
+
+
+def test_the_visible_window_comes_first_and_the_rest_completes_it(model, monkeypatch):
+    """ISM of a window, a wider window (only its new positions computed), then the rest: the
+    result equals a fresh computation, and no position is computed twice."""
+    import xai_widgets.widgets.core.flipper as core_module
+
+    calls = []
+
+    def spy(*args, positions, **kwargs):
+        calls.append(sorted(torch.as_tensor(positions).tolist()))
+        return saturation_mutagenesis_at(*args, positions=positions, **kwargs)
+
+    saturation_mutagenesis_at = core_module.mutagenesis_at
+    monkeypatch.setattr(core_module, "mutagenesis_at", spy)
+    core = FlipperCore(model, random_one_hot(1, 300, seed=4), target=2, device="cpu")
+    core.edit(100, "A" if core.sequence[100] != "A" else "G")
+    delta, values = core.window_maps(90, 130)
+    fresh = saturation_mutagenesis(model, core.X, target=2, device="cpu")
+    torch.testing.assert_close(delta, fresh.delta[0, :, 90:130], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(values, fresh.attribution()[0, :, 90:130], atol=1e-5, rtol=1e-4)
+    core.ism_at(110, 160)
+    ism, attribution = core.compute()
+    assert calls == [list(range(90, 130)), list(range(130, 160)), list(range(90)) + list(range(160, 300))]
+    torch.testing.assert_close(ism.delta, fresh.delta, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(ism.reference, fresh.reference)
+    torch.testing.assert_close(attribution, fresh.attribution()[0], atol=1e-5, rtol=1e-4)
+    # memoised: after undo and redo, a window of the state is a slice of its whole result
+    core.undo()
+    core.compute()  # the start state: saturation_mutagenesis, no window
+    core.redo()
+    assert core.has_result("ism")
+    torch.testing.assert_close(core.window_maps(0, 10)[0], fresh.delta[0, :, :10], atol=1e-5, rtol=1e-4)
+    assert len(calls) == 3
+    # a partial result of another sequence is not reused
+    core.ism_at(0, 20)
+    core.edit(5, "A" if core.sequence[5] != "A" else "C")
+    ism, _ = core.compute()
+    torch.testing.assert_close(ism.delta, saturation_mutagenesis(model, core.X, target=2, device="cpu").delta,
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(model):
+    X = random_one_hot(1, 400, seed=6)
+    flipper = NucleotideFlipper(model, X, target=3, device="cpu", window=40)
+    assert flipper.visible_span() == (0, 48)  # the 40 visible positions and a margin of 8
+    pending, delays = [], []
+    flipper.defer = lambda delay, f, *args: (pending.append((f, args)), delays.append(delay))
+    flipper.flush_seconds = 0  # send the heatmap after every deferred span
+    before = np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)
+    sequence_tap(flipper, 20)
+    # the edited sequence and the window's heatmap and logo are shown; the rest still shows the old values
+    fresh = saturation_mutagenesis(model, flipper.X, target=3, device="cpu")
+    shown = np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)
+    np.testing.assert_allclose(shown[:, :48], fresh.delta[0, :, :48], atol=1e-5)
+    np.testing.assert_array_equal(shown[:, 48:], before[:, 48:])
+    window_logo = logo_data(fresh.attribution()[0, :, :48])
+    logo = flipper.sources["logo"].data
+    rows = [i for i, p in enumerate(logo["position"]) if p < 48]
+    assert [logo["base"][i] for i in rows] == window_logo["base"]
+    np.testing.assert_allclose([logo["value"][i] for i in rows], window_logo["value"], atol=1e-5)
+    assert len(pending) == 1 and delays == [flipper.rest_delay]
+    # while an edit waits for the lock (on another thread), a step only reschedules itself
+    flipper._waiting = 1
+    f, args = pending.pop()
+    f(*args)
+    assert pending == [(f, args)]
+    np.testing.assert_array_equal(np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)[:, 48:],
+                                  before[:, 48:])
+    flipper._waiting = 0
+    # one chunk, then a click: the old chain stops, the new one ends in the new state
+    f, args = pending.pop()
+    f(*args)
+    np.testing.assert_allclose(np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)[:, 48:96],
+                               fresh.delta[0, :, 48:96], atol=1e-5)
+    stale = pending.pop()
+    heatmap_tap(flipper, 30, "A" if flipper.sequence[30] != "A" else "T")
+    stale[0](*stale[1])
+    assert len(pending) == 1  # the stale chain added nothing
+    while pending:
+        f, args = pending.pop()
+        f(*args)
+    assert_sources_match(flipper, model)
+    # reading the maps while deferred steps are pending completes them at once; the steps then stop
+    sequence_tap(flipper, 10)
+    assert len(pending) == 1
+    torch.testing.assert_close(flipper.ism.delta, saturation_mutagenesis(model, flipper.X, target=3,
+                                                                         device="cpu").delta, atol=1e-5, rtol=1e-4)
+    assert_sources_match(flipper, model)
+    f, args = pending.pop()
+    f(*args)
+    assert not pending
+    np.testing.assert_allclose(flipper.attribution, saturation_mutagenesis(
+        model, flipper.X, target=3, device="cpu").attribution()[0], atol=1e-5)
+    assert flipper._color_mapper.high == pytest.approx(float(flipper.ism.delta.abs().max()))

@@ -31,7 +31,7 @@ Conventions shared by every method (issue 12):
 
 from .._core import predict
 from ._common import check_target, output_names
-from ._fast_ism import fast_ism_support, local_plan
+from ._fast_ism import fast_ism_support, local_plan, mutagenesis_at
 from .atscale import AttributionStore, attribute_to_store, model_fingerprint
 from .attention import (
     AttentionISMComparison,
@@ -105,7 +105,7 @@ __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "check_index", "ism_importance",
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
-    "predict", "AttributionResult",
+    "predict", "AttributionResult", "mutagenesis_at",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",

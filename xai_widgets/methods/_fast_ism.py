@@ -33,10 +33,12 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.modules import module as _module_globals
+from torch.utils.flop_counter import FlopCounterMode
 
+from .._core import resolve_batch_size
 from ..contract import Exp, LocalPlan, Residual
+from ._common import check_target, model_method, prepare
 
 ELEMENTWISE = (nn.BatchNorm1d, nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU,
                nn.Identity, nn.Dropout, Exp)
@@ -176,7 +178,8 @@ def _layer_problem(module, owned: bool, names: dict | None = None) -> str | None
                 problem = "changes the length"
             if problem is None and isinstance(layer, nn.Conv1d) and \
                     2 * layer.padding[0] != layer.dilation[0] * (layer.kernel_size[0] - 1):
-                problem = "changes the length (a residual body needs 'same' padding: 2 * padding == dilation * (width - 1))"
+                problem = ("changes the length (a residual body needs 'same' padding: "
+                           "2 * padding == dilation * (width - 1))")
             if problem is not None:
                 return f"has body layer {k} ({type(layer).__name__}) that {problem}"
         return None
@@ -718,3 +721,68 @@ class FastISM:
     def _stitch(reference: torch.Tensor, seq: torch.Tensor, win: _Windows) -> torch.Tensor:
         full = reference[seq].clone()
         return _overlay(full, torch.zeros_like(win.start), win)
+
+
+@model_method
+@torch.no_grad()
+def mutagenesis_at(model: nn.Module, X: torch.Tensor, *, positions, target=None, batch_size: int | None = None,
+                   device="auto"):
+    """Saturation mutagenesis restricted to some positions: the columns ``positions`` of
+    :func:`~xai_widgets.methods.saturation_mutagenesis`'s result, zero elsewhere.
+
+    Every substitution at each of ``positions`` is predicted as there, by the fast incremental path
+    when the model passes :func:`checked_plan` and that path is the cheaper one (the cost rule of
+    :func:`choose_path`), else by plain forward passes. Results of disjoint position sets add up
+    to the whole map, so a view can compute what it shows first and the rest after (the
+    NucleotideFlipper does).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` to ``(N, T)``.
+    X : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    positions : sequence of int or torch.Tensor, shape (P,)
+        Positions to mutate, each in ``0..L-1``.
+    target : int or str, optional
+        Output kept; default None: the model's only output (a multi-output model raises
+        ``ValueError``: pass ``target=<index or name>``).
+    batch_size : int, optional
+        Edited sequences evaluated at once; default None: the memory rule, as in
+        :func:`~xai_widgets.methods.saturation_mutagenesis`.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+
+    Returns
+    -------
+    ISMResult
+        ``delta (N, 4, L)``: zero outside ``positions`` and at the observed bases.
+
+    Raises
+    ------
+    ValueError
+        When a position is outside the sequence.
+    """
+    from .ism import ISMResult, edit_evaluator, fast_edit_bytes  # ism imports this module
+
+    device, _ = prepare(model, X, device, batch_size, probe=False)
+    n, _, length = X.shape
+    positions = torch.as_tensor(positions, dtype=torch.long).reshape(-1).unique()
+    if len(positions) and not (0 <= int(positions[0]) and int(positions[-1]) < length):
+        raise ValueError(f"positions must lie in 0..{length - 1}; got {int(positions[0])}..{int(positions[-1])}")
+    plan = checked_plan(model, X, device, n_edits=3 * len(positions) * len(X))  # the cost rule
+    Xd = X.to(device)
+    selected = torch.zeros(length, dtype=torch.bool, device=device)
+    selected[positions.to(device)] = True
+    # the edits of saturation_mutagenesis (a base not observed there), at the selected positions only
+    seq, pos, base = torch.nonzero((Xd != 1).permute(0, 2, 1) & selected[None, :, None]).unbind(1)
+    batch_size = resolve_batch_size(batch_size, model, X, device,
+                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
+    reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
+    target = check_target(target, reference.shape[1], model=model)
+    outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
+                         for i in range(0, len(seq), batch_size)]) if len(seq) else reference.new_zeros(0)
+    delta = torch.zeros(n, 4, length, device=device, dtype=reference.dtype)
+    delta[seq, base, pos] = outputs - reference[seq, target]
+    return ISMResult(delta.float().cpu(), reference[:, target].float().cpu(), X,
+                     "fast" if plan is not None else "naive", target)

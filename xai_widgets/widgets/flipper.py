@@ -4,11 +4,14 @@ The view of :class:`~xai_widgets.widgets.core.FlipperCore`, which holds the stat
 
 from __future__ import annotations
 
+import functools
 import html
+import threading
 import time
 from contextlib import nullcontext
 
 import ipywidgets as ipw
+import numpy as np
 import traitlets
 from torch import nn
 
@@ -28,7 +31,7 @@ from ..plots import (
     set_heatmap_scale,
     symmetric_limit,
 )
-from ._common import as_sequence, bokeh_widget, target_options, update_source
+from ._common import as_sequence, bokeh_widget, kernel_io_loop, target_options, update_source
 from .core import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_LABELS, FlipperCore, FlipperState
 
 __all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "FlipperState", "NucleotideFlipper"]
@@ -37,12 +40,38 @@ __all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "Fl
 HEATMAP_LABEL, HEATMAP_SCALE = "ISM: change in the output if that base is substituted", "the starting sequence"
 
 
+def _locked(method):
+    """Run ``method`` holding the widget's lock (edits and deferred chunks do not interleave);
+    while it waits for the lock, :attr:`NucleotideFlipper._waiting` says so, and deferred chunks
+    step aside (a released lock is not handed over: the event loop would take it again first)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._lock.release()
+
+    return wrapper
+
+
 class NucleotideFlipper(ipw.VBox):
     """Click bases to edit a sequence; prediction, attribution logo and ISM heatmap follow.
 
     Clicking a letter of the sequence track turns it into the next base (A>C>G>T>A); clicking a
     heatmap cell substitutes that cell's base at that position. Every edit is recomputed (ISM by
-    the fast incremental path where the model allows) and redrawn. Python state is the truth:
+    the fast incremental path where the model allows) and redrawn: the edited sequence and the
+    prediction first, then, when the figures show at most half the sequence
+    (:meth:`visible_span`), the ISM heatmap and logo of the visible window, then the rest. In a
+    kernel the rest is computed in deferred steps (:attr:`defer`, :attr:`rest_delay`,
+    :attr:`chunk_seconds`, :attr:`flush_seconds`) that a new click interrupts; reading
+    :attr:`ism` or :attr:`attribution` completes them at once. Python state is the truth:
     :attr:`X`, :attr:`sequence`, :attr:`history`, :attr:`ism` and :attr:`attribution` (kept by
     :attr:`core`, a :class:`~xai_widgets.widgets.core.FlipperCore`).
 
@@ -104,6 +133,23 @@ class NucleotideFlipper(ipw.VBox):
                                 random_state=random_state)
         self.model, self.device, self.original = model, self.core.device, self.core.original
         self.timings: dict[str, float] = {}
+        self._lock = threading.RLock()  # clicks may arrive on a subshell thread while a deferred chunk runs
+        self._waiting_lock, self._waiting = threading.Lock(), 0  # calls waiting for _lock
+        self._generation = 0  # counts refreshes: deferred chunks of an older one stop
+        loop = kernel_io_loop()
+        #: ``defer(delay, f, *args)`` runs ``f(*args)`` after ``delay`` seconds on the kernel's event
+        #: loop (None outside a kernel: the rest of the maps is computed at once).
+        self.defer = None if loop is None else (
+            lambda delay, f, *args: loop.add_callback(loop.call_later, delay, f, *args))  # from any thread
+        self._pending = None  # while deferred steps run: when their refresh started
+        #: The rest of the maps starts this long after the visible window's (seconds): a click
+        #: within it drops the rest of the state it leaves, so a burst of clicks competes with no
+        #: computation of states already left behind.
+        self.rest_delay = 0.25
+        #: Deferred ISM spans grow while one takes less than this (seconds).
+        self.chunk_seconds = 0.1
+        #: While the rest is computed, the heatmap of what is done is sent at most this often (seconds).
+        self.flush_seconds = 0.5
         options = target_options(model, self.core.n_outputs, target_names)
         length = self.original.shape[2]
 
@@ -149,8 +195,8 @@ class NucleotideFlipper(ipw.VBox):
         self.buttons["undo"].on_click(lambda _: self.undo())
         self.buttons["redo"].on_click(lambda _: self.redo())
         self.buttons["reset"].on_click(lambda _: self.reset())
-        self.buttons["diagnose"] = ipw.Button(description="diagnose",
-                                              tooltip="check whether the attributions of this model can be trusted here")
+        self.buttons["diagnose"] = ipw.Button(
+            description="diagnose", tooltip="check whether the attributions of this model can be trusted here")
         self.diagnosis_box = ipw.HTML().add_class("xw-diagnosis")
         self.buttons["diagnose"].on_click(lambda _: self.diagnose())
         self.buttons["knock out"].on_click(lambda _: self.knock_out(*self.span))
@@ -191,12 +237,22 @@ class NucleotideFlipper(ipw.VBox):
     @property
     def ism(self):
         """ISM result of the current sequence for :attr:`target` (the heatmap)."""
+        self._complete_now()
         return self.core.ism
 
     @property
     def attribution(self):
         """The logo's map ``(4, L)``: :attr:`method`'s ``.values`` for the current sequence."""
+        self._complete_now()
         return self.core.attribution
+
+    def _complete_now(self) -> None:
+        """If deferred steps are still computing the current maps, finish them now (Python
+        state is the truth: a cell reading :attr:`ism` right after an edit gets the new one)."""
+        with self._lock:
+            if self._pending is not None:
+                self._generation += 1  # the deferred steps stop
+                self._finish(self._pending)
 
     @property
     def diagnosis(self):
@@ -216,37 +272,44 @@ class NucleotideFlipper(ipw.VBox):
                 f"method={self.method!r}, edits={self.core.cursor})")
 
     # ---- edits --------------------------------------------------------------------------
+    @_locked
     def edit(self, position: int, base) -> None:
         """Substitute ``base`` (``"A"``..``"T"`` or 0..3) at ``position``; a no-op if already there."""
         if self.core.edit(position, base):
             self._show_sequence()
 
+    @_locked
     def flip(self, position: int) -> None:
         """Turn the base at ``position`` into the next one (A>C>G>T>A)."""
         self.core.flip(position)
         self._show_sequence()
 
+    @_locked
     def knock_out(self, start: int, end: int) -> None:
         """Replace ``[start, end)`` by a shuffle of itself that differs from it
         (:func:`~xai_widgets.data.differing_shuffle`); each call draws anew."""
         self.core.knock_out(start, end)
         self._show_sequence()
 
+    @_locked
     def restore(self, start: int, end: int) -> None:
         """Put the starting sequence's bases back in ``[start, end)``."""
         self.core.restore(start, end)
         self._show_sequence()
 
+    @_locked
     def undo(self) -> None:
         """Go back one edit (no-op at the start)."""
         if self.core.undo():
             self._show_sequence()
 
+    @_locked
     def redo(self) -> None:
         """Re-apply an undone edit (no-op when there is none)."""
         if self.core.redo():
             self._show_sequence()
 
+    @_locked
     def reset(self) -> None:
         """Back to the starting sequence, clearing the history."""
         self.core.reset()
@@ -300,10 +363,12 @@ class NucleotideFlipper(ipw.VBox):
     def _check_span(self, proposal):
         return self.core.check_span(*proposal["value"])
 
+    @_locked
     def _on_setting(self, _) -> None:
         self.core.target, self.core.method = self.target, self.method
         self._refresh()
 
+    @_locked
     def _on_sequence(self, change) -> None:
         """``sequence`` set from outside (not by an edit here): make it one edit."""
         if change["new"] != self.core.sequence:
@@ -317,32 +382,119 @@ class NucleotideFlipper(ipw.VBox):
 
     # ---- internals ----------------------------------------------------------------------
     def _refresh(self) -> None:
-        """Show the current state in two messages: first the sequence, history and prediction
-        (one forward pass, already done), then the ISM heatmap and attribution logo."""
-        started = time.perf_counter()
-        X, states = self.X, self.core.states
-        with self._batched():
-            update_source(self.sources["sequence"], logo_data(X))
-            predictions = [float(s.predictions[self.target]) for s in states]
-            update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
-                                                                current=self.core.cursor))
-            self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
-                                              unit=output_unit(getattr(self.model, "card", {}).get("task", {})
-                                                               .get("kind")))
-        shown = time.perf_counter()
+        """Show the current state: first the sequence, history and prediction (one forward pass,
+        already done); then, when the visible window is at most half the sequence and its ISM is
+        not memoised, the heatmap (and an ISM logo) of that window (:meth:`FlipperCore.ism_at`);
+        then the whole heatmap and logo (:meth:`_finish`).
+
+        In a kernel the rest after the window is computed in chunks, each a callback on the
+        kernel's event loop (:attr:`defer`), so that a click in between is handled after at most
+        one chunk; an edit or setting change drops the chunks of the previous state."""
+        with self._lock:
+            self._generation += 1
+            started = time.perf_counter()
+            X, states = self.X, self.core.states
+            with self._batched():
+                update_source(self.sources["sequence"], logo_data(X))
+                predictions = [float(s.predictions[self.target]) for s in states]
+                update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
+                                                                    current=self.core.cursor))
+                self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
+                                                  unit=output_unit(getattr(self.model, "card", {}).get("task", {})
+                                                                   .get("kind")))
+            shown = time.perf_counter()
+            self.timings = {"sequence_ms": (shown - started) * 1000}
+            window = self.visible_span()
+            if window is None or self.plot is None or self.core.has_result("ism"):
+                self._finish(started)
+                return
+            self._show_window(*window, logo=True)
+            self.timings["visible_ms"] = (time.perf_counter() - started) * 1000
+            if self.defer is None:
+                self._finish(started)  # the rest at once
+            else:
+                self._pending = started
+                self.defer(self.rest_delay, self._continue, self._generation, *window, window[1] - window[0], True,
+                           started, time.perf_counter())
+
+    def _continue(self, generation: int, left: int, right: int, width: int, rightward: bool, started: float,
+                  sent: float) -> None:
+        """One deferred step of :meth:`_refresh`: the ISM of the next span beside ``[left, right)``
+        (right and left in turn), or the whole maps once every position is done. ``width`` doubles
+        while a span takes under :attr:`chunk_seconds`, so a click waits for at most about that.
+        The heatmap of ``[left, right)`` is sent when :attr:`flush_seconds` have passed since the
+        last message (``sent``), so long computations fill in as they go."""
+        state = (generation, left, right, width, rightward, started, sent)
+        if self._waiting:  # an edit waits for the lock: let it go first
+            self.defer(0.005, self._continue, *state)
+            return
+        with self._lock:
+            if generation != self._generation:
+                return  # a newer state is being shown
+            length = self.X.shape[2]
+            if left == 0 and right == length:
+                self._finish(started)
+                return
+            step = time.perf_counter()
+            if right < length and (rightward or left == 0):
+                span = (right, min(length, right + width))
+                right = span[1]
+            else:
+                span = (max(0, left - width), left)
+                left = span[0]
+            self.core.ism_at(*span)
+            now = time.perf_counter()
+            if now - step < self.chunk_seconds:
+                width *= 2
+            if now - sent > self.flush_seconds:
+                self._show_window(left, right)
+                sent = time.perf_counter()
+            self.defer(0, self._continue, generation, left, right, width, not rightward, started, sent)
+
+    def _finish(self, started: float) -> None:
+        """Compute (or complete) the whole ISM and the logo's map; send both with exact colour limits."""
+        self._pending = None
+        computing = time.perf_counter()
         ism, attribution = self.core.compute()
         computed = time.perf_counter()
         with self._batched():
+            # copies: _show_window writes into them, and the core's memoised results must stay intact
+            self._shown_delta = ism.delta[0].numpy().astype(np.float32)
+            self._shown_logo = attribution.numpy().astype(np.float32)
             # one colour scale per target, fixed at the starting sequence's largest change: colours
             # compare across edits (the starting sequence's ISM is cached by the core)
             start = self.core.result("ism", self.core.original).delta[0]
             set_heatmap_scale(self.figures["heatmap"], symmetric_limit(start.numpy()), label=HEATMAP_LABEL,
                               fixed_by=HEATMAP_SCALE)
-            update_source(self.sources["logo"], logo_data(attribution))
-            update_source(self.sources["heatmap"], heatmap_data(ism.delta[0]))
+            update_source(self.sources["logo"], logo_data(self._shown_logo))
+            update_source(self.sources["heatmap"], heatmap_data(self._shown_delta))
         done = time.perf_counter()
-        self.timings = {"sequence_ms": (shown - started) * 1000, "compute_ms": (computed - shown) * 1000,
-                        "maps_ms": (done - computed) * 1000}
+        self.timings.update({"compute_ms": (computed - computing) * 1000, "maps_ms": (done - computed) * 1000,
+                             "total_ms": (done - started) * 1000})
+        self.timings.setdefault("visible_ms", self.timings["total_ms"])
+
+    def visible_span(self, margin: int = 8) -> tuple[int, int] | None:
+        """Positions ``[start, end)`` the figures show now (their shared x range, plus ``margin``
+        on each side), or None when that is more than half the sequence (then all is one step)."""
+        length = self.X.shape[2]
+        x_range = self.figures["sequence"].x_range
+        start = max(0, int(np.floor(x_range.start + 0.5)) - margin)
+        end = min(length, int(np.ceil(x_range.end - 0.5)) + 1 + margin)
+        return (start, end) if start < end and 2 * (end - start) <= length else None
+
+    def _show_window(self, start: int, end: int, logo: bool = False) -> None:
+        """Send the heatmap of ``[start, end)`` of the current sequence (and with ``logo``, an ISM
+        logo's); the rest of each figure keeps the previous values until the whole maps follow."""
+        delta, attribution = (values.numpy() for values in self.core.window_maps(start, end))
+        length = self.X.shape[2]
+        with self._batched():
+            self._shown_delta[:, start:end] = delta  # on the fixed colour scale set at the start
+            # heatmap rows are ordered by base, then position (heatmap_data): one slice per base
+            rows = [slice(b * length + start, b * length + end) for b in range(4)]
+            self.sources["heatmap"].patch({"value": [(row, delta[b]) for b, row in enumerate(rows)]})
+            if logo and self.method == "ism":
+                self._shown_logo[:, start:end] = attribution
+                update_source(self.sources["logo"], logo_data(self._shown_logo))
 
     def _batched(self):
         return self.plot.batched() if self.plot is not None else nullcontext()

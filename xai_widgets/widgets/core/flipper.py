@@ -3,7 +3,7 @@ attributions of the current sequence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -11,8 +11,17 @@ from torch import nn
 
 from ..._core import predict, resolve_device
 from ...data import ALPHABET, decode, differing_shuffle
-from ...methods import (capabilities, deep_lift_shap, diagnose, gradient_x_input, integrated_gradients, saliency,
-                        saturation_mutagenesis)
+from ...methods import (
+    ISMResult,
+    capabilities,
+    deep_lift_shap,
+    diagnose,
+    gradient_x_input,
+    integrated_gradients,
+    mutagenesis_at,
+    saliency,
+    saturation_mutagenesis,
+)
 from ._common import LRUCache, attribution_values, content_digest, resolve_target
 
 #: Attribution methods the logo can show, with the ``capabilities`` key that says if they apply.
@@ -109,6 +118,8 @@ class FlipperCore:
         self.ism = None
         self.attribution = None
         self.diagnosis = None
+        # (cache key, positions done (L,) bool, ISMResult there) of ism_at; result("ism") completes it
+        self._partial = None
 
     # ---- state --------------------------------------------------------------------------
     @property
@@ -232,12 +243,65 @@ class FlipperCore:
     # ---- computations -------------------------------------------------------------------
     def result(self, method: str, X: torch.Tensor | None = None):
         """``method``'s result for ``X`` (default the current sequence) and :attr:`target`,
-        memoised by method, target and sequence content."""
+        memoised by method, target and sequence content. ISM after :meth:`ism_at` for the same
+        sequence and target computes only the positions that call left out."""
         X = self.X if X is None else X
         options = {"batch_size": self.batch_size, **self.method_options.get(method, {})}
         key = (method, self.target, content_digest(X))
+        if method == "ism" and self._partial is not None and self._partial[0] == key:
+            partial, self._partial = self._partial, None
+            return self._cache.get(key, lambda: self._complete(X, *partial[1:]))
         return self._cache.get(key, lambda: METHOD_FUNCTIONS[method](
             self.model, X, target=self.target, device=self.device, **options))
+
+    def has_result(self, method: str) -> bool:
+        """Whether ``method``'s result for the current sequence and target is memoised."""
+        return (method, self.target, content_digest(self.X)) in self._cache
+
+    def ism_at(self, start: int, end: int) -> ISMResult:
+        """ISM of the current sequence and :attr:`target` at positions ``[start, end)``
+        (:func:`~xai_widgets.methods.mutagenesis_at`), added to what earlier calls for the same
+        sequence and target computed: ``delta`` holds every position computed so far and zero
+        elsewhere. The whole memoised result when there is one. The next :meth:`compute` predicts
+        only the positions no call computed, so a view can show the visible window first, then
+        more, at no extra cost overall.
+
+        With ISM options other than ``batch_size`` (:attr:`method_options`) the whole map is
+        computed here, by :func:`~xai_widgets.methods.saturation_mutagenesis` with those options.
+        """
+        start, end = self.check_span(start, end)
+        X = self.X
+        key = ("ism", self.target, content_digest(X))
+        if key in self._cache or set(self.method_options.get("ism", {})) - {"batch_size"}:
+            return self.result("ism", X)
+        if self._partial is None or self._partial[0] != key:
+            self._partial = (key, torch.zeros(X.shape[2], dtype=torch.bool), None)
+        _, done, partial = self._partial
+        todo = torch.arange(start, end)[~done[start:end]]
+        if len(todo):
+            new = self._ism_positions(X, todo)
+            partial = new if partial is None else replace(partial, delta=partial.delta + new.delta)
+            done[todo] = True
+            self._partial = (key, done, partial)
+        return partial
+
+    def window_maps(self, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """ISM ``delta`` and ISM attribution (``.values``), each ``(4, end - start)``, of the
+        current sequence and :attr:`target` at positions ``[start, end)``, by :meth:`ism_at`."""
+        partial = self.ism_at(start, end)
+        return partial.delta[0, :, start:end], attribution_values(partial)[0, :, start:end]
+
+    def _ism_positions(self, X: torch.Tensor, positions: torch.Tensor) -> ISMResult:
+        batch_size = self.method_options.get("ism", {}).get("batch_size", self.batch_size)
+        return mutagenesis_at(self.model, X, positions=positions, target=self.target, device=self.device,
+                              batch_size=batch_size)
+
+    def _complete(self, X: torch.Tensor, done: torch.Tensor, partial: ISMResult) -> ISMResult:
+        """The whole ISM of ``X`` from ``partial`` (computed where ``done``) and the other positions."""
+        if bool(done.all()):
+            return partial
+        other = self._ism_positions(X, torch.nonzero(~done).squeeze(1))
+        return replace(partial, delta=partial.delta + other.delta)
 
     def compute(self):
         """ISM of the current sequence (the heatmap) and the logo's map ``(4, L)`` of :attr:`method`;
