@@ -23,7 +23,7 @@ def test_positions_match_forward_passes_and_the_rest_is_zero(name):
     assert result.delta[:, :, others].abs().max() == 0
     assert result.path == ("fast" if name == "basset" else "naive")
     with torch.no_grad():
-        torch.testing.assert_close(result.reference, model(X)[:, target])
+        torch.testing.assert_close(result.prediction, model(X)[:, target])
 
 
 def test_disjoint_position_sets_add_up_to_the_whole_map():

@@ -279,7 +279,7 @@ def test_the_core_runs_without_a_view_and_target_follows_the_one_rule(model):
     assert core.edit(0, "C") and not core.edit(0, "C")
     ism = saturation_mutagenesis(model, core.X, target=1, device="cpu")
     _, values = core.compute()
-    torch.testing.assert_close(values, ism.attribution()[0])
+    torch.testing.assert_close(values, ism.values[0])
     assert core.undo() and core.sequence.startswith("ACGT") and not core.undo()
     with pytest.raises(ValueError, match="pass target"):
         FlipperCore(model, one_hot("ACGT" * 25), device="cpu")
@@ -306,13 +306,13 @@ def test_the_visible_window_comes_first_and_the_rest_completes_it(model, monkeyp
     delta, values = core.window_maps(90, 130)
     fresh = saturation_mutagenesis(model, core.X, target=2, device="cpu")
     torch.testing.assert_close(delta, fresh.delta[0, :, 90:130], atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(values, fresh.attribution()[0, :, 90:130], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(values, fresh.values[0, :, 90:130], atol=1e-5, rtol=1e-4)
     core.ism_at(110, 160)
     ism, attribution = core.compute()
     assert calls == [list(range(90, 130)), list(range(130, 160)), list(range(90)) + list(range(160, 300))]
     torch.testing.assert_close(ism.delta, fresh.delta, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(ism.reference, fresh.reference)
-    torch.testing.assert_close(attribution, fresh.attribution()[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(ism.prediction, fresh.prediction)
+    torch.testing.assert_close(attribution, fresh.values[0], atol=1e-5, rtol=1e-4)
     # memoised: after undo and redo, a window of the state is a slice of its whole result
     core.undo()
     core.compute()  # the start state: saturation_mutagenesis, no window
@@ -342,7 +342,7 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     shown = np.array(flipper.sources["heatmap"].data["value"]).reshape(4, 400)
     np.testing.assert_allclose(shown[:, :48], fresh.delta[0, :, :48], atol=1e-5)
     np.testing.assert_array_equal(shown[:, 48:], before[:, 48:])
-    window_logo = logo_data(fresh.attribution()[0, :, :48])
+    window_logo = logo_data(fresh.values[0, :, :48])
     logo = flipper.sources["logo"].data
     rows = [i for i, p in enumerate(logo["position"]) if p < 48]
     assert [logo["base"][i] for i in rows] == window_logo["base"]
@@ -379,5 +379,9 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     f(*args)
     assert not pending
     np.testing.assert_allclose(flipper.attribution, saturation_mutagenesis(
-        model, flipper.X, target=3, device="cpu").attribution()[0], atol=1e-5)
-    assert flipper._color_mapper.high == pytest.approx(float(flipper.ism.delta.abs().max()))
+        model, flipper.X, target=3, device="cpu").values[0], atol=1e-5)
+    from bokeh.models import LinearColorMapper  # the colour scale stays fixed at the starting sequence's
+
+    start = saturation_mutagenesis(model, flipper.core.original, target=3, device="cpu").delta
+    mapper = flipper.figures["heatmap"].select_one({"type": LinearColorMapper})
+    assert mapper.high == pytest.approx(float(start.abs().max()), rel=1e-5)
