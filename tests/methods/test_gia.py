@@ -225,7 +225,7 @@ def test_global_importance_and_motif_effects_closed_form():
     torch.testing.assert_close(single.effect, torch.ones(20), atol=1e-5, rtol=0)
     assert single.mean == pytest.approx(1.0, abs=1e-5) and single.ci == pytest.approx((1.0, 1.0), abs=1e-5)
     assert single.path == "fast" and single.insertions == ((A, 10, "+"),)
-    torch.testing.assert_close(single.reference, torch.full((20,), 0.1), atol=1e-6, rtol=0)
+    torch.testing.assert_close(single.background_prediction, torch.full((20,), 0.1), atol=1e-6, rtol=0)
     pair = global_importance(model, X, insertions=[(A, 10, "+"), (B, 10 + 6 + 7, "+")], device="cpu", ci="bootstrap",
                              random_state=0)
     assert pair.mean == pytest.approx(3.5, abs=1e-5) and pair.ci == pytest.approx((3.5, 3.5), abs=1e-5)

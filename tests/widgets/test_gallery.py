@@ -127,7 +127,7 @@ def test_settable_state_is_traitlets_linked_both_ways(gallery, model, test_split
     assert fills[g] == "#e8a0a0" and fills[gallery.order[2]] == "#ffffff"
     mirror.target = 1
     assert gallery.target_dropdown.value == 1
-    direct = ablate_filters(model, test_split.X[[0, 3]], [f, g], device="cpu").predictions
+    direct = ablate_filters(model, test_split.X[[0, 3]], filters=[f, g], device="cpu").predictions
     assert f"{float(direct[0, 1]):+.3f}" in gallery.readout.value
     with pytest.raises(ValueError, match="filter must be an index"):
         gallery.ablated = (64,)

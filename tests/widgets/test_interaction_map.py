@@ -82,7 +82,7 @@ def test_selected_is_a_traitlet_linked_both_ways(dfim_map, model, grammar):
     dfim_map.select(0, 1)  # widget -> mirror
     assert mirror.selected == (0, 1)
     mirror.selected = (2, 0)  # mirror -> widget: the after track follows
-    after = mutated_importance(model, X, sites[2], device="cpu", random_state=0)
+    after = mutated_importance(model, X, source=sites[2], device="cpu", random_state=0)
     np.testing.assert_allclose(dfim_map.sources["after"].data["value"], after.numpy(), atol=1e-5)
     assert list(dfim_map.sources["chosen"].data["left"]) == [sites[0][1] - 0.5]
     with pytest.raises(ValueError, match="a cell is"):

@@ -146,7 +146,7 @@ def test_settable_state_is_traitlets_linked_both_ways(setup):
     assert mirror.selected == int(w.order[-1])
     mirror.selected, mirror.method, mirror.target = 2, "saliency", 0  # mirror -> widget, figures follow
     assert w.table.value == 2 and w.method_dropdown.value == "saliency" and w.target_dropdown.value == 0
-    direct = explain_variant(model, scores, 2, method="saliency", target=0, device="cpu")
+    direct = explain_variant(model, scores, row=2, method="saliency", target=0, device="cpu")
     np.testing.assert_allclose(w.sources["difference"].data["value"], direct.difference_per_position().numpy(),
                                atol=1e-6)
     mirror.sort_by, mirror.descending = "pos", False

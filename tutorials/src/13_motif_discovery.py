@@ -59,7 +59,7 @@ print(store)
 # Leiden runs than modisco's defaults.
 #
 # Tomtom matches are computed on the matrix that is drawn. Here the targets are the 12 planted
-# matrices, so we can check the answer; on real data use a JASPAR collection (`targets="vertebrates"`,
+# matrices, so we can check the answer; on real data use a JASPAR collection (`database="vertebrates"`,
 # `"insects"`...). With only 12 targets Tomtom's p-values are rough (it warns): read them as a ranking.
 
 # %%
@@ -145,7 +145,7 @@ print("correct")
 # ## On a real model
 #
 # The same three calls on DeepSTARR over the shipped fly enhancers (`data.fly_enhancers()`, target `dev`
-# or `hk`, `targets="insects"`) take several minutes on a laptop, too long for this notebook:
+# or `hk`, `database="insects"`) take several minutes on a laptop, too long for this notebook:
 # `python benchmarks/atscale.py --only deepstarr` runs them and prints which of the paper's motif
 # families (GATA, AP-1, twist, Trl, ETS, Dref, Ohler...) come out.
 #

@@ -738,10 +738,8 @@ def mutagenesis_at(model: nn.Module, X: torch.Tensor, *, positions, target=None,
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Maps ``(N, 4, L)`` to ``(N, T)``.
-    X : torch.Tensor, shape (N, 4, L)
-        One-hot sequences.
+    model, X
+        As in :func:`~xai_widgets.methods.saturation_mutagenesis`.
     positions : sequence of int or torch.Tensor, shape (P,)
         Positions to mutate, each in ``0..L-1``.
     target : int or str, optional

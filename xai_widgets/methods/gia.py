@@ -95,8 +95,8 @@ class GIAResult:
         95% confidence interval of ``mean`` (see ``ci_method``).
     with_insertions : torch.Tensor, shape (N,)
         Predictions for the backgrounds with the insertions.
-    reference : torch.Tensor, shape (N,)
-        Predictions for the backgrounds.
+    background_prediction : torch.Tensor, shape (N,)
+        Predictions for the backgrounds alone.
     insertions : tuple of (str, int, str)
         ``(motif name or sequence, start, strand)`` of each insertion.
     ci_method : {"normal", "bootstrap"}
@@ -108,7 +108,7 @@ class GIAResult:
     mean: float
     ci: tuple
     with_insertions: torch.Tensor
-    reference: torch.Tensor
+    background_prediction: torch.Tensor
     insertions: tuple
     ci_method: str
     path: str
@@ -191,8 +191,8 @@ class MotifEffects:
     mean : torch.Tensor, shape (M,)
     ci : torch.Tensor, shape (M, 2)
         95% confidence intervals of ``mean``.
-    reference : torch.Tensor, shape (N,)
-        Predictions for the backgrounds.
+    background_prediction : torch.Tensor, shape (N,)
+        Predictions for the backgrounds alone.
     positions : tuple of int, length M
         Start of each motif.
     strand : {"+", "-", "both"}
@@ -203,7 +203,7 @@ class MotifEffects:
     effect: torch.Tensor
     mean: torch.Tensor
     ci: torch.Tensor
-    reference: torch.Tensor
+    background_prediction: torch.Tensor
     positions: tuple
     strand: str
     path: str
@@ -342,8 +342,8 @@ class SpacingSweepResult:
         ``f(AB) - f(bg)`` per background.
     per_background_a : torch.Tensor, shape (N, O)
     per_background_b : torch.Tensor, shape (N, O, S)
-    reference : torch.Tensor, shape (N,)
-        ``f(bg)``.
+    background_prediction : torch.Tensor, shape (N,)
+        ``f(bg)``, the prediction for each background alone.
     motif_names : tuple of str
         Names (or sequences) of A and B.
     ci_method : {"normal", "bootstrap"}
@@ -366,7 +366,7 @@ class SpacingSweepResult:
     per_background: torch.Tensor
     per_background_a: torch.Tensor
     per_background_b: torch.Tensor
-    reference: torch.Tensor
+    background_prediction: torch.Tensor
     motif_names: tuple
     ci_method: str
     path: str

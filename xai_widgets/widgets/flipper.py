@@ -343,13 +343,9 @@ class NucleotideFlipper(ipw.VBox):
             self.edit(position, 3 - row)
 
     # ---- traits -------------------------------------------------------------------------
-    @traitlets.validate("target")
-    def _check_target(self, proposal):
-        return self.core.check_target(proposal["value"])
-
-    @traitlets.validate("method")
-    def _check_method(self, proposal):
-        return self.core.check_method(proposal["value"])
+    @traitlets.validate("target", "method")
+    def _check_setting(self, proposal):  # the core checks its settings (check_target, check_method)
+        return getattr(self.core, f"check_{proposal['trait'].name}")(proposal["value"])
 
     @traitlets.validate("sequence")
     def _check_sequence(self, proposal):

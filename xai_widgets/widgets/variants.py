@@ -168,13 +168,9 @@ class VariantExplorer(ipw.VBox):
         """Motif sites the selected variant gains or loses (a DataFrame), or None."""
         return self.core.motifs
 
-    @traitlets.validate("target")
-    def _check_target(self, proposal):
-        return self.core.check_target(proposal["value"])
-
-    @traitlets.validate("method")
-    def _check_method(self, proposal):
-        return self.core.check_method(proposal["value"])
+    @traitlets.validate("target", "method")
+    def _check_setting(self, proposal):  # the core checks its settings (check_target, check_method)
+        return getattr(self.core, f"check_{proposal['trait'].name}")(proposal["value"])
 
     @traitlets.validate("selected")
     def _check_selected(self, proposal):
