@@ -249,7 +249,7 @@ def test_global_importance_and_motif_effects_closed_form():
 def _assert_sweeps_equal(fast, naive):
     assert fast.path == "fast" and naive.path == "naive"
     assert torch.equal(fast.valid, naive.valid)
-    for field in ("per_background", "per_background_a", "per_background_b", "reference"):
+    for field in ("per_background", "per_background_a", "per_background_b", "background_prediction"):
         torch.testing.assert_close(getattr(fast, field), getattr(naive, field), atol=1e-4, rtol=0, equal_nan=True)
     assert float(torch.nan_to_num(fast.per_background).abs().max()) > 1e-3  # not trivially zero
 
