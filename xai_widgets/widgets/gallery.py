@@ -192,7 +192,7 @@ class FilterGallery(ipw.VBox):
         self.readout.value = (
             f"<b>ablated</b>: <span class='xw-ablated'>{len(self.ablated)}</span> filter(s) "
             f"{list(self.ablated)[:12]}{' ...' if len(self.ablated) > 12 else ''} · held-out "
-            f"{self.importance.metric.upper()} {reference:.3f} → <span class='xw-auroc'>{self.auroc:.4f}</span> "
+            f"{self.importance.metric.upper()} {reference:.4f} → <span class='xw-auroc'>{self.auroc:.4f}</span> "
             f"({self.auroc - reference:+.4f})"
             f"<table style='font-size:90%'><tr><th>sequence</th><th>intact</th><th>ablated</th><th>change</th></tr>"
             f"{rows}</table>")
