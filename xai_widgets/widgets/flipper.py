@@ -68,8 +68,8 @@ class NucleotideFlipper(ipw.VBox):
     heatmap cell substitutes that cell's base at that position. Every edit is recomputed (ISM by
     the fast incremental path where the model allows) and redrawn: the edited sequence and the
     prediction first, then, when the figures show at most half the sequence
-    (:meth:`visible_span`), the ISM heatmap and logo of the visible window, then the rest. With
-    ``flipper.defer = flipper.kernel_defer`` the rest is computed in deferred steps (:attr:`defer`, :attr:`rest_delay`,
+    (:meth:`visible_span`), the ISM heatmap and logo of the visible window, then the rest. In a
+    kernel the rest is computed in deferred steps (:attr:`defer`, :attr:`rest_delay`,
     :attr:`chunk_seconds`, :attr:`flush_seconds`) that a new click interrupts; reading
     :attr:`ism` or :attr:`attribution` completes them at once. Python state is the truth:
     :attr:`X`, :attr:`sequence`, :attr:`history`, :attr:`ism` and :attr:`attribution` (kept by
@@ -137,16 +137,10 @@ class NucleotideFlipper(ipw.VBox):
         self._waiting_lock, self._waiting = threading.Lock(), 0  # calls waiting for _lock
         self._generation = 0  # counts refreshes: deferred chunks of an older one stop
         loop = kernel_io_loop()
-        #: ``kernel_defer(delay, f, *args)`` runs ``f(*args)`` after ``delay`` seconds on the kernel's
-        #: event loop, from any thread (None outside a kernel).
-        self.kernel_defer = None if loop is None else (
-            lambda delay, f, *args: loop.add_callback(loop.call_later, delay, f, *args))
-        #: The scheduler of the deferred steps, off (None) by default: the rest of the maps is then
-        #: computed in the click's own handler, which draws first soonest in the browser (a
-        #: quiet-machine run: deferred steps made the first paint 11x a bare round trip). For long
-        #: sequences whose full ISM takes seconds (BPNet's 2,114 bp), ``flipper.defer =
-        #: flipper.kernel_defer`` lets the next click interrupt the rest.
-        self.defer = None
+        #: ``defer(delay, f, *args)`` runs ``f(*args)`` after ``delay`` seconds on the kernel's event
+        #: loop (None outside a kernel: the rest of the maps is computed at once).
+        self.defer = None if loop is None else (
+            lambda delay, f, *args: loop.add_callback(loop.call_later, delay, f, *args))  # from any thread
         self._pending = None  # while deferred steps run: when their refresh started
         #: The rest of the maps starts this long after the visible window's (seconds): a click
         #: within it drops the rest of the state it leaves, so a burst of clicks competes with no
