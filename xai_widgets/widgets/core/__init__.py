@@ -5,7 +5,7 @@ Each widget of :mod:`xai_widgets.widgets` is a view over one core: it maps trait
 to the core and the core's state to Bokeh data sources.
 """
 
-from ._common import LRUCache, attribution_values, content_digest, resolve_target
+from ._common import LRUCache, content_digest, resolve_target
 from .attention import AttentionCore
 from .discovery import DiscoveryCore
 from .flipper import (
@@ -21,6 +21,6 @@ from .interaction import InteractionCore
 from .sweep import SweepCore
 from .variants import VariantCore
 
-__all__ = ["AttentionCore", "DiscoveryCore", "LRUCache", "attribution_values", "content_digest", "resolve_target",
+__all__ = ["AttentionCore", "DiscoveryCore", "LRUCache", "content_digest", "resolve_target",
            "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
            "FlipperState", "GalleryCore", "InteractionCore", "SweepCore", "VariantCore"]

@@ -76,8 +76,3 @@ def resolve_target(model, target, n_outputs: int) -> int:
         target = names.index(target)
     return check_target(target, n_outputs)
 
-
-def attribution_values(result) -> torch.Tensor:
-    """The per-base map ``(N, 4, L)`` of an attribution-like result: its ``.values`` (the shared
-    protocol of issue 12)."""
-    return result.values

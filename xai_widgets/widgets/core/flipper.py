@@ -22,7 +22,7 @@ from ...methods import (
     saliency,
     saturation_mutagenesis,
 )
-from ._common import LRUCache, attribution_values, content_digest, resolve_target
+from ._common import LRUCache, content_digest, resolve_target
 
 #: Attribution methods the logo can show, with the ``capabilities`` key that says if they apply.
 ATTRIBUTION_METHODS = {
@@ -289,7 +289,7 @@ class FlipperCore:
         """ISM ``delta`` and ISM attribution (``.values``), each ``(4, end - start)``, of the
         current sequence and :attr:`target` at positions ``[start, end)``, by :meth:`ism_at`."""
         partial = self.ism_at(start, end)
-        return partial.delta[0, :, start:end], attribution_values(partial)[0, :, start:end]
+        return partial.delta[0, :, start:end], partial.values[0, :, start:end]
 
     def _ism_positions(self, X: torch.Tensor, positions: torch.Tensor) -> ISMResult:
         batch_size = self.method_options.get("ism", {}).get("batch_size", self.batch_size)
@@ -308,7 +308,7 @@ class FlipperCore:
         also kept as :attr:`ism` and :attr:`attribution`."""
         self.check_method(self.method)
         self.ism = self.result("ism")
-        self.attribution = attribution_values(self.result(self.method))[0]
+        self.attribution = self.result(self.method).values[0]
         return self.ism, self.attribution
 
     def diagnose(self):

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..._core import predict, resolve_device
 from ...methods import Feature, dfim, mutated_importance, pairwise_ism, saturation_mutagenesis
-from ._common import attribution_values, resolve_target
+from ._common import resolve_target
 
 MODES = ("dfim", "pairwise")
 
@@ -42,7 +42,7 @@ class InteractionCore:
             self.features = [Feature(f"pos {p}", p, p + 1) for p in self.result.positions.tolist()]
             self.matrix = self.result.per_position
         self.ism = saturation_mutagenesis(model, X, target=self.target, device=self.device)
-        self.values = attribution_values(self.ism)[0]
+        self.values = self.ism.values[0]
         self.importance = self.values.sum(0)
         self.selected = None
         self.after = None

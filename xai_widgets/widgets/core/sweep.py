@@ -13,7 +13,7 @@ from ..._core import predict, resolve_device
 from ...data import ORIENTATIONS, Motif, b_start, backgrounds, bundled_motifs, get_motif, insert_motifs, jaspar_motifs
 from ...methods import saturation_mutagenesis, spacing_sweep
 from ...plots import sweep_data
-from ._common import attribution_values, resolve_target
+from ._common import resolve_target
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +129,7 @@ class SweepCore:
                           random_state=self.random_state)
         ism = saturation_mutagenesis(self.model, X, target=self.target, device=self.device)
         prediction = float(predict(self.model, X, device=self.device)[0, self.target])
-        return {"X": X, "values": attribution_values(ism)[0], "orientation": orientation, "spacing": spacing,
+        return {"X": X, "values": ism.values[0], "orientation": orientation, "spacing": spacing,
                 "ism": ism, "prediction": prediction,
                 "sites": [(part.motif_names[0], part.position_a, part.position_a + width_a, orientation[0]),
                           (part.motif_names[1], start_b, start_b + width_b, orientation[1])]}
