@@ -201,14 +201,12 @@ class WindowEngine:
         return groups[:, None] * self.n + np.arange(self.n)
 
     def _windows(self, cl: torch.Tensor, groups: np.ndarray, starts: np.ndarray, width: int) -> torch.Tensor:
-        """``cl[g n + i, s : s + width]`` for every lane ``(g, s)`` and row ``i``: ``(A n, width, C)``.
-
-        One ``index_select`` of contiguous ``width * C`` blocks from an overlapping strided view.
-        """
-        rows, length, channels = cl.shape
-        blocks = cl.as_strided((rows * length - width + 1, width * channels), (channels, 1))
-        index = torch.from_numpy((self._rows(groups) * length + starts[:, None]).reshape(-1)).to(cl.device)
-        return blocks.index_select(0, index).view(-1, width, channels)
+        """``cl[g n + i, s : s + width]`` for every lane ``(g, s)`` and row ``i``: ``(A n, width, C)``,
+        contiguous (one advanced-indexing gather; much faster on CPU than ``index_select`` over an
+        overlapping strided view when windows are wide)."""
+        rows = torch.from_numpy(self._rows(groups).reshape(-1)).to(cl.device)
+        first = torch.from_numpy(np.repeat(np.asarray(starts, dtype=np.int64), self.n)).to(cl.device)
+        return cl[rows[:, None], first[:, None] + torch.arange(width, device=cl.device)]
 
     def _region(self, ref, pad: int, groups: np.ndarray, region_starts: np.ndarray, width: int,
                 offsets: np.ndarray, vals: torch.Tensor) -> torch.Tensor:
