@@ -180,7 +180,7 @@ def local_plan(model: nn.Module) -> LocalPlan | None:
     not known (for instance a Conv1d subclass with its own forward, or a layer with a forward
     hook), only the known layers before it stay local and the rest moves into the head; None when
     that leaves no local layer. The plan is not yet checked against the model's own forward: the
-    methods use :func:`checked_plan`.
+    methods check it first (``xai_widgets.methods._engine.path.check_plan``).
     """
     return plan_and_reason(model)[0]
 
@@ -190,7 +190,7 @@ def fast_ism_support(model: nn.Module) -> str:
 
     This is the static part of the decision (the layers and their settings, for the model in
     eval mode, as every method runs it); the methods also check the plan numerically the first
-    time (:func:`checked_plan`).
+    time (``xai_widgets.methods._engine.path.check_plan``).
     """
     plan, reason = plan_and_reason(model)
     return "yes" if plan is not None else "no: " + reason

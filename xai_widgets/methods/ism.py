@@ -1,12 +1,15 @@
 """In-silico mutagenesis (the review's Fig. 3a): every single-base substitution, and edits.
 
-:func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence. For models
-that start with position-local layers (convolutions, pooling, element-wise layers: the zoo
-CNNs, and DanQ's convolution before its LSTM) it can use the fast incremental path of
-:mod:`._fast_ism` for that part; for anything else (attention, unknown layers) it runs batched
-forward passes of the edited sequences. With ``method="auto"`` the cheaper of the two runs
-(:func:`._fast_ism.choose_path`: plain passes when the head after the local layers does nearly
-all the work, as an LSTM over the whole map can). Both give the same numbers.
+:func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence,
+:func:`mutagenesis_at` those at some positions, :func:`predict_edits` chosen ones and
+:func:`motif_knockout` replaced sites; :func:`occlusion` slides a masked window. The edits go
+through the one edit engine (:mod:`._engine`): for models that start with position-local
+layers (convolutions, pooling, element-wise layers, residual blocks: the zoo CNNs, DeepSTARR,
+BPNet, and DanQ's convolution before its LSTM) the fast window path recomputes only what an
+edit changes; anything else (attention, unknown layers) runs batched forward passes of the
+edited sequences. ``method="auto"`` runs the cheaper of the two (plain passes when the head
+after the local layers does nearly all the work, as an LSTM over the whole map can); both give
+the same numbers.
 
 At an unknown base (an ``N`` column, all-zero or all-0.25, as :func:`data.one_hot` writes it
 with ``unknown="zeros"`` or ``"uniform"``) all four bases are substitutions: ``delta`` holds
@@ -111,9 +114,9 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, *, target: int | s
         Default ``"auto"``: CUDA when available, else the CPU.
     method : {"auto", "fast", "naive"}, optional
         Default ``"auto"``. ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) whose fast path
-        agrees with its forward on a few test edits (:func:`._fast_ism.checked_plan`) and raises
+        agrees with its forward on a few test edits (``_engine.path.check_plan``) and raises
         otherwise; ``"auto"`` takes the cheaper of the fast and the plain path for this model and
-        input size (:func:`._fast_ism.choose_path`: the fast path's share of the FLOPs, timed
+        input size (``_engine.path.decide``: the fast path's share of the work, timed
         once per model and shape when it is close), and plain forward passes when the fast path
         does not apply (with a RuntimeWarning when the test edits disagreed).
     progress : bool, optional
