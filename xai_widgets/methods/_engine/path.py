@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._core import activation_bytes, resolve_batch_size
-from ...contract import LocalPlan, Residual, _single, plan_and_reason
-from .windows import LengthMajorPlan, WindowEngine
+from ...contract import LocalPlan, Residual, plan_and_reason
+from .windows import LengthMajorPlan, WindowEngine, _single
 
 EDIT_METHODS = ("auto", "fast", "naive")
 """The values of every edit-based method's ``method`` option."""

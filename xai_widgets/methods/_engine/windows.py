@@ -39,7 +39,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...contract import LocalPlan, Residual, _single
+from ...contract import LocalPlan, Residual
+
+
+def _single(value) -> int:
+    """The int of a torch 1-d layer setting (``kernel_size`` may be an int or a 1-tuple)."""
+    return value[0] if isinstance(value, tuple) else value
 
 
 class LengthMajorPlan(LocalPlan):
