@@ -26,7 +26,7 @@ from _timing import median_ms
 
 from xai_widgets import zoo
 from xai_widgets.methods import saturation_mutagenesis
-from xai_widgets.methods._fast_ism import choose_path
+from xai_widgets.methods._engine import decide
 
 MODELS = ("basset_exp_motif_presence", "danq_motif_presence")
 
@@ -71,7 +71,7 @@ def main() -> None:
                 diff = float((ours.centred().mean(1) - theirs).abs().max())
                 speedup = fast_ms / ours_ms
                 ratios.append(speedup)
-                why = choose_path(model, X, torch.device("cpu"), n_edits=3 * length * n).reason  # cached: no new timing
+                why = decide(model, X, torch.device("cpu"), n_edits=3 * length * n).reason  # cached: no new timing
                 print(f"{name:28s} {length:5d} {n:3d} {ours.path:>5s} {ours_ms:10.1f} {fast_ms:11.1f} {slow_ms:11.1f} "
                       f"{speedup:9.2f} {diff:9.2e}  {why}", flush=True)
                 results.append(f"RESULT {name} L={length} N={n} path={ours.path} ours_ms={ours_ms:.1f} "

@@ -59,8 +59,10 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+from torch.nn.modules import module as _module_globals
 
-__all__ = ["Exp", "GlobalMaxPool", "Residual", "LocalPlan", "FirstConvModel", "LocalPlanModel", "AttentionModel"]
+__all__ = ["Exp", "GlobalMaxPool", "Residual", "LocalPlan", "FirstConvModel", "LocalPlanModel", "AttentionModel",
+           "ELEMENTWISE", "KNOWN_LAYERS", "local_plan", "fast_ism_support", "plan_and_reason"]
 
 
 class Exp(nn.Module):
@@ -148,3 +150,182 @@ class AttentionModel(Protocol):
         """Attention weights of every layer and head for one-hot ``x (N, 4, L)``: shape
         ``(N, layers, heads, L', L')`` (rows: queries, softmax over keys), where token ``j``
         of ``L'`` covers a stretch of the input (see :class:`xai_widgets.methods.AttentionMaps`)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan discovery: which of a model's layers the fast edit paths may compute themselves
+#
+# The edit engine (xai_widgets.methods._engine) computes position-local layers from their raw
+# weights, so it takes a layer as local only when it knows the layer's computation: exactly one
+# of KNOWN_LAYERS (or a subclass that redefines nothing of it), without forward hooks, with
+# supported settings. Plans are not trusted blindly: the engine checks them numerically.
+
+ELEMENTWISE = (nn.BatchNorm1d, nn.ReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU,
+               nn.Identity, nn.Dropout, Exp)
+"""Element-wise layers fast ISM knows (BatchNorm1d only in eval mode with running statistics)."""
+KNOWN_LAYERS = (nn.Conv1d, nn.MaxPool1d, Residual) + ELEMENTWISE
+"""Every layer class the fast path computes itself (see :func:`local_plan`). A
+:class:`~xai_widgets.contract.Residual` block (``x + body(x)``) counts when every layer
+of its body does and keeps the length: convolutions with "same" padding, element-wise layers."""
+_COMPUTATION = ("forward", "_conv_forward", "__call__", "_call_impl", "_wrapped_call_impl", "__getattr__",
+                "__getattribute__", "weight", "bias")
+"""Attributes a subclass may not redefine and still count as its known base class."""
+
+
+def local_plan(model: nn.Module) -> LocalPlan | None:
+    """The model's :class:`LocalPlan`, or None when fast ISM does not apply (see :func:`fast_ism_support`).
+
+    Zoo models provide one; an ``nn.Sequential`` (exactly that class) gets one when its leading
+    layers are known local layers (the rest becomes the head). When a plan lists a layer that is
+    not known (for instance a Conv1d subclass with its own forward, or a layer with a forward
+    hook), only the known layers before it stay local and the rest moves into the head; None when
+    that leaves no local layer. The plan is not yet checked against the model's own forward: the
+    methods check it first (``xai_widgets.methods._engine.path.check_plan``).
+    """
+    return plan_and_reason(model)[0]
+
+
+def fast_ism_support(model: nn.Module) -> str:
+    """Whether fast ISM applies to ``model``: ``"yes"`` or ``"no: <reason naming the layer>"``.
+
+    This is the static part of the decision (the layers and their settings, for the model in
+    eval mode, as every method runs it); the methods also check the plan numerically the first
+    time (``xai_widgets.methods._engine.path.check_plan``).
+    """
+    plan, reason = plan_and_reason(model)
+    return "yes" if plan is not None else "no: " + reason
+
+
+def plan_and_reason(model: nn.Module) -> tuple[LocalPlan | None, str]:
+    """The model's usable :class:`LocalPlan` and, when there is none, why: ``(plan, "")`` or
+    ``(None, reason)``, the reason naming the layer and what to change (see :func:`local_plan`)."""
+    names = {id(m): name for name, m in model.named_modules()}
+    hooked = _hooks(model, top_level=True)
+    if hooked:
+        return None, f"the model ({type(model).__name__}) has {hooked}, which the fast path would bypass"
+    if hasattr(model, "local_plan"):
+        plan = model.local_plan()
+    elif type(model) is nn.Sequential:
+        plan = LocalPlan(list(model), False, None)
+    elif isinstance(model, nn.Sequential):
+        return None, (f"{type(model).__name__} subclasses nn.Sequential, so its forward may differ from running "
+                      "its layers in order; give it a local_plan() method to allow fast ISM")
+    else:
+        return None, (f"{type(model).__name__} has no local_plan() and is not an nn.Sequential, so its "
+                      "position-local layers are not known (e.g. an RNN or attention model)")
+    layers = list(plan.layers)
+    reason = (f"{type(model).__name__}'s local_plan() offers no position-local layers (an adapter over a model "
+              "without them, or with a changed input length): ISM runs plain forward passes")
+    for k, layer in enumerate(layers):
+        problem = _layer_problem(layer, id(layer) in names, names)
+        if problem is not None:
+            name = names.get(id(layer))
+            label = f"layer {name!r}" if name else f"plan layer {k}"
+            reason = f"{label} ({type(layer).__name__}) {problem}"
+            layers = layers[:k]
+            rest = list(plan.layers)[k:]
+            break
+    else:
+        rest = []
+    if not layers:
+        return None, reason
+    if plan.head is None:  # an nn.Sequential: the rest of it is the head
+        return LocalPlan(layers, False, nn.Sequential(*rest)), ""
+    if not rest:
+        return plan, ""
+    return LocalPlan(layers, False, _Tail(rest, plan.global_max, plan.head)), ""
+
+
+class _Tail:
+    """Head of a plan cut short: the plan's remaining layers, its global max (if any), its head."""
+
+    def __init__(self, layers, global_max: bool, head):
+        self.layers, self.global_max, self.head = layers, global_max, head
+
+    def __call__(self, h: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(h.amax(-1) if self.global_max else h)
+
+
+def _known_class(module: nn.Module):
+    """The known layer class ``module`` computes as, or None (a subclass redefining its computation)."""
+    cls = type(module)
+    if cls in KNOWN_LAYERS:
+        return cls
+    for base in KNOWN_LAYERS:
+        if issubclass(cls, base):
+            between = cls.__mro__[: cls.__mro__.index(base)]
+            if any(name in vars(c) for c in between for name in _COMPUTATION):
+                return None
+            return base
+    return None
+
+
+def _hooks(module: nn.Module, top_level: bool = False) -> str:
+    """Description of the forward hooks that would run on ``module`` ('' when none)."""
+    found = []
+    if module._forward_hooks or module._forward_pre_hooks:
+        found.append("a forward hook")
+    if not top_level and (getattr(_module_globals, "_global_forward_hooks", None)
+                          or getattr(_module_globals, "_global_forward_pre_hooks", None)):
+        found.append("global forward hooks (torch.nn.modules.module.register_module_forward_hook)")
+    return " and ".join(found)
+
+
+def _layer_problem(module, owned: bool, names: dict | None = None) -> str | None:
+    """Why ``module`` is not a local layer fast ISM can compute, or None.
+
+    ``owned``: the module belongs to the model, which every method puts in eval mode first; a
+    plan layer outside the model keeps its own training flag. ``names``: ids of the model's
+    modules (for the layers inside a :class:`Residual` block).
+    """
+    if not isinstance(module, nn.Module):
+        return "is not an nn.Module"
+    cls = _known_class(module)
+    if cls is None:
+        known = ", ".join(c.__name__ for c in KNOWN_LAYERS)
+        if isinstance(module, KNOWN_LAYERS):
+            return ("subclasses a known layer but redefines its computation (e.g. its own forward), so the fast "
+                    f"path cannot compute it; fast ISM knows {known}")
+        return f"is not a layer fast ISM knows ({known})"
+    hooked = _hooks(module)
+    if hooked:
+        return f"has {hooked}, which the fast path would bypass"
+    training = module.training and not owned
+    if cls is Residual:
+        for k, layer in enumerate(module.body):
+            problem = _layer_problem(layer, id(layer) in names if names is not None else owned, names)
+            if problem is None and isinstance(layer, nn.MaxPool1d):
+                problem = "changes the length"
+            if problem is None and isinstance(layer, nn.Conv1d) and \
+                    2 * layer.padding[0] != layer.dilation[0] * (layer.kernel_size[0] - 1):
+                problem = ("changes the length (a residual body needs 'same' padding: "
+                           "2 * padding == dilation * (width - 1))")
+            if problem is not None:
+                return f"has body layer {k} ({type(layer).__name__}) that {problem}"
+        return None
+    if cls is nn.Conv1d:
+        if module.stride != (1,):
+            return f"has stride {module.stride[0]}; fast ISM needs stride 1"
+        if module.padding_mode != "zeros" or not isinstance(module.padding, tuple):
+            return (f"has padding={module.padding!r}, padding_mode={module.padding_mode!r}; fast ISM needs integer "
+                    "zero padding")
+    elif cls is nn.MaxPool1d:
+        k = _single(module.kernel_size)
+        if not (_single(module.stride) == k and _single(module.padding) == 0 and _single(module.dilation) == 1
+                and not module.ceil_mode and not module.return_indices):
+            return ("is not a plain non-overlapping pool; fast ISM needs stride == kernel_size, no padding, "
+                    "dilation 1, ceil_mode=False, return_indices=False")
+    elif cls is nn.BatchNorm1d:
+        if not module.track_running_stats or module.running_mean is None or module.running_var is None:
+            return "has no running statistics (it normalises over the batch, which is not position-local)"
+        if training:
+            return "is in training mode (outside the model, so model.eval() does not reach it)"
+    elif cls is nn.Dropout and training and module.p > 0:
+        return "is in training mode (outside the model, so model.eval() does not reach it)"
+    return None
+
+
+def _single(value) -> int:
+    return value[0] if isinstance(value, tuple) else value

@@ -88,7 +88,7 @@ def test_unknown_computation_is_not_local(name):
     result = saturation_mutagenesis(model, X, device="cpu")
     assert result.path == "naive"
     torch.testing.assert_close(result.delta, naive_ism(model, X, 0), atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="fast ISM does not apply.*" + re.escape(support[4:])):
+    with pytest.raises(ValueError, match="the fast path does not apply.*" + re.escape(support[4:])):
         saturation_mutagenesis(model, X, device="cpu", method="fast")
 
 
@@ -138,7 +138,7 @@ def test_greedy_maximisation_on_a_scaled_conv_follows_forward_passes():
         def forward(self, x):
             return self.inner(x)
 
-    kwargs = dict(length=L, n_starts=2, method="greedy", steps=3, motif_width=6, device="cpu", random_state=0,
+    kwargs = dict(length=L, n_starts=2, search="greedy", steps=3, motif_width=6, device="cpu", random_state=0,
                   progress=False)
     ours, plain = maximize_activation(model, **kwargs), maximize_activation(Opaque(), **kwargs)
     assert torch.equal(ours.sequences, plain.sequences)

@@ -307,13 +307,13 @@ def test_sweep_without_singles(method):
 
 
 def test_chunks_of_backgrounds_give_the_same_numbers(monkeypatch):
-    from xai_widgets.methods import _lanes
+    from xai_widgets.methods import _engine
 
     model = ToyGrammar()
     X = _cg_backgrounds(7, 50)
     whole = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=range(-8, 9), device="cpu")
     effects = motif_effects(model, X, motifs={"A": A, "B": B}, device="cpu")
-    monkeypatch.setattr(_lanes, "BACKGROUND_CHUNK", 3)
+    monkeypatch.setattr(_engine, "BACKGROUND_CHUNK", 3)
     chunked = spacing_sweep(model, X, motif_a=A, motif_b=B, spacings=range(-8, 9), device="cpu")
     torch.testing.assert_close(chunked.per_background, whole.per_background, equal_nan=True)
     torch.testing.assert_close(motif_effects(model, X, motifs={"A": A, "B": B}, device="cpu").effect, effects.effect)

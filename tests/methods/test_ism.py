@@ -97,7 +97,7 @@ def test_ism_errors():
         saturation_mutagenesis(model, X * 2)
     attention_model = build("attention", n_targets=2)
     assert not supports_fast_ism(attention_model)
-    with pytest.raises(ValueError, match="fast ISM does not apply"):
+    with pytest.raises(ValueError, match="the fast path does not apply"):
         saturation_mutagenesis(attention_model, X, target=0, method="fast")
 
     class Bad(nn.Module):

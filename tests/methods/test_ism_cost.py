@@ -1,5 +1,6 @@
 """ISM's path chosen by cost (issue 17, "never slower"): plain forward passes when the head after
-the local layers dominates, the fast path when the local layers do, the same numbers either way.
+the local layers dominates, the fast path when the local layers do, the same numbers either way
+(issue 21: one decision, ``methods._engine.path.decide``, for every edit-based method).
 
 No test here asserts a time: the decisions tested are the deterministic ones (work counted in
 FLOPs), and for the timed band only that the recorded timings and the rule agree.
@@ -14,18 +15,16 @@ from torch import nn
 from tests.helpers import random_one_hot, randomise_batchnorm
 from tests.models import naive_ism
 from xai_widgets.methods import predict_edits, saturation_mutagenesis
-from xai_widgets.methods._fast_ism import (
+from xai_widgets.methods._engine.path import (
     HEAD_DOMINATES,
     LOCAL_DOMINATES,
     MIN_TIMING_EDITS,
     PLAIN_MARGIN,
     TIMING_FRACTION,
-    FastISM,
-    LengthMajorPlan,
-    checked_plan,
-    choose_path,
+    decide,
     estimate_costs,
 )
+from xai_widgets.methods._engine.windows import LengthMajorPlan, WindowEngine
 from xai_widgets.zoo.architectures import LocalPlan, build
 
 CPU = torch.device("cpu")
@@ -63,12 +62,12 @@ def basset_like():
 def test_head_dominated_model_gets_plain_passes():
     model = LSTMHead().eval()
     X = random_one_hot(2, 60)
-    choice = choose_path(model, X, CPU, n_edits=3 * 60 * 2)
+    choice = decide(model, X, CPU, n_edits=3 * 60 * 2)
     assert choice.path == "naive" and choice.plan is None
     assert choice.costs["ratio"] >= HEAD_DOMINATES
     assert "head dominates" in choice.reason
-    assert checked_plan(model, X, CPU, n_edits=360) is None  # the entry point of the other methods
-    assert checked_plan(model, X, CPU) is not None  # the fast path exists and agrees; it is only dearer
+    assert decide(model, X, CPU, n_edits=360).plan is None  # the entry point of every method
+    assert decide(model, X, CPU, n_edits=360, method="fast").plan is not None  # it exists and agrees; only dearer
     result = saturation_mutagenesis(model, X, target="all", device="cpu")
     assert result.path == "naive"
 
@@ -78,7 +77,7 @@ def test_lstm_flops_are_counted():
     hidden, length = 32, 60
     model = LSTMHead(hidden).eval()
     X = random_one_hot(1, length)
-    costs = estimate_costs(model, checked_plan(model, X, CPU), X, CPU)
+    costs = estimate_costs(model, decide(model, X, CPU, n_edits=1, method="fast").plan, X, CPU)
     conv = 2 * length * 4 * 4 * 3
     lstm = 2 * 2 * length * (4 * hidden * 4 + 4 * hidden * hidden)  # two directions
     dense = 2 * 2 * hidden * 2
@@ -90,10 +89,10 @@ def test_lstm_flops_are_counted():
 def test_local_layers_dominated_model_gets_the_fast_path():
     model = basset_like()
     X = random_one_hot(2, 600)
-    choice = choose_path(model, X, CPU, n_edits=3 * 600 * 2)
+    choice = decide(model, X, CPU, n_edits=3 * 600 * 2)
     assert choice.path == "fast" and choice.plan is not None
     assert choice.costs["ratio"] <= LOCAL_DOMINATES
-    assert checked_plan(model, X, CPU, n_edits=3600) is not None
+    assert decide(model, X, CPU, n_edits=3600).plan is not None
     assert saturation_mutagenesis(model, X, target="all", device="cpu").path == "fast"
 
 
@@ -105,7 +104,7 @@ def test_same_numbers_whichever_path(make, length):
     results = {method: saturation_mutagenesis(model, X, target="all", device="cpu", method=method)
                for method in ("auto", "fast", "naive")}
     assert results["fast"].path == "fast" and results["naive"].path == "naive"
-    assert results["auto"].path == choose_path(model, X, CPU, n_edits=3 * length * 2).path
+    assert results["auto"].path == decide(model, X, CPU, n_edits=3 * length * 2).path
     for result in results.values():
         torch.testing.assert_close(result.delta, expected, atol=1e-5, rtol=0)
     assert expected.abs().max() > 1e-3
@@ -131,10 +130,10 @@ def test_timed_band_follows_the_recorded_timings():
     torch.manual_seed(0)
     model = randomise_batchnorm(build("danq", n_targets=2))
     X = random_one_hot(2, 96)
-    small = choose_path(model, X, CPU, n_edits=100)
+    small = decide(model, X, CPU, n_edits=100)
     assert LOCAL_DOMINATES < small.costs["ratio"] < HEAD_DOMINATES
     assert small.path == "fast" and "too few edits" in small.reason and "fast_seconds" not in small.costs
-    large = choose_path(model, X, CPU, n_edits=math.ceil(MIN_TIMING_EDITS / TIMING_FRACTION))
+    large = decide(model, X, CPU, n_edits=math.ceil(MIN_TIMING_EDITS / TIMING_FRACTION))
     fast, plain = large.costs["fast_seconds"], large.costs["naive_seconds"]
     assert fast > 0 and plain > 0 and large.costs["timing_edits"] == MIN_TIMING_EDITS
     assert large.path == ("fast" if fast <= PLAIN_MARGIN * plain else "naive")
@@ -142,18 +141,18 @@ def test_timed_band_follows_the_recorded_timings():
     assert large.costs["fast_layout"] in ("channels", "length")
     if large.path == "fast":
         assert isinstance(large.plan, LengthMajorPlan) == (large.costs["fast_layout"] == "length")
-    again = choose_path(model, X, CPU, n_edits=10 ** 6)  # cached: no second timing
+    again = decide(model, X, CPU, n_edits=10 ** 6)  # cached: no second timing
     assert again.costs == large.costs and again.path == large.path
 
 
 def test_explicit_methods_are_kept():
     model = LSTMHead().eval()
     X = random_one_hot(1, 50)
-    assert choose_path(model, X, CPU, n_edits=150, method="fast").path == "fast"
+    assert decide(model, X, CPU, n_edits=150, method="fast").path == "fast"
     assert saturation_mutagenesis(model, X, device="cpu", method="fast", target="all").path == "fast"
-    assert choose_path(basset_like(), X, CPU, n_edits=150, method="naive").path == "naive"
+    assert decide(basset_like(), X, CPU, n_edits=150, method="naive").path == "naive"
     no_plan = nn.Sequential(nn.Flatten(), nn.Linear(200, 2))
-    choice = choose_path(no_plan, X, CPU, n_edits=150)
+    choice = decide(no_plan, X, CPU, n_edits=150)
     assert choice.path == "naive" and choice.reason.startswith("no fast path:")
 
 
@@ -165,12 +164,12 @@ def test_length_major_stitch_gives_the_same_outputs(make):
     torch.manual_seed(1)
     model = make().eval()
     X = random_one_hot(3, 50, seed=6)
-    plan = checked_plan(model, X, CPU)
+    plan = decide(model, X, CPU, n_edits=1, method="fast").plan
     assert plan is not None and not plan.global_max
     seq, pos, base = torch.nonzero((X != 1).permute(0, 2, 1)).unbind(1)
     with torch.no_grad():
-        default = FastISM(plan, X).edited_outputs(seq, pos, base)
-        length_major = FastISM(LengthMajorPlan(*plan), X).edited_outputs(seq, pos, base)
+        default = WindowEngine(plan, X).edit_substitutions(seq, pos, base)
+        length_major = WindowEngine(LengthMajorPlan(*plan), X).edit_substitutions(seq, pos, base)
         edited = X[seq].clone()
         edited[torch.arange(len(seq)), :, pos] = 0
         edited[torch.arange(len(seq)), base, pos] = 1

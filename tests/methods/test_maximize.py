@@ -32,7 +32,7 @@ class PairModel(nn.Module):
 def test_single_filter_reaches_its_consensus(method):
     model = _filter_model()
     optimum, consensus = _filter_optimum(model[0])
-    r = maximize_activation(model, length=30, n_starts=4, method=method, steps=60 if method == "greedy" else 120,
+    r = maximize_activation(model, length=30, n_starts=4, search=method, steps=60 if method == "greedy" else 120,
                             motif_width=6, random_state=0, device="cpu", progress=False)
     assert isinstance(r, MaximizationResult)
     assert r.sequences.shape == (4, 4, 30) and torch.all(r.sequences.sum(1) == 1)
@@ -58,7 +58,7 @@ def test_single_filter_reaches_its_consensus(method):
     ("greedy", "softmax", None), ("relaxed", "straight_through", "entropy"), ("relaxed", "softmax", "entropy"),
     ("relaxed", "softmax", "l2"), ("relaxed", "straight_through", None)])
 def test_interaction_model_reaches_its_maximum_exactly(method, relaxation, penalty):
-    r = maximize_activation(PairModel(), length=12, n_starts=3, method=method, relaxation=relaxation,
+    r = maximize_activation(PairModel(), length=12, n_starts=3, search=method, relaxation=relaxation,
                             penalty=penalty, steps=100, motif_width=8, random_state=1, device="cpu", progress=False)
     assert torch.equal(r.activations, torch.full((3,), 3.5))
     assert all(s[3] == "G" and s[8] == "T" for s in decode(r.sequences))
@@ -108,7 +108,7 @@ def test_grammar_model_maximum_beats_random_and_data_and_holds_the_grammar():
     grammar = {a[0] for a in spi1 for p in irf1 if a[0] == p[0] and GRAMMAR_RULE.forms_grammar(*a[1:], *p[1:])}
     assert len(grammar) >= 6  # same strand, Irf1 4-12 bp downstream of Spi1
     assert r.trajectory[0].max() < 1.5 and r.trajectory.shape == (301, 8)
-    greedy = maximize_activation(model, length=200, method="greedy", n_starts=2, steps=40, random_state=0,
+    greedy = maximize_activation(model, length=200, search="greedy", n_starts=2, steps=40, random_state=0,
                                  device="cpu", progress=False)
     assert greedy.activations.max() > data_best and torch.all(greedy.trajectory.diff(dim=0) >= 0)
 
@@ -116,8 +116,8 @@ def test_grammar_model_maximum_beats_random_and_data_and_holds_the_grammar():
 def test_errors():
     model = PairModel()
     kwargs = dict(length=12, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="method must be one of"):
-        maximize_activation(model, method="adam", **kwargs)
+    with pytest.raises(ValueError, match="search must be one of"):
+        maximize_activation(model, search="adam", **kwargs)
     with pytest.raises(ValueError, match="relaxation must be one of"):
         maximize_activation(model, relaxation="gumbel", **kwargs)
     with pytest.raises(ValueError, match="penalty must be one of"):
@@ -139,3 +139,18 @@ def test_errors():
         maximize_activation(conv, layer=conv[0], channel=4, length=20, device="cpu")
     with pytest.raises(ValueError, match="cannot run on sequences of length 3"):
         maximize_activation(conv, length=3, device="cpu")
+
+
+def test_old_method_spelling_of_search_warns_and_still_works():
+    """0.1 spelled the search ``method=``; ``method`` now chooses the edit path everywhere."""
+    model = PairModel()
+    kwargs = dict(length=12, n_starts=2, steps=2, device="cpu", random_state=0)
+    with pytest.warns(FutureWarning, match="use search='greedy'"):
+        old = maximize_activation(model, method="greedy", **kwargs)
+    new = maximize_activation(model, search="greedy", **kwargs)
+    assert old.search == new.search == "greedy"
+    torch.testing.assert_close(old.sequences, new.sequences)
+    with pytest.warns(FutureWarning, match="use .search"):
+        assert new.method == "greedy"
+    with pytest.raises(ValueError, match="method must be one of"):
+        maximize_activation(model, method="quick", **kwargs)

@@ -12,10 +12,11 @@ from tests.helpers import REALDATA, random_one_hot
 from tests.models import naive_ism
 from xai_widgets import data, zoo
 from xai_widgets.adapt import adapt
-from xai_widgets.contract import Residual
+from xai_widgets.contract import Residual, fast_ism_support
 from xai_widgets.data import dinucleotide_shuffle
 from xai_widgets.methods import deep_lift_shap, saturation_mutagenesis
-from xai_widgets.methods._fast_ism import FastISM, checked_plan, fast_ism_support
+from xai_widgets.methods._engine import decide
+from xai_widgets.methods._engine.windows import WindowEngine
 from xai_widgets.zoo.published import BPNet, DeepSTARR
 
 REALDATA = REALDATA
@@ -138,13 +139,13 @@ def test_fast_ism_on_a_small_bpnet_equals_plain_loop():
 def test_fast_ism_engine_on_bpnet_ctcf_equals_forward_passes(bpnet):
     """The published BPNet at 2,114 bp: edits at both ends and in the middle, both outputs."""
     X = random_one_hot(1, 2114, seed=6)
-    plan = checked_plan(bpnet, X, torch.device("cpu"), strict=True)
+    plan = decide(bpnet, X, torch.device("cpu"), n_edits=1, method="fast").plan
     assert plan is not None and any(isinstance(layer, Residual) for layer in plan.layers)
     pos = torch.cat([torch.arange(0, 12), torch.arange(1050, 1062), torch.arange(2102, 2114)]).repeat_interleave(3)
     base = (X[0].argmax(0)[pos] + torch.arange(len(pos)) % 3 + 1) % 4
     seq = torch.zeros(len(pos), dtype=torch.long)
     with torch.no_grad():
-        fast = FastISM(plan, X).edited_outputs(seq, pos, base)
+        fast = WindowEngine(plan, X).edit_substitutions(seq, pos, base)
         edited = X.repeat(len(pos), 1, 1)
         edited[torch.arange(len(pos)), :, pos] = 0
         edited[torch.arange(len(pos)), base, pos] = 1

@@ -174,7 +174,7 @@ def fly_edits():
 def test_snv_effects_equal_predict_edits_and_ism(deepstarr, fly_edits):
     X, edits = fly_edits
     variants = variants_from_edits(X, edits)
-    expected = predict_edits(deepstarr, X, edits=edits, target="all", device="cpu")
+    expected = predict_edits(deepstarr, X, edits=edits, target="all", device="cpu", method="naive")
     naive = score_variants(deepstarr, variants, genome=X, method="naive", calibrate=None, device="cpu", target="all")
     got = torch.tensor(naive.table[["delta_dev", "delta_hk"]].to_numpy(), dtype=torch.float32)
     assert torch.equal(got, expected)  # plain forward passes: the same numbers

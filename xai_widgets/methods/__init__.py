@@ -30,8 +30,9 @@ Conventions shared by every method (issue 12):
 """
 
 from .._core import predict
+from ..contract import fast_ism_support, local_plan
 from ._common import check_target, output_names
-from ._fast_ism import fast_ism_support, local_plan, mutagenesis_at
+from ._engine import EDIT_METHODS
 from .atscale import AttributionStore, attribute_to_store, model_fingerprint
 from .attention import (
     AttentionISMComparison,
@@ -83,6 +84,7 @@ from .ism import (
     KnockoutResult,
     OcclusionResult,
     motif_knockout,
+    mutagenesis_at,
     occlusion,
     predict_edits,
     saturation_mutagenesis,
@@ -105,7 +107,7 @@ __all__ = [
     "AttentionISMComparison", "AttentionMaps", "attention_importance", "attention_maps", "attention_vs_ism",
     "check_index", "ism_importance",
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
-    "predict", "AttributionResult", "mutagenesis_at",
+    "predict", "AttributionResult", "mutagenesis_at", "EDIT_METHODS",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",

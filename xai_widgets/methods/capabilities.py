@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from .._core import as_model_input
-from ._fast_ism import fast_ism_support
+from ..contract import fast_ism_support
 from .deeplift import deeplift_support
 
 

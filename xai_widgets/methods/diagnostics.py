@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from .._core import predict, resolve_device
+from ..contract import local_plan
 from ..metrics import spearman
 from ._common import check_target
-from ._fast_ism import compare_fast_path, local_plan
+from ._engine.path import compare_fast_path
 from .capabilities import capabilities
 
 #: Above this relative summation gap (``|sum of contributions - (f(x) - f(r))| / (1 + |f(x) - f(r)|)``)

@@ -59,7 +59,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._core import resolve_batch_size
 from ..data import (
     ORIENTATIONS,
     b_start,
@@ -72,7 +71,7 @@ from ..data import (
     orient,
 )
 from ._common import check_target, model_method, prepare
-from ._lanes import Lane, check_method, choose_path, run_families
+from ._engine import Lane, check_method, predict_lanes
 from ._stats import check_ci, mean_ci
 
 __all__ = ["GIAResult", "MotifEffects", "SpacingSweepResult", "global_importance", "motif_effects", "spacing_sweep"]
@@ -159,23 +158,22 @@ def global_importance(model: nn.Module, backgrounds: torch.Tensor, *, insertions
     check_ci(ci, n_bootstrap)
     check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
-    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
-    plan = choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
     items = normalise_insertions(insertions, length)
     edited = insert_motifs(backgrounds, [(m, s, st) for m, s, st, _ in items], random_state=rng)
     lo, hi = min(s for _, s, _, _ in items), max(s + w for _, s, _, w in items)
-    ref_out, outputs = run_families(model, [backgrounds], [[Lane(0, lo, edited[:, :, lo:hi])]], target, plan,
-                                     batch_size, device, False, "GIA")
+    ref_out, outputs, choice = predict_lanes(model, [backgrounds], [[Lane(0, lo, edited[:, :, lo:hi])]],
+                                             target=target, device=device, method=method, batch_size=batch_size,
+                                             desc="GIA")
     reference, with_insertions = ref_out[0], outputs[0][0]
     effect = (with_insertions - reference).float().cpu()
     mean, bounds = mean_ci(effect[:, None], ci, n_bootstrap, rng)
     described = tuple((motif_name(m), s, st) for m, s, st, _ in items)
     return GIAResult(effect, float(mean[0]), (float(bounds[0, 0]), float(bounds[0, 1])),
                      with_insertions.float().cpu(), reference.float().cpu(), described, ci,
-                     "fast" if plan is not None else "naive")
+                     choice.path)
 
 
 @dataclass(frozen=True)
@@ -268,8 +266,6 @@ def motif_effects(model: nn.Module, backgrounds: torch.Tensor, *, motifs, positi
         raise ValueError("motifs is empty: give a dict {name: motif}")
     check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
-    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
-    plan = choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
@@ -287,15 +283,15 @@ def motif_effects(model: nn.Module, backgrounds: torch.Tensor, *, motifs, positi
             values = backgrounds[:, :, lo : lo + window].clone()
             values[:, :, start - lo : start - lo + widths[name]] = orient(sites, s)
             families.append([Lane(0, lo, values)])
-    ref_out, outputs = run_families(model, [backgrounds], families, target, plan, batch_size, device, progress,
-                                     "motifs")
+    ref_out, outputs, choice = predict_lanes(model, [backgrounds], families, target=target, device=device,
+                                             method=method, batch_size=batch_size, progress=progress, desc="motifs")
     reference = ref_out[0]
     per_strand = torch.stack([out[0] for out in outputs]).reshape(len(motifs), len(strands), n) - reference
     effects = per_strand.mean(1)
     effect = effects.float().cpu()
     mean, bounds = mean_ci(effect.T, ci, n_bootstrap, rng)
     return MotifEffects(tuple(motifs), effect, mean, bounds, reference.float().cpu(), tuple(positions), strand,
-                        "fast" if plan is not None else "naive")
+                        choice.path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,8 +496,6 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, *, motif_a, motif
         raise ValueError(f"min_denominator must be >= 0; got {min_denominator!r}")
     check_method(method)
     device, n_outputs = prepare(model, backgrounds, device, batch_size)
-    batch_size = resolve_batch_size(batch_size, model, backgrounds, device)
-    plan = choose_path(model, method, backgrounds, device)
     target = check_target(target, n_outputs)
     rng = np.random.default_rng(random_state)
     n, _, length = backgrounds.shape
@@ -539,8 +533,9 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, *, motif_a, motif
                 keys[i, j] = (key, len(families[key]))
                 families[key].append(Lane(1 + a_strands.index(o[0]), key[1], b_sites[o[1]], partner=0))
     order = sorted(families, key=lambda k: ("+-".index(k[0]), k[1]))
-    ref_out, outputs = run_families(model, refs, [families[k] for k in order], target, plan, batch_size, device,
-                                     progress, "sweep")
+    ref_out, outputs, choice = predict_lanes(model, refs, [families[k] for k in order], target=target,
+                                             device=device, method=method, batch_size=batch_size, progress=progress,
+                                             desc="sweep")
     outputs = dict(zip(order, outputs))
     reference = ref_out[0]
     a_effect = {strand: ref_out[1 + i] - reference for i, strand in enumerate(a_strands)}
@@ -560,4 +555,4 @@ def spacing_sweep(model: nn.Module, backgrounds: torch.Tensor, *, motif_a, motif
     return SpacingSweepResult(orientations, spacings, position_a, starts, valid, skipped, effect, effect_ci, effect_a,
                               effect_a_ci, effect_b, effect_b_ci, cooperativity, per_ab, per_a, per_b,
                               reference.float().cpu(), (motif_name(motif_a), motif_name(motif_b)), ci,
-                              "fast" if plan is not None else "naive")
+                              choice.path)

@@ -27,14 +27,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._core import predict, resolve_batch_size
+from .._core import resolve_batch_size
 from ..data.encoding import ALPHABET
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, model_method, prepare
-from ._fast_ism import checked_plan
+from ._engine import check_method, predict_substitutions, predict_windows
 from .gradients import saliency
-from .ism import edit_evaluator, saturation_mutagenesis
+from .ism import saturation_mutagenesis
 
 IMPORTANCES = ("ism", "saliency")
 AGGREGATES = ("sum", "max")
@@ -121,7 +121,7 @@ class PairwiseISMResult:
 @model_method
 @torch.no_grad()
 def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, target: int | str | None = None,
-                 batch_size: int | None = None, device="auto", max_window: int = 40,
+                 batch_size: int | None = None, device="auto", max_window: int = 40, method: str = "auto",
                  progress: bool = False) -> PairwiseISMResult:
     """Every pair of single-base substitutions within ``[start, end)`` of one sequence.
 
@@ -149,6 +149,10 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
     max_window : int, optional
         Default 40. Windows wider than this raise a :class:`UserWarning` about the quadratic cost (the work
         still runs).
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``: the cheapest exact path. The single effects and the double mutants
+        go through the edit engine (a double mutant is one edit of the window ``[start, end)``);
+        ``"fast"`` the fast window path or a ValueError saying why not, ``"naive"`` plain passes.
     progress : bool, optional
         Default False. Show a progress bar over batches of double mutants.
 
@@ -157,8 +161,8 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
     PairwiseISMResult
     """
     _check_single(X, "pairwise_ism")
+    check_method(method)
     device, n_outputs = prepare(model, X, device, batch_size)
-    batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs, model=model)
     length = X.shape[2]
     if isinstance(start, bool) or isinstance(end, bool) or not (0 <= int(start) < int(end) <= length):
@@ -172,29 +176,29 @@ def pairwise_ism(model: nn.Module, X: torch.Tensor, *, start: int, end: int, tar
                       f"{9 * max_window * (max_window - 1) // 2:,}). Narrow [start, end) to the region of "
                       f"interest, or pass max_window={width} to silence this warning.",
                       UserWarning, stacklevel=3)  # 3: the caller, past torch.no_grad's wrapper
-    ism = saturation_mutagenesis(model, X, target=target, batch_size=max(batch_size, 3 * length), device=device)
-    reference = predict(model, X, batch_size=1, device=device)[0, target]  # the double mutants' reference, the same way
+    ism = saturation_mutagenesis(model, X, target=target, batch_size=batch_size, device=device, method=method)
     singles = ism.delta[0, :, start:end].T.contiguous()  # (W, 4)
     ref_base = X[0, :, start:end].argmax(0)  # (W,)
 
-    # every double mutant: window positions i < j, alternative bases a at i and b at j
+    # every double mutant: window positions i < j, alternative bases a at i and b at j, each an
+    # edit of the whole window [start, end)
     i_idx, j_idx = torch.triu_indices(width, width, offset=1)
     offsets = torch.arange(1, 4)
     pi = i_idx.repeat_interleave(9)
     pj = j_idx.repeat_interleave(9)
     a = (ref_base[pi] + offsets.repeat_interleave(3).repeat(len(i_idx))).remainder(4)
     b = (ref_base[pj] + offsets.repeat(3 * len(i_idx))).remainder(4)
-    observed = torch.empty(n_pairs)
-    batches = range(0, n_pairs, batch_size)
-    for lo in tqdm(batches, desc="pairwise ISM", disable=not progress, unit="batch"):
-        hi = min(lo + batch_size, n_pairs)
-        rows = torch.arange(hi - lo)
-        edited = X.repeat(hi - lo, 1, 1)
-        edited[rows, :, start + pi[lo:hi]] = 0
-        edited[rows, a[lo:hi], start + pi[lo:hi]] = 1
-        edited[rows, :, start + pj[lo:hi]] = 0
-        edited[rows, b[lo:hi], start + pj[lo:hi]] = 1
-        observed[lo:hi] = predict(model, edited, batch_size=hi - lo, device=device)[:, target] - reference
+    values = X[0, :, start:end].repeat(n_pairs, 1, 1)
+    rows = torch.arange(n_pairs)
+    values[rows, :, pi] = 0
+    values[rows, a, pi] = 1
+    values[rows, :, pj] = 0
+    values[rows, b, pj] = 1
+    run = predict_windows(model, X, rows=torch.zeros(n_pairs, dtype=torch.long), starts=torch.full((n_pairs,), start),
+                          values=values, device=device, method=method, batch_size=batch_size, progress=progress,
+                          desc="pairwise ISM")
+    reference = float(run.reference[0, target])
+    observed = (run.outputs[:, target] - run.reference[0, target]).float().cpu()
 
     additive = singles[:, :, None, None] + singles[None, None]  # (W, 4, W, 4)
     joint = additive.clone()  # original-base rows/columns and i == j: exactly additive
@@ -361,33 +365,29 @@ class DFIMResult:
 
 @torch.no_grad()
 def _ism_importance(model: nn.Module, V: torch.Tensor, target: int, positions: torch.Tensor | None, batch_size: int,
-                    device) -> torch.Tensor:
+                    device, method: str = "auto") -> torch.Tensor:
     """``saturation_mutagenesis(model, V, target=target).values.sum(1)``, ``(M, L)``, computed only at
     ``positions`` (all when None; 0 elsewhere): minus the mean effect of the three substitutions.
 
-    The same computation as :func:`~xai_widgets.methods.saturation_mutagenesis` (its fast
-    incremental path where the model allows, batched edited copies otherwise), restricted to
-    the positions DFIM reads, which saves most of the edits.
+    The same computation as :func:`~xai_widgets.methods.saturation_mutagenesis` (the edit engine,
+    with ``method``), restricted to the positions DFIM reads, which saves most of the edits.
     """
     n, _, length = V.shape
     positions = torch.arange(length) if positions is None else positions
-    Vd = V.to(device)
     n_pos = len(positions)
     seq = torch.arange(n, device=device).repeat_interleave(3 * n_pos)
     pos = positions.to(device).repeat_interleave(3).repeat(n)
-    base = (Vd.argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
-    plan = checked_plan(model, Vd, device, n_edits=len(seq))
-    reference, evaluate = edit_evaluator(model, Vd, plan, batch_size)
-
-    outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])[:, target]
-                         for i in range(0, len(seq), batch_size)])
-    delta = outputs.view(n, n_pos, 3) - reference[:, target, None, None]
+    base = (V.to(device).argmax(1)[seq, pos] + torch.arange(1, 4, device=device).repeat(n * n_pos)).remainder(4)
+    run = predict_substitutions(model, V, seq=seq, pos=pos, base=base, device=device, method=method,
+                                batch_size=batch_size)
+    delta = run.outputs[:, target].view(n, n_pos, 3) - run.reference[:, target, None, None]
     out = torch.zeros(n, length)
     out[:, positions] = (-delta.sum(-1) / 4).float().cpu()
     return out
 
 
-def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, device) -> tuple[Callable, str]:
+def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, device,
+                   method: str = "auto") -> tuple[Callable, str]:
     """``f(V (M, 4, L), positions or None) -> (M, L)`` per-position importance, and its name.
 
     ``positions`` are the only positions the caller reads (a hint; None: all)."""
@@ -402,7 +402,7 @@ def _importance_fn(model: nn.Module, importance, target: int, batch_size: int, d
         return custom, getattr(importance, "__name__", "custom")
     if importance == "ism":
         def ism(V, positions=None):
-            return _ism_importance(model, V, target, positions, batch_size, device)
+            return _ism_importance(model, V, target, positions, batch_size, device, method)
 
         return ism, "ism"
     if importance == "saliency":
@@ -485,7 +485,8 @@ def _dfim_scores(x: torch.Tensor, sources, targets, importance_fn, mutation, n_d
 @model_method
 def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, target: int | str | None = None,
          importance="ism", aggregate: str = "sum", mutation: str = "random", n_draws: int = 8, n_null: int = 10,
-         batch_size: int | None = None, device="auto", random_state=None, progress: bool = False) -> DFIMResult:
+         batch_size: int | None = None, device="auto", method: str = "auto", random_state=None,
+         progress: bool = False) -> DFIMResult:
     """Deep Feature Interaction Maps (Greenside et al. 2018) for one sequence.
 
     For each source feature, ``n_draws`` copies of the sequence with the source replaced are
@@ -547,6 +548,9 @@ def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, ta
         (:func:`xai_widgets._core.resolve_batch_size`).
     device : str or torch.device, optional
         Default ``"auto"``: CUDA when available, else the CPU.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``. How ``importance="ism"`` predicts its edits (the edit engine, as in
+        :func:`~xai_widgets.methods.saturation_mutagenesis`); ignored by other importances.
     random_state : int, numpy.random.Generator or None, optional
         Default None. Seed of the replacements and the null shuffles. An integer gives every (map, source
         span) its own stream, so results do not depend on the order of the features and
@@ -567,13 +571,14 @@ def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, ta
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
     if isinstance(n_null, bool) or not isinstance(n_null, int) or n_null < 0 or n_null == 1:
         raise ValueError(f"n_null must be 0 (no null) or an integer >= 2; got {n_null!r}")
+    check_method(method)
     device, n_outputs = prepare(model, X, device, batch_size)
     batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs, model=model)
     length = X.shape[2]
     sources = _as_features(sources, length, "sources")
     targets = sources if target_features is None else _as_features(target_features, length, "target_features")
-    importance_fn, method = _importance_fn(model, importance, target, batch_size, device)
+    importance_fn, importance_name = _importance_fn(model, importance, target, batch_size, device, method)
     _check_random_state(random_state)
 
     bar = tqdm(total=1 + n_null, desc="DFIM", disable=not progress, unit="map")
@@ -600,14 +605,14 @@ def dfim(model: nn.Module, X: torch.Tensor, *, sources, target_features=None, ta
             p_value[scores.isnan()] = math.nan
     finally:
         bar.close()
-    return DFIMResult(scores, change, sources, targets, base, null, z, p_value, X, method, aggregate, mutation,
+    return DFIMResult(scores, change, sources, targets, base, null, z, p_value, X, importance_name, aggregate, mutation,
                       n_draws, target)
 
 
 @model_method
 def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int | str | None = None, importance="ism",
                        mutation: str = "random", n_draws: int = 8, batch_size: int | None = None, device="auto",
-                       random_state=None) -> torch.Tensor:
+                       method: str = "auto", random_state=None) -> torch.Tensor:
     """Per-position importance after mutating one feature, averaged over its mutated copies.
 
     The "after" half of one row of :func:`dfim`: with the same ``importance``, ``mutation``,
@@ -635,6 +640,9 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int
         Default None: from the memory rule (:func:`xai_widgets._core.resolve_batch_size`).
     device : str or torch.device, optional
         Default ``"auto"``: CUDA when available, else the CPU.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``. How ``importance="ism"`` predicts its edits (the edit engine, as in
+        :func:`~xai_widgets.methods.saturation_mutagenesis`); ignored by other importances.
     random_state : int, numpy.random.Generator or None, optional
         Default None. Use the integer given to :func:`dfim` to get its copies.
 
@@ -648,12 +656,13 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int
         raise ValueError(f"mutation must be one of {MUTATIONS}; got {mutation!r}")
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}")
+    check_method(method)
     device, n_outputs = prepare(model, X, device, batch_size)
     batch_size = resolve_batch_size(batch_size, model, X, device)
     target = check_target(target, n_outputs, model=model)
     _check_random_state(random_state)
     feature = _as_feature(source, X.shape[2])
-    importance_fn, _ = _importance_fn(model, importance, target, batch_size, device)
+    importance_fn, _ = _importance_fn(model, importance, target, batch_size, device, method)
     copies = _mutants(X[0], feature, mutation, n_draws, _source_rng(random_state, 0, feature))
     return importance_fn(copies).mean(0)
 

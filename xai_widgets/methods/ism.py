@@ -1,12 +1,15 @@
 """In-silico mutagenesis (the review's Fig. 3a): every single-base substitution, and edits.
 
-:func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence. For models
-that start with position-local layers (convolutions, pooling, element-wise layers: the zoo
-CNNs, and DanQ's convolution before its LSTM) it can use the fast incremental path of
-:mod:`._fast_ism` for that part; for anything else (attention, unknown layers) it runs batched
-forward passes of the edited sequences. With ``method="auto"`` the cheaper of the two runs
-(:func:`._fast_ism.choose_path`: plain passes when the head after the local layers does nearly
-all the work, as an LSTM over the whole map can). Both give the same numbers.
+:func:`saturation_mutagenesis` predicts all ``3 L`` substitutions of each sequence,
+:func:`mutagenesis_at` those at some positions, :func:`predict_edits` chosen ones and
+:func:`motif_knockout` replaced sites; :func:`occlusion` slides a masked window. The edits go
+through the one edit engine (:mod:`._engine`): for models that start with position-local
+layers (convolutions, pooling, element-wise layers, residual blocks: the zoo CNNs, DeepSTARR,
+BPNet, and DanQ's convolution before its LSTM) the fast window path recomputes only what an
+edit changes; anything else (attention, unknown layers) runs batched forward passes of the
+edited sequences. ``method="auto"`` runs the cheaper of the two (plain passes when the head
+after the local layers does nearly all the work, as an LSTM over the whole map can); both give
+the same numbers.
 
 At an unknown base (an ``N`` column, all-zero or all-0.25, as :func:`data.one_hot` writes it
 with ``unknown="zeros"`` or ``"uniform"``) all four bases are substitutions: ``delta`` holds
@@ -24,15 +27,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._core import activation_bytes, predict, resolve_batch_size
+from .._core import predict
+from ..contract import local_plan
 from ..data.encoding import ALPHABET
 from ..data.motifs import scan
 from ..data.shuffle import dinucleotide_shuffle
 from ..data.tasks import PlantedInstances
 from ._common import ALL, check_target, model_method, prepare
-from ._fast_ism import FastISM, choose_path, edited_copies, fast_ism_support, local_plan
+from ._engine import EDIT_METHODS, check_method, predict_substitutions, predict_windows
 
-ISM_METHODS = ("auto", "fast", "naive")
+ISM_METHODS = EDIT_METHODS
 
 
 @dataclass(frozen=True)
@@ -81,49 +85,10 @@ class ISMResult:
         return self.values.sum(-2)
 
 
-def edit_evaluator(model: nn.Module, Xd: torch.Tensor, plan, batch_size: int):
-    """Outputs of ``Xd`` and a function predicting single-base edits of it.
-
-    Returns
-    -------
-    (torch.Tensor, callable)
-        ``reference (N, T)`` and ``evaluate(seq, pos, base) -> (E, T)`` for edits "sequence
-        ``seq[e]`` with base ``base[e]`` at ``pos[e]``": from :class:`FastISM`'s cached windows
-        when ``plan`` (from :func:`._fast_ism.checked_plan`) is given, else by plain forward passes.
-    """
-    if plan is not None:
-        engine = FastISM(plan, Xd)
-        return engine.reference_output, engine.edited_outputs
-    reference = torch.cat([model(Xd[i : i + batch_size]) for i in range(0, len(Xd), batch_size)])
-
-    def evaluate(s, p, b):
-        return model(edited_copies(Xd, s, p, b))
-
-    return reference, evaluate
-
-
 def supports_fast_ism(model: nn.Module) -> bool:
-    """Whether :func:`saturation_mutagenesis` can use the fast incremental path for ``model``."""
+    """Whether the model offers the fast window path a usable local plan (the static part of the
+    decision: see :func:`xai_widgets.contract.fast_ism_support` for the reason when not)."""
     return local_plan(model) is not None
-
-
-def fast_edit_bytes(plan, model: nn.Module, X: torch.Tensor, device) -> int:
-    """Bytes one edit needs on the fast path: the head's activations (and the stitched final
-    map when the head reads the whole map) plus each local layer's edited window."""
-    per_module = activation_bytes(model, X, device)["per_module"]
-    local = set(map(id, plan.layers))
-    total = sum(size for module, (size, _) in per_module.items() if id(module) not in local)
-    width, final = 1, 0
-    for layer in plan.layers:
-        if isinstance(layer, nn.Conv1d):
-            width += layer.dilation[0] * (layer.kernel_size[0] - 1)
-        elif isinstance(layer, nn.MaxPool1d):
-            size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
-            width = (width - 1) // size + 2
-        size, length = per_module.get(layer, (0, 1))
-        total += size // max(length, 1) * min(width, length)
-        final = size
-    return total + (0 if plan.global_max else 2 * final)  # the stitched map and its overlay copy
 
 
 @model_method
@@ -149,9 +114,9 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, *, target: int | s
         Default ``"auto"``: CUDA when available, else the CPU.
     method : {"auto", "fast", "naive"}, optional
         Default ``"auto"``. ``"fast"`` requires a model of local layers (see :func:`supports_fast_ism`) whose fast path
-        agrees with its forward on a few test edits (:func:`._fast_ism.checked_plan`) and raises
+        agrees with its forward on a few test edits (``_engine.path.check_plan``) and raises
         otherwise; ``"auto"`` takes the cheaper of the fast and the plain path for this model and
-        input size (:func:`._fast_ism.choose_path`: the fast path's share of the FLOPs, timed
+        input size (``_engine.path.decide``: the fast path's share of the work, timed
         once per model and shape when it is close), and plain forward passes when the fast path
         does not apply (with a RuntimeWarning when the test edits disagreed).
     progress : bool, optional
@@ -161,40 +126,27 @@ def saturation_mutagenesis(model: nn.Module, X: torch.Tensor, *, target: int | s
     -------
     ISMResult
     """
-    if method not in ISM_METHODS:
-        raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
+    check_method(method)
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, model=model, allow_all=True)
     n, _, length = X.shape
-    Xd = X.to(device)
     # all edits (sequence, position, base) with a base not observed there: three per position,
     # four at an N; ordered by sequence, then position, so the fast path shares windows
-    seq, pos, base = torch.nonzero((Xd != 1).permute(0, 2, 1)).unbind(1)
-    plan = choose_path(model, X, device, n_edits=len(seq), method=method).plan
-    if method == "fast" and plan is None:
-        raise ValueError(f"fast ISM does not apply to {type(model).__name__} ({fast_ism_support(model)}); "
-                         "use method='naive' or 'auto'")
-    batch_size = resolve_batch_size(batch_size, model, X, device,
-                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
-
-    reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
-
-    outputs = torch.empty(len(seq), n_outputs, device=device, dtype=reference.dtype)
-    starts = range(0, len(seq), batch_size)
-    for start in tqdm(starts, desc="ISM", disable=not progress, unit="batch"):
-        stop = start + batch_size
-        outputs[start:stop] = evaluate(seq[start:stop], pos[start:stop], base[start:stop])
+    seq, pos, base = torch.nonzero((X.to(device) != 1).permute(0, 2, 1)).unbind(1)
+    run = predict_substitutions(model, X, seq=seq, pos=pos, base=base, device=device, method=method,
+                                batch_size=batch_size, progress=progress, desc="ISM")
+    reference = run.reference
     delta = torch.zeros(n, n_outputs, 4, length, device=device, dtype=reference.dtype)
-    delta[seq, :, base, pos] = outputs - reference[seq]
+    delta[seq, :, base, pos] = run.outputs - reference[seq]
     if target != ALL:
         delta, reference = delta[:, target], reference[:, target]
-    return ISMResult(delta.float().cpu(), reference.float().cpu(), X, "fast" if plan is not None else "naive", target)
+    return ISMResult(delta.float().cpu(), reference.float().cpu(), X, run.path, target)
 
 
 @model_method
 @torch.no_grad()
 def predict_edits(model: nn.Module, X: torch.Tensor, *, edits, target: int | str | None = None,
-                  batch_size: int | None = None, device="auto") -> torch.Tensor:
+                  batch_size: int | None = None, device="auto", method: str = "auto") -> torch.Tensor:
     """Prediction change of single substitutions.
 
     Parameters
@@ -208,15 +160,24 @@ def predict_edits(model: nn.Module, X: torch.Tensor, *, edits, target: int | str
         Default None: the model's only output; an output index or name; ``"all"`` for every
         output.
     batch_size : int or None, optional
-        Sequences per forward pass; default None: from the memory rule.
+        Edits evaluated at once; default None: from the memory rule.
     device : str or torch.device, optional
         Default ``"auto"``.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``; as in :func:`saturation_mutagenesis`.
 
     Returns
     -------
     torch.Tensor, shape (E,), or (E, T) for ``target="all"``
         Edited minus original prediction, in the order of ``edits``.
+
+    Raises
+    ------
+    ValueError
+        For an empty or out-of-range edit, an unknown ``method``, or ``method="fast"`` where
+        the fast path does not apply.
     """
+    check_method(method)
     device, n_outputs = prepare(model, X, device, batch_size)
     target = check_target(target, n_outputs, model=model, allow_all=True)
     edits = list(edits)
@@ -229,15 +190,9 @@ def predict_edits(model: nn.Module, X: torch.Tensor, *, edits, target: int | str
             raise ValueError(f"edit {(i, p, b)} is out of range for X of shape {tuple(X.shape)} "
                              "(bases: 'A', 'C', 'G', 'T' or 0..3)")
         seq.append(i), pos.append(p), base.append(b)
-    Xd = X.to(device)
-    seq, pos, base = (torch.tensor(v, device=device) for v in (seq, pos, base))
-    plan = choose_path(model, X, device, n_edits=len(seq)).plan  # the cheaper path (method="auto")
-    batch_size = resolve_batch_size(batch_size, model, X, device,
-                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
-    reference, evaluate = edit_evaluator(model, Xd, plan, batch_size)
-    outputs = torch.cat([evaluate(seq[i : i + batch_size], pos[i : i + batch_size], base[i : i + batch_size])
-                         for i in range(0, len(seq), batch_size)])
-    delta = (outputs - reference[seq]).float().cpu()
+    run = predict_substitutions(model, X, seq=seq, pos=pos, base=base, device=device, method=method,
+                                batch_size=batch_size, desc="edits")
+    delta = (run.outputs - run.reference[torch.tensor(seq, device=run.reference.device)]).float().cpu()
     return delta if target == ALL else delta[:, target]
 
 
@@ -382,7 +337,7 @@ class KnockoutResult:
 def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int | str | None = None, motif=None,
                    threshold: float = 0.8, fill: str = "shuffle", n_shuffles: int = 5,
                    batch_size: int | None = None,
-                   device="auto", random_state=None) -> KnockoutResult:
+                   device="auto", method: str = "auto", random_state=None) -> KnockoutResult:
     """Replace motif sites and measure the prediction change (the review's motif mutation).
 
     Parameters
@@ -409,6 +364,9 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int
         Default None: from the memory rule.
     device : str or torch.device, optional
         Default ``"auto"``.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``; as in :func:`saturation_mutagenesis` (the fast path carries each
+        replaced site as a window edit).
     random_state : int or None, optional
         Default None. Seed of the shuffles.
 
@@ -418,6 +376,7 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int
     """
     if fill not in OCCLUSION_FILLS:
         raise ValueError(f"fill must be one of {OCCLUSION_FILLS}; got {fill!r}")
+    check_method(method)
     if (sites is None) == (motif is None):
         raise ValueError("give either sites (e.g. task.instances) or motif (to scan for), not both")
     device, n_outputs = prepare(model, X, device, batch_size)
@@ -432,15 +391,77 @@ def motif_knockout(model: nn.Module, X: torch.Tensor, *, sites=None, target: int
             raise ValueError(f"site {(n, start, end)} lies outside X of shape {tuple(X.shape)}")
     if not sites:
         return KnockoutResult([], torch.zeros(0))
-    reference = predict(model, X, batch_size=batch_size, device=device)[:, target]
     generator = np.random.default_rng(random_state)
-    variants = []
-    for n, start, end in sites:
-        replacement = _fill(X[n : n + 1, :, start:end], fill, n_shuffles, generator)[0]  # (K, 4, w)
-        variant = X[n].repeat(len(replacement), 1, 1)
-        variant[:, :, start:end] = replacement
-        variants.append(variant)
-    k = variants[0].shape[0]
-    out = predict(model, torch.cat(variants), batch_size=batch_size, device=device)[:, target].view(len(sites), k)
-    delta = out.mean(1) - reference[torch.tensor([s[0] for s in sites])]
+    replacements = [_fill(X[n : n + 1, :, start:end], fill, n_shuffles, generator)[0] for n, start, end in sites]
+    k = replacements[0].shape[0]
+    delta = torch.empty(len(sites))
+    for width in sorted({end - start for _, start, end in sites}):  # one job per site width
+        index = [i for i, (_, start, end) in enumerate(sites) if end - start == width]
+        run = predict_windows(model, X, rows=np.repeat([sites[i][0] for i in index], k),
+                              starts=np.repeat([sites[i][1] for i in index], k),
+                              values=torch.cat([replacements[i] for i in index]), device=device, method=method,
+                              batch_size=batch_size, desc="knock-out")
+        out = run.outputs[:, target].view(len(index), k).mean(1)
+        rows = torch.tensor([sites[i][0] for i in index], device=out.device)
+        delta[index] = (out - run.reference[rows, target]).float().cpu()
     return KnockoutResult(sites, delta)
+
+
+@model_method
+@torch.no_grad()
+def mutagenesis_at(model: nn.Module, X: torch.Tensor, *, positions, target=None, batch_size: int | None = None,
+                   device="auto", method: str = "auto") -> ISMResult:
+    """Saturation mutagenesis restricted to some positions: the columns ``positions`` of
+    :func:`saturation_mutagenesis`'s result, zero elsewhere.
+
+    Every substitution at each of ``positions`` is predicted as there, through the edit engine
+    (the path rule of :func:`saturation_mutagenesis`). Results of disjoint position sets add up
+    to the whole map, so a view can compute what it shows first and the rest after (the
+    NucleotideFlipper does).
+
+    Parameters
+    ----------
+    model, X
+        As in :func:`saturation_mutagenesis`.
+    positions : sequence of int or torch.Tensor, shape (P,)
+        Positions to mutate, each in ``0..L-1``.
+    target : int or str, optional
+        Output kept; default None: the model's only output (a multi-output model raises
+        ``ValueError``: pass ``target=<index or name>``).
+    batch_size : int, optional
+        Edited sequences evaluated at once; default None: the memory rule, as in
+        :func:`saturation_mutagenesis`.
+    device : str or torch.device, optional
+        Default ``"auto"``.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``; as in :func:`saturation_mutagenesis`.
+
+    Returns
+    -------
+    ISMResult
+        ``delta (N, 4, L)``: zero outside ``positions`` and at the observed bases.
+
+    Raises
+    ------
+    ValueError
+        When a position is outside the sequence, for an unknown ``method``, or for
+        ``method="fast"`` where the fast path does not apply.
+    """
+    check_method(method)
+    device, n_outputs = prepare(model, X, device, batch_size)
+    target = check_target(target, n_outputs, model=model)
+    n, _, length = X.shape
+    positions = torch.as_tensor(positions, dtype=torch.long).reshape(-1).unique()
+    if len(positions) and not (0 <= int(positions[0]) and int(positions[-1]) < length):
+        raise ValueError(f"positions must lie in 0..{length - 1}; got {int(positions[0])}..{int(positions[-1])}")
+    Xd = X.to(device)
+    selected = torch.zeros(length, dtype=torch.bool, device=device)
+    selected[positions.to(device)] = True
+    # the edits of saturation_mutagenesis (a base not observed there), at the selected positions only
+    seq, pos, base = torch.nonzero((Xd != 1).permute(0, 2, 1) & selected[None, :, None]).unbind(1)
+    run = predict_substitutions(model, X, seq=seq, pos=pos, base=base, device=device, method=method,
+                                batch_size=batch_size)
+    reference = run.reference
+    delta = torch.zeros(n, 4, length, device=device, dtype=reference.dtype)
+    delta[seq, base, pos] = run.outputs[:, target] - reference[seq, target]
+    return ISMResult(delta.float().cpu(), reference[:, target].float().cpu(), X, run.path, target)

@@ -3,7 +3,7 @@ sequences that drive a model output, or a hidden unit, as high as possible.
 
 Two searches, each from ``n_starts`` random starting points:
 
-- ``method="relaxed"``: optimise free logits ``theta (n_starts, 4, L)`` of a continuous
+- ``search="relaxed"``: optimise free logits ``theta (n_starts, 4, L)`` of a continuous
   relaxation ``p = softmax(theta)`` (each position a distribution over A, C, G, T) by gradient
   ascent with Adam, with a penalty that pushes ``p`` towards one-hot vectors, then read off the
   argmax base at each position. With ``relaxation="softmax"`` the model sees ``p`` itself; with
@@ -13,9 +13,10 @@ Two searches, each from ``n_starts`` random starting points:
   straight-through search ends about one unit higher, and on a single first-layer filter the
   plain softmax relaxation often stalls on a wrong base once ``p`` saturates.) The discretised
   sequence of every step is scored as well, and the best one met along the way is kept.
-- ``method="greedy"``: repeated best single-base edits: at each step every substitution is
-  predicted (:func:`~xai_widgets.methods.saturation_mutagenesis`, fast for convolutional models)
-  and the best improving one is applied, until none improves or the steps run out.
+- ``search="greedy"``: repeated best single-base edits: at each step every substitution is
+  predicted (:func:`~xai_widgets.methods.saturation_mutagenesis` through the edit engine, with
+  ``method`` choosing its path as everywhere) and the best improving one is applied, until none
+  improves or the steps run out.
 
 The result carries the discrete sequences, their activations, the objective along the search
 and a :class:`~xai_widgets.data.Motif` of the aligned most important windows.
@@ -24,6 +25,7 @@ and a :class:`~xai_widgets.data.Motif` of the aligned most important windows.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +36,7 @@ from tqdm.auto import tqdm
 from .._core import resolve_batch_size
 from ..data.motifs import Motif
 from ._common import check_output, check_target, model_method, prepare
+from ._engine import check_method
 from .ism import saturation_mutagenesis
 
 MAXIMIZE_METHODS = ("relaxed", "greedy")
@@ -70,7 +73,8 @@ class MaximizationResult:
         taken on the strand (-1: reverse complement) that agrees best with the best one's.
     objective : str
         What was maximised, e.g. ``"output 0"`` or ``"conv1[7] (max over positions)"``.
-    method : str
+    search : str
+        ``"relaxed"`` or ``"greedy"``.
     """
 
     sequences: torch.Tensor
@@ -80,7 +84,13 @@ class MaximizationResult:
     motif: Motif
     windows: torch.Tensor
     objective: str
-    method: str
+    search: str
+
+    @property
+    def method(self) -> str:
+        """Deprecated alias of :attr:`search` (``method`` now names the edit path everywhere)."""
+        warnings.warn("MaximizationResult.method is deprecated: use .search", FutureWarning, stacklevel=2)
+        return self.search
 
     @property
     def order(self) -> torch.Tensor:
@@ -95,7 +105,7 @@ class MaximizationResult:
 
     def __repr__(self) -> str:
         n, _, length = self.sequences.shape
-        return (f"MaximizationResult({self.objective!r}, method={self.method!r}, n_starts={n}, L={length}, "
+        return (f"MaximizationResult({self.objective!r}, search={self.search!r}, n_starts={n}, L={length}, "
                 f"best={float(self.activations.max()):.3f}, motif={self.motif.consensus!r})")
 
 
@@ -205,7 +215,7 @@ def _relaxed(objective, n_starts, length, steps, lr, penalty, penalty_weight, st
     return best_x, best_value, torch.stack(trajectory), torch.stack(soft)
 
 
-def _greedy(objective, model, target, n_starts, length, steps, generator, batch_size, device, progress):
+def _greedy(objective, model, target, n_starts, length, steps, generator, batch_size, device, progress, method):
     X = _one_hot(torch.randint(0, 4, (n_starts, length), generator=generator))
     ism_model = model if objective.layer is None else objective
     ism_target = target if objective.layer is None else 0
@@ -215,7 +225,7 @@ def _greedy(objective, model, target, n_starts, length, steps, generator, batch_
     for _ in tqdm(range(steps), desc="maximize (greedy)", disable=not progress, unit="step"):
         rows = torch.nonzero(active).flatten()
         delta = saturation_mutagenesis(ism_model, X[rows], target=ism_target, batch_size=batch_size,
-                                       device=device).delta
+                                       device=device, method=method).delta
         gain, flat = delta.flatten(1).max(1)
         improves = gain > 1e-6 * torch.clamp(value[rows].abs(), min=1.0)
         for r, g, f, ok in zip(rows.tolist(), gain.tolist(), flat.tolist(), improves.tolist()):
@@ -233,7 +243,8 @@ def _greedy(objective, model, target, n_starts, length, steps, generator, batch_
     return X, value, torch.stack(trajectory)
 
 
-def _aligned_motif(objective, model, target, X, activations, width, batch_size, device) -> tuple[Motif, torch.Tensor]:
+def _aligned_motif(objective, model, target, X, activations, width, batch_size, device,
+                   method) -> tuple[Motif, torch.Tensor]:
     """Windows of highest summed ISM attribution, aligned to the best sequence's; their PFM.
 
     The best sequence's window is the reference. Every other sequence's window may shift by up
@@ -242,7 +253,7 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
     """
     layer_free = objective.layer is None
     ism = saturation_mutagenesis(model if layer_free else objective, X, target=target if layer_free else 0,
-                                 batch_size=batch_size, device=device)
+                                 batch_size=batch_size, device=device, method=method)
     importance = ism.values.sum(1)  # (n, L)
     length = X.shape[2]
     starts = importance.unfold(1, width, 1).sum(-1).argmax(1)  # (n,)
@@ -271,10 +282,10 @@ def _aligned_motif(objective, model, target, X, activations, width, batch_size, 
 @model_method
 def maximize_activation(model: nn.Module, *, length: int, target: int | str | None = None, layer=None,
                         channel: int | None = None, reduce: str = "max", n_starts: int = 8,
-                        method: str = "relaxed", steps: int | None = None, lr: float = 0.1,
+                        search: str = "relaxed", steps: int | None = None, lr: float = 0.1,
                         relaxation: str = "straight_through", penalty: str | None = "entropy",
                         penalty_weight: float = 0.1, motif_width: int = 30,
-                        batch_size: int | None = None, device="auto", random_state=None,
+                        batch_size: int | None = None, device="auto", method: str = "auto", random_state=None,
                         progress: bool = False) -> MaximizationResult:
     """Search for sequences that maximise a model output or a hidden unit.
 
@@ -297,10 +308,11 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
         best site, the default) or the mean over positions.
     n_starts : int, optional
         Default 8. Independent searches from random starting points.
-    method : {"relaxed", "greedy"}, optional
-        Default ``"relaxed"``. See the module docstring.
+    search : {"relaxed", "greedy"}, optional
+        Default ``"relaxed"``. See the module docstring. (Before 0.2 this was ``method``; a
+        ``method="relaxed"`` or ``"greedy"`` still works, with a FutureWarning.)
     steps : int or None, optional
-        Default None: per method. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default
+        Default None: per search. Optimiser steps (``"relaxed"``, default 300) or edit rounds (``"greedy"``, default
         100; each round predicts all ``3 L`` substitutions of every unconverged start).
     lr : float, optional
         Default 0.1. Adam learning rate on the logits (``"relaxed"``).
@@ -319,6 +331,10 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
         (:func:`xai_widgets._core.resolve_batch_size`).
     device : str or torch.device, optional
         Default ``"auto"``: CUDA when available, else the CPU.
+    method : {"auto", "fast", "naive"}, optional
+        Default ``"auto"``. The edit engine's path for the ISM steps of ``search="greedy"`` and of
+        the motif alignment (as in :func:`~xai_widgets.methods.saturation_mutagenesis`):
+        ``"fast"`` raises where the fast path does not apply (a hidden-layer objective has none).
     random_state : int or None, optional
         Default None. Seed of the starting points.
     progress : bool, optional
@@ -336,8 +352,13 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
     every result holds a Spi1 and an Irf1 site (:func:`~xai_widgets.data.scan` at 0.6), in the
     grammar's arrangement in 22 of 24. ``"greedy"`` (100 rounds) reaches a best of 5.6-6.6.
     """
-    if method not in MAXIMIZE_METHODS:
-        raise ValueError(f"method must be one of {MAXIMIZE_METHODS}; got {method!r}")
+    if method in MAXIMIZE_METHODS:  # the 0.1 spelling of search=
+        warnings.warn(f"maximize_activation(method={method!r}) is deprecated: use search={method!r} (method= now "
+                      "chooses the edit path: 'auto', 'fast' or 'naive')", FutureWarning, stacklevel=3)
+        search, method = method, "auto"
+    check_method(method)
+    if search not in MAXIMIZE_METHODS:
+        raise ValueError(f"search must be one of {MAXIMIZE_METHODS}; got {search!r}")
     if relaxation not in RELAXATIONS:
         raise ValueError(f"relaxation must be one of {RELAXATIONS}; got {relaxation!r}")
     if penalty not in PENALTIES:
@@ -347,7 +368,7 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
     for name, value in (("length", length), ("n_starts", n_starts), ("motif_width", motif_width)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    steps = DEFAULT_STEPS[method] if steps is None else steps
+    steps = DEFAULT_STEPS[search] if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}")
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
@@ -381,17 +402,17 @@ def maximize_activation(model: nn.Module, *, length: int, target: int | str | No
         parameter.requires_grad_(False)
     generator = torch.Generator().manual_seed(int(np.random.default_rng(random_state).integers(2**62)))
     try:
-        if method == "relaxed":
+        if search == "relaxed":
             X, values, trajectory, soft = _relaxed(objective, n_starts, length, steps, float(lr), penalty,
                                                    float(penalty_weight), relaxation == "straight_through",
                                                    generator, batch_size, device, progress)
         else:
             X, values, trajectory = _greedy(objective, model, target, n_starts, length, steps, generator,
-                                            max(batch_size, 3 * length), device, progress)
+                                            max(batch_size, 3 * length), device, progress, method)
             soft = None
         motif, windows = _aligned_motif(objective, model, target, X, values, min(motif_width, length),
-                                        max(batch_size, 3 * length), device)
+                                        max(batch_size, 3 * length), device, method)
     finally:
         for parameter, flag in flags:
             parameter.requires_grad_(flag)
-    return MaximizationResult(X, values, trajectory, soft, motif, windows, description, method)
+    return MaximizationResult(X, values, trajectory, soft, motif, windows, description, search)

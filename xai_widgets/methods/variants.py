@@ -24,10 +24,10 @@ An insertion pushes bases off the right end; after a deletion the right end is f
 genome beyond the window (Basenji fills it with ``N``; we read the genome so the model sees no
 artificial ``N``; past a chromosome end, or for given sequences, it is ``N``).
 
-SNVs that share a window are scored from one reference pass and the fast ISM engine
-(:func:`.ism.edit_evaluator`; plain forward passes of the edited windows for models without a
-local plan), so their effects are those of :func:`saturation_mutagenesis` at the same position
-and base.
+SNVs that share a window are scored from one reference pass through the edit engine
+(:func:`._engine.predict_substitutions`: the fast window path or plain forward passes of the
+edited windows, as ``method`` and the model allow), so their effects are those of
+:func:`saturation_mutagenesis` at the same position and base.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ from ..data.encoding import ALPHABET, one_hot
 from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
 from ._common import ALL, check_target, model_method, output_names, prepare
-from ._fast_ism import checked_plan
-from .ism import ISM_METHODS, edit_evaluator, fast_edit_bytes
+from ._engine import check_method, decide, predict_substitutions
 
 MISMATCH_POLICIES = ("raise", "report")
 N_NULL, NULL_WINDOWS = 2000, 64
@@ -191,15 +190,6 @@ class VariantScores:
 # scoring
 
 
-@torch.no_grad()
-def _snv_outputs(model, Xd, seq, pos, base, plan, edit_batch):
-    """Reference outputs of the windows ``Xd`` and outputs of their SNVs (fast ISM engine)."""
-    reference, evaluate = edit_evaluator(model, Xd, plan, edit_batch)
-    outputs = [evaluate(seq[i : i + edit_batch], pos[i : i + edit_batch], base[i : i + edit_batch])
-               for i in range(0, len(seq), edit_batch)]
-    return reference, torch.cat(outputs) if outputs else reference[:0]
-
-
 @model_method
 @torch.no_grad()
 def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, batch_size: int | None = None,
@@ -240,6 +230,7 @@ def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, ba
     cache = _NULLS.setdefault(model, {}) if random_state is not None else {}
     if key in cache:
         return cache[key]
+    check_method(method)
     rng = np.random.default_rng(random_state)
     seq = rng.integers(0, len(X), n)
     pos = rng.integers(0, X.shape[2], n)
@@ -247,13 +238,10 @@ def random_snv_effects(model: nn.Module, X: torch.Tensor, *, n: int = N_NULL, ba
     base = (observed + rng.integers(1, 4, n)) % 4
     order = np.lexsort((pos, seq))  # the fast path shares windows of consecutive edits
     seq, pos, base = (torch.as_tensor(a[order]).to(device) for a in (seq, pos, base))
-    Xd = X.to(device)
-    plan = checked_plan(model, Xd, device, strict=method == "fast", n_edits=n) if method != "naive" else None
-    edit_batch = resolve_batch_size(batch_size, model, X, device,
-                                    per_item_bytes=fast_edit_bytes(plan, model, X, device) if plan else None)
-    reference, outputs = _snv_outputs(model, Xd, seq, pos, base, plan, edit_batch)
-    effects = torch.empty(n, outputs.shape[1])
-    effects[torch.as_tensor(order)] = (outputs - reference[seq]).float().cpu()
+    run = predict_substitutions(model, X, seq=seq, pos=pos, base=base, device=device, method=method,
+                                batch_size=batch_size, desc="null SNVs")
+    effects = torch.empty(n, run.outputs.shape[1])
+    effects[torch.as_tensor(order)] = (run.outputs - run.reference[seq]).float().cpu()
     cache[key] = effects
     return cache[key]
 
@@ -315,8 +303,7 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     """
     if mismatch not in MISMATCH_POLICIES:
         raise ValueError(f"mismatch must be one of {MISMATCH_POLICIES}; got {mismatch!r}")
-    if method not in ISM_METHODS:
-        raise ValueError(f"method must be one of {ISM_METHODS}; got {method!r}")
+    check_method(method)
     if not isinstance(variants, VariantSet):
         raise TypeError("variants must be a VariantSet: use read_vcf, read_variant_table or variants_from_edits")
     source = _Source(genome)
@@ -363,15 +350,14 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     keys = pd.Series(list(zip(table["chrom"].to_numpy()[window_rows], starts[window_rows])), dtype=object)
     window_id, unique = pd.factorize(keys)
     window_id = np.asarray(window_id)
-    plan = None
+    choice = None
     if len(unique):
         first, _ = source.fetch(unique[0][0], int(unique[0][1]), int(unique[0][1]) + length)
-        probe = one_hot([first], unknown="zeros")
-        plan = (checked_plan(model, probe.to(device), device, strict=method == "fast", n_edits=len(window_rows))
-                if method != "naive" else None)
+        probe = _cast(model, one_hot([first], unknown="zeros")).to(device)
+        choice = decide(model, probe, device, n_edits=len(window_rows), method=method)  # one decision for all chunks
+    else:
+        probe = _cast(model, torch.full((1, 4, length), 0.25))
     chunk = resolve_batch_size(None, model, probe, device)
-    edit_batch = resolve_batch_size(batch_size, model, probe, device,
-                                    per_item_bytes=fast_edit_bytes(plan, model, probe, device) if plan else None)
     n_chunks = -(-len(unique) // chunk) + -(-len(other) // chunk)
     bar = tqdm(total=n_chunks, desc="variants", unit="chunk", disable=not progress)
     for lo in range(0, len(unique), chunk):
@@ -386,9 +372,10 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
         order = np.lexsort((pos, seq))
         rows, seq, pos, base = rows[order], seq[order], pos[order], base[order]
         s, p, b = (torch.as_tensor(a).to(device) for a in (seq, pos, base))
-        reference, outputs = _snv_outputs(model, _cast(model, X).to(device), s, p, b, plan, edit_batch)
-        ref_out[rows] = reference[s].float().cpu()
-        alt_out[rows] = outputs.float().cpu()
+        run = predict_substitutions(model, _cast(model, X), seq=s, pos=p, base=b, device=device,
+                                    batch_size=batch_size, choice=choice)
+        ref_out[rows] = run.reference[s].float().cpu()
+        alt_out[rows] = run.outputs.float().cpu()
         bar.update()
     # indels, MNVs, complex alleles: their own ref and alt windows
     for lo in range(0, len(other), chunk):
