@@ -165,7 +165,7 @@ def main() -> None:
         can = capabilities(model)
         X, targets, mask = evaluation_set(name, args.n)
         for method, run in METHODS.items():
-            key = "saturation_mutagenesis" if method == "ism" else method.replace("_corrected", "")
+            key = method.replace("_corrected", "")
             if can[key] != "yes":
                 table[name, method] = None
                 continue

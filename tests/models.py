@@ -132,3 +132,29 @@ class TinyRNN(nn.Module):
         h, _ = self.rnn(torch.relu(self.conv(x)).transpose(1, 2))
         return self.head(h.mean(1))
 
+
+
+class Swish(nn.Module):
+    """A user's own element-wise activation, ``x * sigmoid(x)`` in its forward: DeepLIFT has no
+    rule for it until one is given (``rules={Swish: "rescale"}``)."""
+
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
+class SwishNet(nn.Module):
+    """Conv -> activation -> conv -> the same activation again -> mean -> linear, (N, 4, L) -> (N, 1);
+    ``activation`` is a :class:`Swish` (or ``nn.SiLU``: the same function with a built-in rule).
+    Weights scaled up so that the activation is far from linear over the inputs."""
+
+    def __init__(self, activation=None, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.c1, self.c2, self.fc = nn.Conv1d(4, 6, 5, padding=2), nn.Conv1d(6, 6, 3, padding=1), nn.Linear(6, 1)
+        with torch.no_grad():
+            self.c1.weight.mul_(4)
+            self.c2.weight.mul_(3)
+        self.act = Swish() if activation is None else activation
+
+    def forward(self, x):
+        return self.fc(self.act(self.c2(self.act(self.c1(x)))).mean(-1))

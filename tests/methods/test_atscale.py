@@ -50,7 +50,7 @@ def test_store_equals_direct_calls_per_chunk_seed(tmp_path):
 def test_ism_and_ig_per_sequence_targets(tmp_path):
     model = small_model()
     targets = [0, 1] * 11 + [0]
-    ism = attribute_to_store(model, X, store=tmp_path / "ism", method="saturation_mutagenesis", target=targets,
+    ism = attribute_to_store(model, X, store=tmp_path / "ism", method="ism", target=targets,
                              chunk_size=10, client=None)
     direct = saturation_mutagenesis(model, X, target="all")
     rows = np.arange(23)
@@ -98,7 +98,7 @@ def test_resume_after_interruption_and_refusals(tmp_path, monkeypatch):
         attribute_to_store(other, X, store=path, target=0, chunk_size=5, random_state=1, options={"n_shuffles": 3},
                            client=None)
     with pytest.raises(ValueError, match="method"):
-        attribute_to_store(model, X, store=path, target=0, chunk_size=5, method="saturation_mutagenesis",
+        attribute_to_store(model, X, store=path, target=0, chunk_size=5, method="ism",
                            client=None)
     with pytest.raises(ValueError, match="other sequences"):
         attribute_to_store(model, X.flip(2), store=path, target=0, chunk_size=5, random_state=1,

@@ -1,5 +1,7 @@
 """methods.diagnose: it flags each kind of silent failure, and passes on healthy models (issue 11, part 9)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from torch import nn
 from tests.models import Reused, ScaledConv
 from xai_widgets import data, methods, metrics, zoo
 from xai_widgets.contract import LocalPlan
-from xai_widgets.methods import diagnostics
+from xai_widgets.methods import diagnostics, registry
 
 X = data.one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
 
@@ -43,7 +45,9 @@ def test_reused_module_passes_after_the_fix_and_the_gap_check_is_independent(mon
         result = real(*args, **kwargs)
         return type(result)(**{**result.__dict__, "hypothetical": result.hypothetical + 3.5e-3 / 30})
 
-    monkeypatch.setattr(methods, "deep_lift_shap", off_by_a_little)
+    # diagnose runs the registry's entry: swap its function (monkeypatch puts the real one back)
+    entry = dataclasses.replace(methods.get_method("deep_lift_shap"), function=off_by_a_little)
+    monkeypatch.setitem(registry._REGISTRY, "deep_lift_shap", entry)
     flagged = methods.diagnose(model, X, random_state=0)
     assert not flagged.ok and any("DeepLIFT" in w for w in flagged.warnings)
 

@@ -10,11 +10,12 @@ from tests.helpers import example_chr17, small_variant_model
 from xai_widgets.data import example_genome, one_hot, read_vcf
 from xai_widgets.data.real import HERE as REAL
 from xai_widgets.methods import (
-    EXPLAIN_METHODS,
     deep_lift_shap,
     explain_variant,
     gradient_x_input,
     integrated_gradients,
+    method_names,
+    occlusion,
     saliency,
     saturation_mutagenesis,
     score_variants,
@@ -53,11 +54,12 @@ def snv_windows(scores, genome_seq, variant_id):
 
 
 DIRECT = {"saliency": saliency, "gradient_x_input": gradient_x_input, "integrated_gradients": integrated_gradients,
-          "deep_lift_shap": deep_lift_shap}
-OPTIONS = {"integrated_gradients": {"n_steps": 8}, "deep_lift_shap": {"n_shuffles": 4, "random_state": 0}}
+          "deep_lift_shap": deep_lift_shap, "occlusion": occlusion}
+OPTIONS = {"integrated_gradients": {"n_steps": 8}, "deep_lift_shap": {"n_shuffles": 4, "random_state": 0},
+           "occlusion": {"window": 5, "stride": 5, "random_state": 0}}
 
 
-@pytest.mark.parametrize("method", EXPLAIN_METHODS)
+@pytest.mark.parametrize("method", method_names())
 def test_explain_variant_equals_the_method_on_the_windows(model, scores, genome_seq, method):
     row, X = snv_windows(scores, genome_seq, "snv_centre")
     got = explain_variant(model, scores, row=row, method=method, target=1, method_options=OPTIONS.get(method),

@@ -15,6 +15,7 @@ from xai_widgets.data import decode, one_hot
 from xai_widgets.data.tasks import motif_presence
 from xai_widgets.methods import (
     deep_lift_shap,
+    get_method,
     gradient_x_input,
     integrated_gradients,
     saliency,
@@ -23,7 +24,6 @@ from xai_widgets.methods import (
 from xai_widgets.plots import heatmap_data, logo_data
 from xai_widgets.widgets import NucleotideFlipper
 from xai_widgets.widgets.core import FlipperCore
-from xai_widgets.widgets.flipper import DEFAULT_METHOD_OPTIONS
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_buttons_fire_the_same_actions(flipper):
 def test_method_selector_shows_that_methods_map(flipper, model, method):
     flipper.method_dropdown.value = method
     assert flipper.method == method
-    X, options = flipper.X, DEFAULT_METHOD_OPTIONS.get(method, {})
+    X, options = flipper.X, get_method(method).defaults
     expected = {"saliency": lambda: saliency(model, X, target=1, device="cpu").values,
                 "gradient_x_input": lambda: gradient_x_input(model, X, target=1, device="cpu").values,
                 "integrated_gradients": lambda: integrated_gradients(model, X, target=1, device="cpu",

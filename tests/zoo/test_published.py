@@ -180,7 +180,7 @@ def test_methods_work_on_the_adapted_bpnet():
             edited[0, "ACGT".index(base), pos] = 1
             assert delta[k, 0].item() == pytest.approx((raw(edited)[1][0, 0] - reference).item(), abs=1e-5)
     caps = methods.capabilities(model)
-    assert caps["saturation_mutagenesis"] == "yes" and caps["fast_ism"] == "yes"  # residual blocks are local
+    assert caps["ism"] == "yes" and caps["fast_ism"] == "yes"  # residual blocks are local
 
 
 def test_published_cards():

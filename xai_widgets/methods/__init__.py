@@ -12,6 +12,10 @@
 - :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
   transparent-model units
 - :mod:`.variants`: variant effects from a VCF, a table or edits (ref/alt, calibrated percentile)
+- :mod:`.registry`: the one list of attribution methods (ISM, occlusion, saliency, gradient x
+  input, integrated gradients, DeepSHAP, and yours: :func:`register_method`) that
+  :func:`capabilities`, :func:`diagnose`, :func:`explain_variant`, :func:`attribute_to_store`
+  and the widgets' menus read
 - :func:`capabilities`: which of these apply to a given model, and why not
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 - :func:`predict`: batched model outputs ``(N, T)`` (eval mode, the memory rule for batches)
@@ -44,7 +48,7 @@ from .attention import (
     ism_importance,
 )
 from .capabilities import capabilities
-from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, supports_deeplift
+from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, register_deeplift_rule, supports_deeplift
 from .diagnostics import Diagnosis, diagnose
 from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
 from .filters import (
@@ -91,9 +95,16 @@ from .ism import (
     supports_fast_ism,
 )
 from .maximize import MaximizationResult, maximize_activation
+from .registry import (
+    Applicability,
+    AttributionMethod,
+    get_method,
+    method_names,
+    register_method,
+    unregister_method,
+)
 from .results import AttributionResult
 from .variants import (
-    EXPLAIN_METHODS,
     VariantExplanation,
     VariantScores,
     explain_variant,
@@ -109,7 +120,8 @@ __all__ = [
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
     "predict", "AttributionResult", "mutagenesis_at", "EDIT_METHODS",
     "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
-    "DeepLiftResult", "deep_lift_shap", "deeplift_support", "supports_deeplift",
+    "DeepLiftResult", "deep_lift_shap", "deeplift_support", "register_deeplift_rule", "supports_deeplift",
+    "Applicability", "AttributionMethod", "get_method", "method_names", "register_method", "unregister_method",
     "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",
     "ablate_filters", "filter_importance", "filters_from_activations", "mean_activations", "filters_from_weights",
     "first_layer", "planted_e_values",
@@ -120,6 +132,6 @@ __all__ = [
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",
     "saturation_mutagenesis", "supports_fast_ism",
-    "EXPLAIN_METHODS", "VariantExplanation", "VariantScores", "explain_variant", "random_snv_effects",
+    "VariantExplanation", "VariantScores", "explain_variant", "random_snv_effects",
     "score_variants", "variant_motifs",
 ]

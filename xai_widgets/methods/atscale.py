@@ -1,15 +1,16 @@
 """Attributions for many sequences, streamed in chunks to a Zarr store, optionally on Dask workers.
 
-:func:`attribute_to_store` runs one attribution method (DeepSHAP, ISM, integrated gradients,
-or any function returning ``.values`` and ``.hypothetical``) over ``N`` sequences in chunks of
-``chunk_size`` and writes every finished chunk to a Zarr group:
+:func:`attribute_to_store` runs one attribution method of the registry (DeepSHAP, ISM,
+integrated gradients, any of :func:`~.registry.method_names`, one of your own added with
+:func:`~.registry.register_method`) over ``N`` sequences in chunks of ``chunk_size`` and writes
+every finished chunk to a Zarr group:
 
 ============== ========================= ===============================================
 array          shape, dtype              content
 ============== ========================= ===============================================
 ``X``          (N, 4, L) float32         the one-hot sequences
 ``values``     (N, 4, L) float32         contributions at the observed bases
-``hypothetical`` (N, 4, L) float32       hypothetical contributions of every base
+``hypothetical`` (N, 4, L) float32       the map of every base (the entry's ``hypothetical``)
 ``target``     (N,) int64                the model output explained for each sequence
 ``done``       (n_chunks,) bool          which chunks are written (resume)
 ``names``      (N,) str                  sequence names (when known)
@@ -46,40 +47,27 @@ import torch
 from torch import nn
 
 from ._common import check_target, declared_output_names, model_method
+from .registry import DEPRECATED_ALIASES, AttributionMethod, get_method
 
 FORMAT = "xai-widgets attribution store 1"
-METHODS = ("deep_lift_shap", "saturation_mutagenesis", "integrated_gradients")
 
 
 # --- the methods a store can hold --------------------------------------------------------------
 
-def _run_method(method: str, model: nn.Module, X: torch.Tensor, target: int, options: dict, seed: int,
+def _run_method(method: AttributionMethod, model: nn.Module, X: torch.Tensor, target: int, options: dict, seed: int,
                 device, batch_size):
-    """One method on one group of sequences: ``(values, hypothetical)`` as float32 numpy arrays."""
-    from . import deep_lift_shap, integrated_gradients, saturation_mutagenesis
-
-    if method == "deep_lift_shap":
-        result = deep_lift_shap(model, X, target=target, random_state=seed, device=device, batch_size=batch_size,
-                                **options)
-        values, hypothetical = result.values, result.hypothetical
-    elif method == "saturation_mutagenesis":
-        result = saturation_mutagenesis(model, X, target=target, device=device, batch_size=batch_size, **options)
-        values, hypothetical = result.values, result.centred()
-    elif method == "integrated_gradients":
-        kwargs = dict(options)
-        if "baseline" in kwargs and kwargs["baseline"] not in ("zeros", "uniform"):
-            kwargs["random_state"] = seed
-        result = integrated_gradients(model, X, target=target, device=device, batch_size=batch_size, **kwargs)
-        values = result.values
-        hypothetical = values  # IG gives contributions only at the bases (and baselines) it integrated
-    else:  # pragma: no cover - checked by attribute_to_store
-        raise ValueError(method)
+    """One registry entry on one group of sequences: ``(values, hypothetical)`` as float32 numpy
+    arrays. The chunk's seed goes to methods that take ``random_state``."""
+    result = method.run(model, X, target=target, options=options, batch_size=batch_size, device=device,
+                        random_state=seed)
+    values, hypothetical = result.values, method.hypothetical_of(result)
     return values.detach().float().cpu().numpy(), hypothetical.detach().float().cpu().numpy()
 
 
-def _compute_chunk(model: nn.Module, X: np.ndarray, targets: np.ndarray, method: str, options: dict, seed: int,
-                   device, batch_size):
-    """Attributions for one chunk; runs in this process or on a Dask worker."""
+def _compute_chunk(model: nn.Module, X: np.ndarray, targets: np.ndarray, method: AttributionMethod, options: dict,
+                   seed: int, device, batch_size):
+    """Attributions for one chunk; runs in this process or on a Dask worker (``method``, the
+    registry entry, travels with the chunk, so a method registered in this process runs there too)."""
     X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     values = np.zeros(X.shape, dtype=np.float32)
     hypothetical = np.zeros(X.shape, dtype=np.float32)
@@ -187,7 +175,8 @@ class AttributionStore:
 
     @property
     def method(self) -> str:
-        return self.metadata["method"]
+        """The attribution method's registry name (a store written as ``"saturation_mutagenesis"`` says ``"ism"``)."""
+        return DEPRECATED_ALIASES.get(self.metadata["method"], self.metadata["method"])
 
     @property
     def n_done(self) -> int:
@@ -307,10 +296,13 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         ``data.read_bed``) also gives the names and coordinates.
     store : str or pathlib.Path
         Directory of the Zarr store (created if missing).
-    method : {"deep_lift_shap", "saturation_mutagenesis", "integrated_gradients"}, optional
-        Default ``"deep_lift_shap"``. ``hypothetical`` is DeepSHAP's hypothetical contributions, ISM's mean-centred
-        deltas, and for integrated gradients its contributions themselves (non-zero only where the input or
-        baseline has a base).
+    method : str, optional
+        Default ``"deep_lift_shap"``. Any registered attribution method (:func:`~.registry.method_names`: ``"ism"``,
+        ``"occlusion"``, ``"saliency"``, ``"gradient_x_input"``, ``"integrated_gradients"``, ``"deep_lift_shap"``,
+        or one of your own). ``hypothetical`` is the entry's map of every base: DeepSHAP's hypothetical
+        contributions, ISM's mean-centred deltas, and for the others ``values`` itself (for integrated gradients
+        non-zero only where the input or baseline has a base). The spelling ``"saturation_mutagenesis"`` still
+        means ``"ism"`` and warns; a store written with it resumes.
     target : int, str, sequence or None, optional
         Default None: the only output of a single-output model (raises for a multi-output
         model). The output explained: an index or output name for every sequence, or one per
@@ -337,7 +329,8 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         Default ``"auto"``. Where each chunk computes (on workers, resolved on the worker).
     random_state : int or None, optional
         Default None. Seed of the references (DeepSHAP shuffles); None draws one, recorded in the store so a
-        resumed run uses the same. Chunk ``i`` uses the seed ``SeedSequence([random_state, i])``.
+        resumed run uses the same. Chunk ``i`` passes the seed ``SeedSequence([random_state, i])`` to methods
+        that take ``random_state``.
     progress : bool, optional
         Default False. Show a tqdm bar over sequences.
 
@@ -357,8 +350,8 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
 
     from ._common import prepare  # noqa: F811 (imported here to keep the module's import light)
 
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    entry = get_method(method)  # ValueError naming the registered methods; warns for an old spelling
+    method = entry.name
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
     options = {k: _jsonable(v) for k, v in (options or {}).items()}
@@ -388,6 +381,7 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
     if existing and resume:
         group = zarr.open_group(str(path), mode="r+")
         old = dict(group.attrs.asdict())
+        old["method"] = DEPRECATED_ALIASES.get(old.get("method"), old.get("method"))  # stores of the old spelling
         if old.get("format") != FORMAT:
             raise ValueError(f"{path} exists and is not an attribution store: choose another path")
         if drawn and "random_state" in old:  # no seed given: continue with the store's
@@ -429,7 +423,7 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
     def spec(i):
         lo, hi = i * chunk_size, min(n, (i + 1) * chunk_size)
         chunk_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-        return lo, hi, (targets[lo:hi], method, options, chunk_seed, device, batch_size)
+        return lo, hi, (targets[lo:hi], entry, options, chunk_seed, device, batch_size)
 
     def write(i, lo, hi, x, values, hypothetical):
         group["X"][lo:hi] = x

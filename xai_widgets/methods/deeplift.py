@@ -16,7 +16,10 @@ for every base b, averaged over references; at the observed bases they add up to
 Nonlinearities the rules cannot see (a functional ``F.relu`` or ``torch.sigmoid`` outside an
 activation module, the product of two input-dependent tensors as in gating or attention) are
 found by a probe forward pass before anything is computed, and refused with a message naming
-the function and the module whose forward called it (see :func:`deeplift_support`).
+the function and the module whose forward called it (see :func:`deeplift_support`). A module
+of your own that computes an element-wise function gets the rescale rule when you say so:
+``deep_lift_shap(..., rules={MyModule: "rescale"})`` for one call, or
+:func:`register_deeplift_rule` for every call (the rules live in :mod:`._deeplift_rules`).
 """
 
 from __future__ import annotations
@@ -34,17 +37,13 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from .._core import resolve_batch_size
-from ..adapt import ProfileScaling
-from ..contract import Exp, GlobalMaxPool
 from ..data.shuffle import dinucleotide_shuffle
 from ._common import check_target, model_method, prepare
+from ._deeplift_rules import LINEAR, RULES, RuleError, Rules, register_deeplift_rule, rule_for, rule_table
 
-ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp,
-                         ProfileScaling)
-POOLING = (nn.MaxPool1d, GlobalMaxPool)
-RULED = ELEMENTWISE_NONLINEAR + POOLING
-LINEAR = (nn.Conv1d, nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Identity, nn.Flatten, nn.AvgPool1d)
-EPSILON = 1e-6
+__all__ = ["DeepLiftResult", "GAP_TOLERANCE", "RULES", "deep_lift_shap", "deeplift_support", "register_deeplift_rule",
+           "supports_deeplift", "unsupported_modules"]
+
 GAP_TOLERANCE = 1e-3
 _ADVICE = ("use nn modules for activations and pooling (nn.ReLU, nn.MaxPool1d, ...; a module may be "
            "called more than once), or use integrated_gradients or ISM for this model")
@@ -90,22 +89,37 @@ class DeepLiftResult:
         return self.values.sum(1)
 
 
-def unsupported_modules(model: nn.Module) -> list[str]:
+def unsupported_modules(model: nn.Module, *, rules=None) -> list[str]:
     """Names of leaf modules that DeepLIFT has no rule for (an LSTM, attention, ...).
 
     Only module types are checked here; :func:`deeplift_support` also finds functional
-    nonlinearities and products of input-dependent tensors.
+    nonlinearities and products of input-dependent tensors. A module with a rule (built in,
+    registered with :func:`register_deeplift_rule`, or in ``rules``) counts as one
+    nonlinearity: its children are not checked.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    rules : dict, optional
+        Default None. ``{module class: rule}`` for this check, as in :func:`deep_lift_shap`.
     """
+    table = rule_table(rules)
     bad = []
-    for name, module in model.named_modules():
-        if list(module.children()):
-            continue
-        if not isinstance(module, RULED + LINEAR):
+
+    def visit(name, module):
+        if rule_for(module, table) is not None:
+            return
+        children = list(module.named_children())
+        if not children and not isinstance(module, LINEAR):
             bad.append(f"{name} ({type(module).__name__})")
+        for child_name, child in children:
+            visit(f"{name}.{child_name}" if name else child_name, child)
+
+    visit("", model)
     return bad
 
 
-def supports_deeplift(model: nn.Module, X: torch.Tensor | None = None) -> bool:
+def supports_deeplift(model: nn.Module, X: torch.Tensor | None = None, *, rules=None) -> bool:
     """Whether :func:`deeplift_support` answers ``"yes"`` for ``model`` (and ``X``, if given).
 
     Parameters
@@ -113,8 +127,10 @@ def supports_deeplift(model: nn.Module, X: torch.Tensor | None = None) -> bool:
     model : torch.nn.Module
     X : torch.Tensor, shape (N, 4, L), optional
         Default None; as in :func:`deeplift_support`.
+    rules : dict, optional
+        Default None; as in :func:`deeplift_support`.
     """
-    return deeplift_support(model, X) == "yes"
+    return deeplift_support(model, X, rules=rules) == "yes"
 
 
 # --- finding nonlinearities the rules do not see ----------------------------------------------
@@ -206,10 +222,11 @@ def _refusal(problem: str, function: str, where: str) -> str:
 _LINEAR_FORWARDS = frozenset(cls.forward for cls in LINEAR)
 
 
-def _trusted(module: nn.Module) -> bool:
-    """Modules whose insides DeepLIFT handles: a rule of their own, or a linear layer's own
-    forward (a subclass that overrides it is watched like any other code)."""
-    return isinstance(module, RULED) or type(module).forward in _LINEAR_FORWARDS
+def _trusted(module: nn.Module, table: dict) -> bool:
+    """Modules whose insides DeepLIFT handles: a rule of their own (``table``, from
+    :func:`rule_table`), or a linear layer's own forward (a subclass that overrides it is
+    watched like any other code)."""
+    return rule_for(module, table) is not None or type(module).forward in _LINEAR_FORWARDS
 
 
 class _ProbeMode(TorchFunctionMode):
@@ -238,9 +255,9 @@ class _ProbeMode(TorchFunctionMode):
         return result
 
 
-def _probe(model: nn.Module, x: torch.Tensor) -> str | None:
+def _probe(model: nn.Module, x: torch.Tensor, table: dict) -> str | None:
     """Run ``model`` on one sequence and its reverse (a two-row batch, as DeepLIFT runs it) with
-    the rules in place; return a refusal message, or None if nothing breaks DeepLIFT."""
+    the rules of ``table`` in place; return a refusal message, or None if nothing breaks DeepLIFT."""
     mode = _ProbeMode()
     names = {}
     for name, module in model.named_modules():
@@ -248,27 +265,27 @@ def _probe(model: nn.Module, x: torch.Tensor) -> str | None:
 
     def enter(module, args):
         mode.stack.append((names[module], type(module).__name__))
-        mode.trusted_depth += _trusted(module)
+        mode.trusted_depth += _trusted(module, table)
 
     def leave(module, args, output):
         mode.stack.pop()
-        mode.trusted_depth -= _trusted(module)
+        mode.trusted_depth -= _trusted(module, table)
 
     frozen = [p for p in model.parameters() if p.requires_grad]
-    rules = _Rules(model, names)  # registered first: its hooks run while the module still counts as trusted
+    hooks = Rules(model, table, names)  # registered first: its hooks run while the module still counts as trusted
     handles = [h for m in model.modules()
                for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave, always_call=True))]
     batch = torch.cat([x[:1], x[:1].flip(-1)]).requires_grad_(True)
     try:
         for p in frozen:
             p.requires_grad_(False)
-        rules.batch_size = 2
+        hooks.batch_size = 2
         with torch.enable_grad(), mode:
             model(batch)
-    except _RuleError as error:
+    except RuleError as error:
         return str(error)
     finally:
-        rules.remove()
+        hooks.remove()
         for h in handles:
             h.remove()
         for p in frozen:
@@ -277,10 +294,14 @@ def _probe(model: nn.Module, x: torch.Tensor) -> str | None:
 
 
 class _Tracer(torch.fx.Tracer):
-    """Symbolic tracer that keeps ruled, linear and other leaf modules whole."""
+    """Symbolic tracer that keeps ruled (``table``), linear and other leaf modules whole."""
+
+    def __init__(self, table: dict):
+        super().__init__()
+        self.table = table
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return _trusted(m) or super().is_leaf_module(m, module_qualified_name)
+        return _trusted(m, self.table) or super().is_leaf_module(m, module_qualified_name)
 
 
 def _trace_problem(graph: torch.fx.Graph, model: nn.Module) -> str | None:
@@ -335,7 +356,7 @@ def _synthetic_input(model: nn.Module) -> torch.Tensor | None:
     return None
 
 
-def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
+def deeplift_support(model: nn.Module, X: torch.Tensor | None = None, *, rules=None) -> str:
     """Whether DeepLIFT's rules cover every nonlinearity of ``model``: ``"yes"`` or the reason not.
 
     Checks, in order: every leaf module is linear or has a rule (activations, ``Exp``, max
@@ -346,7 +367,8 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
     ``torch.fx``, and when that fails (data-dependent Python in ``forward``) a forward pass on a
     random sequence of the model's ``config["input_length"]`` (else length 200, then 1000) is
     watched instead. A module called more than once per forward pass is fine (each call gets
-    its own rule), and so is ``inplace=True``.
+    its own rule), and so is ``inplace=True``. A module of a class registered with
+    :func:`register_deeplift_rule` (or given in ``rules``) counts as one nonlinearity with a rule.
 
     Parameters
     ----------
@@ -354,6 +376,9 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
     X : torch.Tensor, shape (N, 4, L), optional
         Default None: trace the model instead. Sequences the model will be explained on; only
         the first is run.
+    rules : dict, optional
+        Default None: the built-in and registered rules only. ``{module class: rule}`` as in
+        :func:`deep_lift_shap`.
 
     Returns
     -------
@@ -362,21 +387,22 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
         ``"unknown: ..."`` when the model can neither be traced nor run on a synthetic input
         (pass ``X`` then). Never ``"yes"`` without a check.
     """
-    bad = unsupported_modules(model)
+    table = rule_table(rules)
+    bad = unsupported_modules(model, rules=rules)
     if bad:
-        return "no: DeepLIFT has no rule for " + ", ".join(bad[:5]) + "; use integrated_gradients or ISM for this model"
+        return "no: " + _no_rule(bad)
     was_training = model.training
     model.eval()
     try:
         if X is None:
             try:
-                graph = _Tracer().trace(model)
+                graph = _Tracer(table).trace(model)
             except Exception:  # noqa: BLE001 - untraceable forward (data-dependent Python): probe instead
                 X = _synthetic_input(model)
                 if X is None:
                     return ("unknown: the model cannot be traced with torch.fx nor run on a synthetic sequence; "
                             "pass X to check with a forward pass")
-                problem = _probe(model, X)
+                problem = _probe(model, X, table)
             else:
                 problem = _trace_problem(graph, model)
         else:
@@ -384,140 +410,16 @@ def deeplift_support(model: nn.Module, X: torch.Tensor | None = None) -> str:
                 device = next(model.parameters()).device
             except StopIteration:
                 device = torch.device("cpu")
-            problem = _probe(model, X[:1].to(device))
+            problem = _probe(model, X[:1].to(device), table)
     finally:
         model.train(was_training)
     return "yes" if problem is None else "no: " + problem
 
 
-# --- per-call rules ---------------------------------------------------------------------------
-
-class _RuleError(ValueError):
-    """A ruled module was called in a way its rule cannot handle."""
-
-
-class _Rule(torch.autograd.Function):
-    """Identity on a module's output ``y``. Its backward sends ``multiplier(grad)`` straight to
-    the module's input ``x_in``, plus ``ordinary(grad)`` back through the module's own graph
-    (the plain gradient, where a rule falls back to it)."""
-
-    @staticmethod
-    def forward(ctx, x_in, y, multiplier, ordinary):
-        ctx.multiplier, ctx.ordinary = multiplier, ordinary
-        return y.detach().clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return ctx.multiplier(grad), (ctx.ordinary(grad) if ctx.ordinary else None), None, None
-
-
-def _rescale_multiplier(module: nn.Module, x_in: torch.Tensor, y: torch.Tensor):
-    """The rescale rule for one call of an element-wise module (Shrikumar et al. 2017):
-    ``grad * (f(x) - f(r)) / (x - r)``, and the plain gradient where ``|x - r| < EPSILON``.
-
-    Returns ``(multiplier, ordinary)``: the first is applied to the input directly, the second
-    (None when no position falls back) masks the gradient sent through the module's own graph.
-    """
-    delta_in = torch.sub(*x_in.chunk(2))
-    delta_out = torch.sub(*y.chunk(2))
-    flat = delta_in.abs() < EPSILON
-    ratio = torch.where(flat, torch.zeros_like(delta_in), delta_out / delta_in).repeat(2, *[1] * (delta_in.ndim - 1))
-    if not bool(flat.any()):
-        return (lambda grad: grad * ratio), None
-    use_gradient = flat.repeat(2, *[1] * (delta_in.ndim - 1))
-    return (lambda grad: grad * ratio), (lambda grad: grad * use_gradient)
-
-
-def _maxpool_multiplier(module: nn.Module, x_in: torch.Tensor, y: torch.Tensor):
-    """DeepSHAP's max-pool rule for one call: route the output change to the winners of the
-    sequence and of the reference, divide by the input change (the plain gradient of the
-    sequence half where the input does not change). Returns ``(multiplier, None)``."""
-    if x_in.ndim != 3:
-        raise _RuleError(f"max pooling got a {x_in.ndim}-d input; DeepLIFT's max-pool rule needs (N, C, L)")
-    is_global = isinstance(module, GlobalMaxPool)
-    if is_global:
-        pool = dict(kernel_size=x_in.shape[-1], stride=x_in.shape[-1])
-        y = y[..., None]
-        ties = x_in == y  # amax spreads its gradient evenly over tied maxima
-        ties = ties / ties.sum(-1, keepdim=True)
-    else:
-        if module.return_indices:
-            raise _RuleError("nn.MaxPool1d(return_indices=True) has no DeepLIFT rule; use return_indices=False")
-        pool = dict(kernel_size=module.kernel_size, stride=module.stride, padding=module.padding,
-                    dilation=module.dilation, ceil_mode=module.ceil_mode)
-    out_x, out_r = y.chunk(2)
-    top = torch.maximum(out_x, out_r)
-    change = torch.cat([top - out_r, out_x - top])
-    _, indices = F.max_pool1d(x_in, return_indices=True, **pool)
-    delta_in = torch.sub(*x_in.chunk(2))
-    zero = delta_in == 0
-    any_zero = bool(zero.any())
-
-    def spread(values):
-        return torch.zeros_like(x_in).flatten(2).scatter_add_(2, indices.flatten(2), values.flatten(2)).view_as(x_in)
-
-    def multiplier(grad):
-        grad = grad[..., None] if is_global else grad
-        spread_x, spread_r = spread(grad * change).chunk(2)
-        ordinary = 0.0
-        if any_zero:
-            ordinary = (grad * ties if is_global else spread(grad)).chunk(2)[0]
-        half = torch.where(zero, ordinary, (spread_x + spread_r) / delta_in.masked_fill(zero, 1.0))
-        return torch.cat([half, half])
-
-    return multiplier, None
-
-
-class _Rules:
-    """Forward hooks that give every call of a ruled module its own :class:`_Rule`.
-
-    A forward pre-hook copies the input of in-place modules (so the module never overwrites a
-    tensor autograd needs) and remembers the input of this call; the forward hook returns the
-    output wrapped in a rule built from this call's input and output. Set ``batch_size`` (twice
-    the number of sequence-reference pairs) before each forward pass.
-    """
-
-    def __init__(self, model: nn.Module, names: dict | None = None):
-        self.names = names if names is not None else {m: n for n, m in reversed(list(model.named_modules()))}
-        self.inputs: dict[nn.Module, list[torch.Tensor]] = {}
-        self.batch_size = 0
-        self.handles = []
-        for module in model.modules():
-            if isinstance(module, RULED):
-                self.handles.append(module.register_forward_pre_hook(self._before))
-                self.handles.append(module.register_forward_hook(self._after))
-
-    def _before(self, module, args):
-        if not args or not isinstance(args[0], torch.Tensor):
-            raise _RuleError(f"`{self.names.get(module, '?')}` ({type(module).__name__}) was called without a tensor "
-                             "as its first argument; DeepLIFT's rules need one")
-        self.inputs.setdefault(module, []).append(args[0])
-        if getattr(module, "inplace", False):
-            return (args[0].clone(), *args[1:])
-        return None
-
-    def _after(self, module, args, output):
-        x_in = self.inputs[module].pop()
-        if not x_in.requires_grad:
-            return None  # not on a path from the input: nothing to attribute through it
-        name = f"`{self.names.get(module, '?')}` ({type(module).__name__})"
-        if not isinstance(output, torch.Tensor):
-            raise _RuleError(f"{name} returned {type(output).__name__}, not a tensor; DeepLIFT has no rule for it")
-        if x_in.ndim == 0 or x_in.shape[0] != self.batch_size or output.shape[0] != self.batch_size:
-            raise _RuleError(f"{name} got a tensor of shape {tuple(x_in.shape)} whose first axis is not the batch "
-                             f"({self.batch_size} rows); DeepLIFT pairs sequence and reference along that axis. "
-                             "Keep the batch first around activations and pooling, or use integrated_gradients or ISM")
-        with torch.no_grad():
-            try:
-                build = _maxpool_multiplier if isinstance(module, POOLING) else _rescale_multiplier
-                multiplier, ordinary = build(module, x_in.detach(), output.detach())
-            except _RuleError as error:
-                raise _RuleError(f"{name}: {error}") from None
-        return _Rule.apply(x_in, output, multiplier, ordinary)
-
-    def remove(self):
-        for handle in self.handles:
-            handle.remove()
+def _no_rule(bad: list[str]) -> str:
+    return ("DeepLIFT has no rule for " + ", ".join(bad[:5]) + "; for an element-wise function of your own, give "
+            "its class the rescale rule (methods.register_deeplift_rule(TheClass), or deep_lift_shap(..., "
+            "rules={TheClass: 'rescale'})); else use integrated_gradients or ISM for this model")
 
 
 # --- the method -------------------------------------------------------------------------------
@@ -525,7 +427,7 @@ class _Rules:
 @model_method
 def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | None = None, references=None,
                    n_shuffles: int = 20, batch_size: int | None = None, device="auto", random_state=None,
-                   on_gap: str = "raise", gap_tolerance: float = GAP_TOLERANCE) -> DeepLiftResult:
+                   on_gap: str = "raise", gap_tolerance: float = GAP_TOLERANCE, rules=None) -> DeepLiftResult:
     """DeepLIFT against shuffled references, averaged over them (DeepSHAP).
 
     Parameters
@@ -533,8 +435,9 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
     model : torch.nn.Module
         Maps ``(N, 4, L)`` to ``(N, T)``; every nonlinearity must be a module with a rule
         (element-wise activations such as ``nn.ReLU``, ``Exp``, ``nn.MaxPool1d``, global max
-        pooling), see :func:`deeplift_support`. Modules may be called more than once per
-        forward pass and may be in-place.
+        pooling, or a class given a rule in ``rules`` or by :func:`register_deeplift_rule`), see
+        :func:`deeplift_support`. Modules may be called more than once per forward pass and may
+        be in-place.
     X : torch.Tensor, shape (N, 4, L)
         One-hot sequences.
     target : int, str or None, optional
@@ -562,6 +465,13 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
         typically leaves a gap of a few percent of the output change, and the reused-ReLU model
         of issue 11 left 1e-3 to 7e-3 on output changes near 0.01. The default 1e-3 sits between
         the two.
+    rules : dict, optional
+        Default None: the built-in rules and those of :func:`register_deeplift_rule`. Rules of
+        your own modules for this call, ``{module class: rule}`` with rule ``"rescale"`` (an
+        element-wise function, e.g. a ``Swish`` module computing ``x * torch.sigmoid(x)``) or
+        ``"max_pool"``; the module is then one nonlinearity whose inside is not inspected, and
+        these override the registered rules. A rule that does not fit the module shows as a
+        summation gap (``on_gap``).
 
     Returns
     -------
@@ -587,16 +497,16 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
         raise ValueError(f"on_gap must be 'raise' or 'warn'; got {on_gap!r}")
     if not (isinstance(gap_tolerance, (int, float)) and gap_tolerance > 0 and math.isfinite(gap_tolerance)):
         raise ValueError(f"gap_tolerance must be a positive number; got {gap_tolerance!r}")
-    bad = unsupported_modules(model)
+    table = rule_table(rules)
+    bad = unsupported_modules(model, rules=rules)
     if bad:
-        raise ValueError("DeepLIFT has no rule for " + ", ".join(bad[:5]) +
-                         "; use integrated_gradients or ISM for this model")
+        raise ValueError(_no_rule(bad))
     device, n_outputs = prepare(model, X, device, batch_size)
     # each pair is a sequence and its reference, run together through forward and backward
     batch_size = max(1, resolve_batch_size(batch_size, model, X, device, backward=True) // 2) \
         if batch_size is None else batch_size
     target = check_target(target, n_outputs, model=model)
-    problem = _probe(model, X[:1].to(device))
+    problem = _probe(model, X[:1].to(device), table)
     if problem is not None:
         raise ValueError("DeepLIFT cannot explain this model: " + problem)
     if references is None:
@@ -610,13 +520,13 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
     hypothetical = torch.zeros(n * n_refs, *X.shape[1:])
     gaps = torch.zeros(n * n_refs)
     changes = torch.zeros(n * n_refs)
-    rules = _Rules(model)
+    hooks = Rules(model, table)
     try:
         for start in range(0, len(pairs_x), batch_size):
             x = pairs_x[start : start + batch_size].to(device)
             r = pairs_r[start : start + batch_size].to(device)
             batch = torch.cat([x, r]).requires_grad_(True)
-            rules.batch_size = len(batch)
+            hooks.batch_size = len(batch)
             with torch.enable_grad():
                 out = model(batch)[:, target]
                 (grad,) = torch.autograd.grad(out.sum(), batch)
@@ -627,7 +537,7 @@ def deep_lift_shap(model: nn.Module, X: torch.Tensor, *, target: int | str | Non
             gaps[start : start + len(x)] = ((hypo * x).sum((1, 2)) - change).cpu()
             changes[start : start + len(x)] = change.cpu()
     finally:
-        rules.remove()
+        hooks.remove()
     _check_gap(gaps, changes, gap_tolerance, on_gap, n_refs)
     hypothetical = hypothetical.reshape(n, n_refs, *X.shape[1:]).mean(1)
     gaps = gaps.reshape(n, n_refs)

@@ -23,6 +23,9 @@ from ..metrics import spearman
 from ._common import check_target
 from ._engine.path import compare_fast_path
 from .capabilities import capabilities
+from .gradients import saliency
+from .ism import saturation_mutagenesis
+from .registry import get_method, method_names
 
 #: Above this relative summation gap (``|sum of contributions - (f(x) - f(r))| / (1 + |f(x) - f(r)|)``)
 #: DeepLIFT's contributions are flagged.
@@ -33,7 +36,8 @@ MIN_RANK_AGREEMENT = 0.3
 #: substitution effects reach less than this fraction of ISM's effects.
 SATURATION_RATIO = 0.1
 
-_GRADIENT_METHODS = ("saliency", "gradient_x_input", "integrated_gradients", "deep_lift_shap")
+#: Options of the methods' interactive defaults that :func:`diagnose`'s own parameters set.
+_SETTINGS = {"n_steps": "n_steps", "n_shuffles": "n_references"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class Diagnosis:
     Attributes
     ----------
     applicability : dict of str to str
-        Per method, ``"yes"`` or why not (:func:`capabilities` on these sequences).
+        Per registered method (and ``fast_ism``), ``"yes"`` or why not (:func:`capabilities` on
+        these sequences).
     deeplift_gap : torch.Tensor or None, shape (N,)
         Per sequence, the largest relative summation gap over references (None when DeepLIFT
         does not apply).
@@ -52,8 +57,9 @@ class Diagnosis:
         from raw fast-path edits against plain forward passes (None when the model has no
         local plan).
     rank_agreement : dict of str to float
-        Per gradient method, the mean over sequences of the Spearman correlation of its
-        per-position scores with ISM's.
+        Per method of the registry that applies and is interactive (every one but ISM itself and
+        occlusion: the gradient methods, DeepSHAP, any registered), the mean over sequences of the
+        Spearman correlation of its per-position scores with ISM's.
     gradient_to_ism_ratio : float or None
         Median over positions of ``|first-order estimate from gradients| / |ISM effect|`` for
         the largest substitutions; small values mean saturation.
@@ -156,7 +162,9 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     - DeepLIFT's summation gap per sequence, recomputed from plain forward passes;
     - the raw fast ISM path on sampled edits against plain forward passes (whether or not the
       package would take that path);
-    - the Spearman rank agreement of each gradient method's per-position scores with ISM's;
+    - the Spearman rank agreement with ISM's per-position scores of every other interactive
+      method of the registry that applies (:func:`~.registry.method_names`; each run with its
+      interactive defaults, ``n_steps``, ``n_references`` and ``random_state`` set from here);
     - saturation: how large the gradients' first-order estimates of the strongest substitution
       effects are compared with ISM's effects;
     - traps: training mode, non-one-hot input, batch norm with batch statistics.
@@ -171,9 +179,11 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
         Default None: the model's only output (ValueError for a multi-output model, naming its
         outputs); else the output (index or name) to check.
     n_references : int, optional
-        Default 10. Dinucleotide-shuffled references for DeepSHAP.
+        Default 10. Dinucleotide-shuffled references for DeepSHAP (every method's ``n_shuffles``
+        option among its interactive defaults).
     n_steps : int, optional
-        Default 32. Integrated-gradients steps.
+        Default 32. Integrated-gradients steps (every method's ``n_steps`` option among its
+        interactive defaults).
     device : str or torch.device, optional
         Default ``"auto"``: CUDA when available, else the CPU.
     random_state : int or None, optional
@@ -191,8 +201,6 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     >>> model = zoo.load("basset_exp_motif_presence")
     >>> print(methods.diagnose(model, data.motif_presence(n=4).X, target=0).summary())  # doctest: +SKIP
     """
-    from . import deep_lift_shap, gradient_x_input, integrated_gradients, saliency, saturation_mutagenesis
-
     problems = _model_problems(model) + _input_problems(X)
     if _input_problems(X):
         return Diagnosis({}, None, None, {}, None, problems)
@@ -203,17 +211,21 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the checks below report what the warnings say
         ism = saturation_mutagenesis(model, X, target=target, device=device)
-        scores = {"saliency": saliency(model, X, target=target, device=device),
-                  "gradient_x_input": gradient_x_input(model, X, target=target, device=device),
-                  "integrated_gradients": integrated_gradients(model, X, target=target, baseline="shuffle",
-                                                               n_baselines=4, n_steps=n_steps, device=device,
-                                                               random_state=random_state)}
+        scores = {}
+        settings = {"n_steps": n_steps, "n_references": n_references}
+        for name in method_names(interactive=True):
+            if name == "ism" or applicability.get(name) != "yes":
+                continue
+            entry = get_method(name)
+            options = {k: settings[_SETTINGS[k]] if k in _SETTINGS else v for k, v in entry.defaults.items()
+                       if k != "random_state"}
+            if entry.accepts("on_gap"):
+                options["on_gap"] = "warn"  # the gap is checked below, from plain forward passes
+            scores[name] = entry.run(model, X, target=target, device=device, random_state=random_state,
+                                     options=options)
         gap = None
-        if applicability["deep_lift_shap"] == "yes":
-            result = deep_lift_shap(model, X, target=target, n_shuffles=n_references, device=device,
-                                    random_state=random_state, on_gap="warn")
-            scores["deep_lift_shap"] = result
-            gap = _relative_gaps(model, X, result, target, device)
+        if "deep_lift_shap" in scores:
+            gap = _relative_gaps(model, X, scores["deep_lift_shap"], target, device)
             if float(gap.max()) > GAP_TOLERANCE:
                 problems.append(f"DeepLIFT's contributions miss the prediction difference by up to "
                                 f"{float(gap.max()):.2e} (relative; tolerance {GAP_TOLERANCE}): a nonlinearity "
@@ -229,7 +241,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     reference = _ism_per_position(ism)
     agreement = {}
     for name, result in scores.items():
-        per_position = result.values.mul(X).sum(1) if name == "saliency" else result.values.sum(1)
+        per_position = get_method(name).per_position(result.values, X)
         rho = [spearman(a, b) for a, b in zip(per_position, reference)]
         rho = [r for r in rho if not math.isnan(r)]
         agreement[name] = float(sum(rho) / len(rho)) if rho else float("nan")
@@ -237,7 +249,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
             problems.append(f"{name} ranks positions unlike ISM (mean Spearman {agreement[name]:.2f} < "
                             f"{MIN_RANK_AGREEMENT}): trust ISM here, or check for saturation")
     # saturation: gradient estimate of each substitution effect, g[b] - g[observed], vs ISM's delta
-    grad = scores["saliency"].values
+    grad = (scores["saliency"] if "saliency" in scores else saliency(model, X, target=target, device=device)).values
     estimate = grad - (grad * X).sum(1, keepdim=True)
     strongest = ism.delta.abs() >= ism.delta.abs().flatten(1).quantile(0.9, dim=1)[:, None, None]
     strongest &= ism.delta.abs() > 0

@@ -13,7 +13,8 @@ under the same names, so a widget or a plot takes any of them without asking whi
 ``per_position()``        one score per position, ``(N, L)``
 ``target``                the model output explained (an int index)
 ``method``                the method's name (``"ism"``, ``"saliency"``, ``"gradient_x_input"``,
-                          ``"integrated_gradients"``, ``"deep_lift_shap"``, ``"occlusion"``)
+                          ``"integrated_gradients"``, ``"deep_lift_shap"``, ``"occlusion"``): its
+                          name in the registry of attribution methods (:mod:`.registry`)
 ``X``                     the sequences explained, ``(N, 4, L)``
 ========================  ====================================================================
 

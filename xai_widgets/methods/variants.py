@@ -49,6 +49,7 @@ from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
 from ._common import ALL, check_target, model_method, output_names, prepare
 from ._engine import check_method, decide, predict_substitutions
+from .registry import get_method
 
 MISMATCH_POLICIES = ("raise", "report")
 N_NULL, NULL_WINDOWS = 2000, 64
@@ -504,10 +505,6 @@ def variant_motifs(scores: VariantScores, rows, *, motifs=None, threshold: float
 # ---------------------------------------------------------------------------------------------
 # attributions of ref and alt
 
-EXPLAIN_METHODS = ("ism", "saliency", "gradient_x_input", "integrated_gradients", "deep_lift_shap")
-"""Attribution methods :func:`explain_variant` runs on a variant's ref and alt windows."""
-
-
 @dataclass(frozen=True)
 class VariantExplanation:
     """Result of :func:`explain_variant`: one attribution method on a variant's ref and alt windows.
@@ -522,12 +519,12 @@ class VariantExplanation:
     values : torch.Tensor, shape (2, 4, L)
         The per-base map of the ref window (row 0) and of the alt window (row 1), as the method
         defines it: ISM is the mean-centred effect at the observed base
-        (:meth:`ISMResult.attribution`), saliency the gradient at every base, the others
+        (:attr:`ISMResult.values`), saliency the gradient at every base, the others
         contributions at the observed bases.
     X : torch.Tensor, shape (2, 4, L)
         The ref and alt windows (``N`` columns all zero).
     method : str
-        One of :data:`EXPLAIN_METHODS`.
+        A registered attribution method (:func:`~.registry.method_names`).
     target : int
         The output explained.
     output : str
@@ -577,8 +574,9 @@ class VariantExplanation:
 
     def per_position(self) -> torch.Tensor:
         """One score per column for ref and alt, ``(2, L)``: the sum over bases, of the gradient
-        at the observed base for saliency."""
-        return (self.values * self.X if self.method == "saliency" else self.values).sum(1)
+        at the observed base for saliency (a method that does not multiply by the input,
+        :attr:`~.registry.AttributionMethod.multiplies_by_input`)."""
+        return get_method(self.method).per_position(self.values, self.X)
 
     def difference_per_position(self) -> torch.Tensor:
         """``per_position()[1] - per_position()[0]``, ``(L,)``."""
@@ -604,9 +602,10 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
     row : int
         A row of ``scores.table`` whose ``status`` is ``"ok"``.
     method : str, optional
-        Default ``"ism"``. One of :data:`EXPLAIN_METHODS`: ``"ism"`` (:func:`saturation_mutagenesis`,
-        mean-centred at the observed base), ``"saliency"``, ``"gradient_x_input"``,
-        ``"integrated_gradients"``, ``"deep_lift_shap"``.
+        Default ``"ism"``. Any registered attribution method (:func:`~.registry.method_names`):
+        ``"ism"`` (:func:`saturation_mutagenesis`, mean-centred at the observed base),
+        ``"occlusion"``, ``"saliency"``, ``"gradient_x_input"``, ``"integrated_gradients"``,
+        ``"deep_lift_shap"``, or one added with :func:`~.registry.register_method`.
     target : int, str or None, optional
         Default None: the model's only output (ValueError for a multi-output model); else an
         output index or name.
@@ -629,12 +628,7 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
         output, ``target=None`` on a multi-output model, or a method that does not apply to
         the model (the method's own message).
     """
-    from .deeplift import deep_lift_shap
-    from .gradients import gradient_x_input, integrated_gradients, saliency
-    from .ism import saturation_mutagenesis
-
-    if method not in EXPLAIN_METHODS:
-        raise ValueError(f"method must be one of {EXPLAIN_METHODS}; got {method!r}")
+    entry = get_method(method)  # ValueError naming the registered methods
     if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < len(scores.table):
         raise ValueError(f"row must be a row of scores.table (0..{len(scores.table) - 1}); got {row!r}")
     record = scores.table.iloc[int(row)]
@@ -645,16 +639,9 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
     device, n_outputs = prepare(model, X, device, batch_size)
     names = output_names(model, n_outputs)
     index = check_target(target, n_outputs, model=model)
-    options = dict(method_options or {})
-    if method == "ism":
-        ism = saturation_mutagenesis(model, X, target=index, batch_size=batch_size, device=device, **options)
-        values, predictions = ism.values, ism.prediction
-    else:
-        function = {"saliency": saliency, "gradient_x_input": gradient_x_input,
-                    "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}[method]
-        values = function(model, X, target=index, batch_size=batch_size, device=device, **options).values
-        with torch.no_grad():
-            predictions = model(X.to(device))[:, index].float().cpu()
+    values = entry.run(model, X, target=index, batch_size=batch_size, device=device, options=method_options).values
+    with torch.no_grad():
+        predictions = model(X.to(device))[:, index].float().cpu()
     offset = int(offsets[0])
     start = int(record["pos"]) - 1 - offset
     shift = len(record["alt"]) - len(record["ref"])
@@ -664,5 +651,5 @@ def explain_variant(model: nn.Module, scores: VariantScores, *, row: int, method
     alt_positions[k:] = positions[k:] - shift  # the right flank, shifted after an indel
     allele = np.arange(offset, k) - offset
     alt_positions[offset:k] = np.where(allele < len(record["ref"]), positions[offset:k], 0)  # 0: inserted
-    return VariantExplanation(values.float().cpu(), X.float().cpu(), method, index, names[index], int(row), offset,
+    return VariantExplanation(values.float().cpu(), X.float().cpu(), entry.name, index, names[index], int(row), offset,
                               shift, positions, alt_positions, predictions.float().cpu())

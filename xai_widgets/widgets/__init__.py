@@ -16,11 +16,11 @@ user-settable state is a traitlet, so ``observe`` and ``traitlets.link`` work on
 
 from .attention import AttentionOverlay
 from .discovery import MotifDiscovery
-from .flipper import ATTRIBUTION_METHODS, FlipperState, NucleotideFlipper
+from .flipper import FlipperState, NucleotideFlipper
 from .gallery import FilterGallery
 from .interaction import InteractionMap
 from .sweep import SpacingSweep
 from .variants import VariantExplorer
 
-__all__ = ["ATTRIBUTION_METHODS", "AttentionOverlay", "FilterGallery", "FlipperState", "InteractionMap",
+__all__ = ["AttentionOverlay", "FilterGallery", "FlipperState", "InteractionMap",
            "MotifDiscovery", "NucleotideFlipper", "SpacingSweep", "VariantExplorer"]

@@ -62,8 +62,8 @@ class MotifDiscovery(ipw.VBox):
     matrix : {"cwm", "pwm"}, optional
         Matrix drawn at start; default ``"cwm"``.
     method : str, optional
-        Attribution method of the flipper (see :data:`~xai_widgets.widgets.ATTRIBUTION_METHODS`);
-        default ``"ism"``.
+        Attribution method of the flipper (an interactive method of the registry,
+        :func:`~xai_widgets.methods.method_names`); default ``"ism"``.
     method_options : dict, optional
         Passed to the flipper; default None: its defaults.
     columns : int, optional

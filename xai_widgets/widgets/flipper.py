@@ -16,6 +16,7 @@ import traitlets
 from torch import nn
 
 from ..data import one_hot
+from ..methods import get_method
 from ..plots import (
     add_instance_boxes,
     heatmap_data,
@@ -32,9 +33,9 @@ from ..plots import (
     symmetric_limit,
 )
 from ._common import as_sequence, bokeh_widget, kernel_io_loop, target_options, update_source
-from .core import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS, METHOD_LABELS, FlipperCore, FlipperState
+from .core import FlipperCore, FlipperState
 
-__all__ = ["ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_LABELS", "FlipperState", "NucleotideFlipper"]
+__all__ = ["FlipperState", "NucleotideFlipper"]
 
 #: What the ISM heatmap's colours show, and what fixes their scale (its colour bar says both).
 HEATMAP_LABEL, HEATMAP_SCALE = "ISM: change in the output if that base is substituted", "the starting sequence"
@@ -88,7 +89,9 @@ class NucleotideFlipper(ipw.VBox):
         Output to explain (index, or name for models with output names); default None: the
         model's only output (a multi-output model raises ``ValueError``: pass ``target=``).
     method : str, optional
-        Attribution shown as the logo, one of :data:`ATTRIBUTION_METHODS`; default ``"ism"``.
+        Attribution shown as the logo; default ``"ism"``. An interactive method of the registry
+        (:func:`xai_widgets.methods.method_names`) that applies to the model: the menu offers
+        :attr:`available_methods`, a method you register appears there too.
     instances : iterable of tuple, optional
         Motif instances ``(name, start, end[, strand])`` to mark, e.g.
         ``task.instances.for_sequence(i)``; default ``()``: none.
@@ -99,8 +102,9 @@ class NucleotideFlipper(ipw.VBox):
         Positions visible at first (centred on the first instance, if any), default 100; zoom
         with the mouse wheel, pan by dragging.
     method_options : dict, optional
-        Keyword arguments per method, e.g. ``{"integrated_gradients": {"n_steps": 32}}``;
-        default None (:data:`DEFAULT_METHOD_OPTIONS`).
+        Keyword arguments per method, e.g. ``{"integrated_gradients": {"n_steps": 32}}``, each
+        replacing that method's interactive defaults (the registry's
+        :attr:`~xai_widgets.methods.AttributionMethod.defaults`); default None.
     batch_size : int, optional
         Batch size of the computations; default None: the memory rule.
     device : str or torch.device, optional
@@ -182,8 +186,9 @@ class NucleotideFlipper(ipw.VBox):
         # ipywidgets controls
         self.target_dropdown = ipw.Dropdown(options=options, value=self.core.target, description="target",
                                             layout=ipw.Layout(width="260px"))
-        self.method_dropdown = ipw.Dropdown(options=[(METHOD_LABELS[m], m) for m in self.available_methods],
-                                            value=method, description="logo", layout=ipw.Layout(width="280px"))
+        self.method_dropdown = ipw.Dropdown(options=[(get_method(m).label, m) for m in self.available_methods],
+                                            value=self.core.method, description="logo",
+                                            layout=ipw.Layout(width="280px"))
         self.readout = ipw.HTML().add_class("xw-readout")
         self.buttons = {name: ipw.Button(description=name, layout=ipw.Layout(width="80px"))
                         for name in ("undo", "redo", "reset")}
@@ -204,7 +209,8 @@ class NucleotideFlipper(ipw.VBox):
 
         self.plot = None
         with self.hold_trait_notifications():
-            self.target, self.method, self.sequence, self.span = self.core.target, method, self.core.sequence, span
+            self.target, self.method, self.sequence, self.span = (self.core.target, self.core.method,
+                                                                  self.core.sequence, span)
         traitlets.link((self.target_dropdown, "value"), (self, "target"))
         traitlets.link((self.method_dropdown, "value"), (self, "method"))
         traitlets.link((self.span_slider, "value"), (self, "span"))

@@ -12,10 +12,10 @@ import numpy as np
 import traitlets
 from torch import nn
 
-from ..methods import VariantScores
+from ..methods import VariantScores, get_method
 from ..plots import add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure, track_data
 from ._common import bokeh_widget
-from .core import METHOD_LABELS, VariantCore
+from .core import VariantCore
 from .core.variants import sort_keys
 from .flipper import NucleotideFlipper
 
@@ -47,7 +47,8 @@ class VariantExplorer(ipw.VBox):
         From :func:`~xai_widgets.methods.score_variants`; only rows with ``status == "ok"``
         are listed (the header says how many others there are).
     method : str, optional
-        One of :data:`~xai_widgets.methods.EXPLAIN_METHODS` that applies to the model; default ``"ism"``.
+        An interactive attribution method of the registry (:func:`~xai_widgets.methods.method_names`)
+        that applies to the model; default ``"ism"``.
     target : int or str, optional
         Output explained (index or name); default None: the model's only output (a
         multi-output model raises ``ValueError``: pass ``target=``).
@@ -56,7 +57,8 @@ class VariantExplorer(ipw.VBox):
     motif_threshold : float, optional
         Fraction of a motif's best score that makes a site; default 0.8.
     method_options : dict, optional
-        Keyword arguments per method; default None (as in the flipper: interactive speed).
+        Keyword arguments per method, each replacing that method's interactive defaults; default
+        None (the registry's, as in the flipper: interactive speed).
     window : int, optional
         Columns shown around the variant (zoom and pan to see the rest); default 60.
     rows : int, optional
@@ -120,8 +122,8 @@ class VariantExplorer(ipw.VBox):
         self.table = ipw.Select(options=[], rows=rows, layout=ipw.Layout(width=f"{width}px"))
         self.table.add_class("xw-variant-table")
         self.header = ipw.HTML().add_class("xw-variant-header")
-        self.method_dropdown = ipw.Dropdown(options=[(METHOD_LABELS[m], m) for m in self.available_methods],
-                                            value=method, description="logo", layout=ipw.Layout(width="280px"))
+        self.method_dropdown = ipw.Dropdown(options=[(get_method(m).label, m) for m in self.available_methods],
+                                            value=core.method, description="logo", layout=ipw.Layout(width="280px"))
         self.target_dropdown = ipw.Dropdown(options=[(f"{t}: {n}", t) for t, n in enumerate(self.output_names)],
                                             value=target, description="target", layout=ipw.Layout(width="220px"))
         self.allele_buttons = ipw.ToggleButtons(options=["alt", "ref"], value="alt",
@@ -141,7 +143,7 @@ class VariantExplorer(ipw.VBox):
 
         self.plot = None
         with self.hold_trait_notifications():
-            self.sort_by, self.method, self.target = keys[0][1], method, target
+            self.sort_by, self.method, self.target = keys[0][1], core.method, target
         self._fill_table()
         self.observe(lambda _: self._fill_table(), names=["sort_by", "descending"])
         self.observe(lambda _: self._refresh(), names=["selected", "method", "target"])
@@ -237,7 +239,7 @@ class VariantExplorer(ipw.VBox):
                                  shown.to_html(index=False, float_format="%.2f", border=0))
         name = self.output_names[self.target]
         self.readout.value = (f"<b>{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b> "
-                              f"{html.escape(METHOD_LABELS[self.method])} of {html.escape(name)}: "
+                              f"{html.escape(get_method(self.method).label)} of {html.escape(name)}: "
                               f"ref <span class='xw-ref'>{float(e.predictions[0]):.4f}</span>, "
                               f"alt <span class='xw-alt'>{float(e.predictions[1]):.4f}</span>")
 

@@ -8,19 +8,11 @@ to the core and the core's state to Bokeh data sources.
 from ._common import LRUCache, content_digest, resolve_target
 from .attention import AttentionCore
 from .discovery import DiscoveryCore
-from .flipper import (
-    ATTRIBUTION_METHODS,
-    DEFAULT_METHOD_OPTIONS,
-    METHOD_FUNCTIONS,
-    METHOD_LABELS,
-    FlipperCore,
-    FlipperState,
-)
+from .flipper import FlipperCore, FlipperState
 from .gallery import GalleryCore
 from .interaction import InteractionCore
 from .sweep import SweepCore
 from .variants import VariantCore
 
 __all__ = ["AttentionCore", "DiscoveryCore", "LRUCache", "content_digest", "resolve_target",
-           "ATTRIBUTION_METHODS", "DEFAULT_METHOD_OPTIONS", "METHOD_FUNCTIONS", "METHOD_LABELS", "FlipperCore",
-           "FlipperState", "GalleryCore", "InteractionCore", "SweepCore", "VariantCore"]
+           "FlipperCore", "FlipperState", "GalleryCore", "InteractionCore", "SweepCore", "VariantCore"]

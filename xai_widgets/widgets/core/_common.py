@@ -9,7 +9,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from ...methods import check_target, output_names
+from ...methods import capabilities, check_target, get_method, method_names, output_names
 
 
 class LRUCache:
@@ -62,6 +62,32 @@ def content_digest(*parts) -> str:
             digest.update(repr(part).encode())
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+def menu_methods(model, X) -> list[str]:
+    """The attribution methods a widget's menu offers for ``model`` on ``X``: the registry's
+    interactive methods (:func:`~xai_widgets.methods.method_names`) whose check says ``"yes"``."""
+    supported = capabilities(model, X)
+    return [name for name in method_names(interactive=True) if supported.get(name) == "yes"]
+
+
+def menu_method(model, X, method: str, available: list[str]) -> str:
+    """``method``'s registry name if it is in ``available`` (:func:`menu_methods`); else a
+    ValueError saying why (unknown: the registered names; else why it does not apply)."""
+    entry = get_method(method)  # ValueError listing the registered methods
+    if entry.name not in available:
+        reason = (str(entry.applies_to(model, X)) if entry.interactive
+                  else "it is not offered in menus (registered with interactive=False)")
+        raise ValueError(f"{entry.name} does not apply to {type(model).__name__}: {reason}")
+    return entry.name
+
+
+def menu_options(options: dict | None) -> dict:
+    """Per attribution method, its interactive defaults from the registry
+    (:attr:`~xai_widgets.methods.AttributionMethod.defaults`), replaced method by method by
+    ``options`` (``{"integrated_gradients": {"n_steps": 32}}`` replaces all of IG's defaults)."""
+    defaults = {name: dict(get_method(name).defaults) for name in method_names()}
+    return {**{name: d for name, d in defaults.items() if d}, **(options or {})}
 
 
 def resolve_target(model, target, n_outputs: int) -> int:

@@ -11,38 +11,8 @@ from torch import nn
 
 from ..._core import predict, resolve_device
 from ...data import ALPHABET, decode, differing_shuffle
-from ...methods import (
-    ISMResult,
-    capabilities,
-    deep_lift_shap,
-    diagnose,
-    gradient_x_input,
-    integrated_gradients,
-    mutagenesis_at,
-    saliency,
-    saturation_mutagenesis,
-)
-from ._common import LRUCache, content_digest, resolve_target
-
-#: Attribution methods the logo can show, with the ``capabilities`` key that says if they apply.
-ATTRIBUTION_METHODS = {
-    "ism": "saturation_mutagenesis",
-    "saliency": "saliency",
-    "gradient_x_input": "gradient_x_input",
-    "integrated_gradients": "integrated_gradients",
-    "deep_lift_shap": "deep_lift_shap",
-}
-#: The functions behind :data:`ATTRIBUTION_METHODS`; each result has ``.values`` ``(N, 4, L)``.
-METHOD_FUNCTIONS = {"ism": saturation_mutagenesis, "saliency": saliency, "gradient_x_input": gradient_x_input,
-                    "integrated_gradients": integrated_gradients, "deep_lift_shap": deep_lift_shap}
-#: How the method menus name them.
-METHOD_LABELS = {"ism": "ISM (centred)", "saliency": "saliency (gradient)", "gradient_x_input": "gradient x input",
-                 "integrated_gradients": "integrated gradients", "deep_lift_shap": "DeepSHAP"}
-#: Defaults chosen for interactive speed; override with ``method_options``.
-DEFAULT_METHOD_OPTIONS = {
-    "integrated_gradients": {"baseline": "shuffle", "n_baselines": 4, "n_steps": 16, "random_state": 0},
-    "deep_lift_shap": {"n_shuffles": 10, "random_state": 0},
-}
+from ...methods import ISMResult, diagnose, get_method, mutagenesis_at
+from ._common import LRUCache, content_digest, menu_method, menu_methods, menu_options, resolve_target
 
 
 @dataclass(frozen=True)
@@ -81,9 +51,11 @@ class FlipperCore:
         Output explained; default None: the model's only output (a multi-output model needs
         ``target=<index or name>``).
     method : str, optional
-        One of :data:`ATTRIBUTION_METHODS`; default ``"ism"``.
+        An interactive attribution method of the registry that applies to the model
+        (:attr:`available_methods`, from :func:`~xai_widgets.methods.method_names`); default ``"ism"``.
     method_options : dict, optional
-        Keyword arguments per method over :data:`DEFAULT_METHOD_OPTIONS`; default None.
+        Keyword arguments per method, each replacing that method's interactive defaults
+        (:attr:`~xai_widgets.methods.AttributionMethod.defaults`); default None.
     batch_size : int, optional
         Default None: the memory rule.
     device : str or torch.device, optional
@@ -104,15 +76,14 @@ class FlipperCore:
         self.batch_size = batch_size
         self.random_state = random_state
         self.original = X
-        self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
+        self.method_options = menu_options(method_options)
         self._cache = LRUCache(cache_size)
         first = predict(model, X, device=self.device)[0]
         self.n_outputs = len(first)
         self._states = [FlipperState(X, "start", first)]
         self._cursor = 0
         self._n_knockouts = 0
-        supported = capabilities(model, X)
-        self.available_methods = [m for m, key in ATTRIBUTION_METHODS.items() if supported[key] == "yes"]
+        self.available_methods = menu_methods(model, X)
         self.method = self.check_method(method)
         self.target = self.check_target(target)
         self.ism = None
@@ -156,12 +127,7 @@ class FlipperCore:
         return resolve_target(self.model, target, self.n_outputs)
 
     def check_method(self, method: str) -> str:
-        if method not in ATTRIBUTION_METHODS:
-            raise ValueError(f"method must be one of {list(ATTRIBUTION_METHODS)}; got {method!r}")
-        if method not in self.available_methods:
-            reason = capabilities(self.model)[ATTRIBUTION_METHODS[method]]
-            raise ValueError(f"{method} does not apply to {type(self.model).__name__}: {reason}")
-        return method
+        return menu_method(self.model, self.original, method, self.available_methods)
 
     # ---- edits --------------------------------------------------------------------------
     def edit(self, position: int, base) -> bool:
@@ -246,13 +212,13 @@ class FlipperCore:
         memoised by method, target and sequence content. ISM after :meth:`ism_at` for the same
         sequence and target computes only the positions that call left out."""
         X = self.X if X is None else X
-        options = {"batch_size": self.batch_size, **self.method_options.get(method, {})}
         key = (method, self.target, content_digest(X))
         if method == "ism" and self._partial is not None and self._partial[0] == key:
             partial, self._partial = self._partial, None
             return self._cache.get(key, lambda: self._complete(X, *partial[1:]))
-        return self._cache.get(key, lambda: METHOD_FUNCTIONS[method](
-            self.model, X, target=self.target, device=self.device, **options))
+        return self._cache.get(key, lambda: get_method(method).run(
+            self.model, X, target=self.target, device=self.device, batch_size=self.batch_size,
+            options=self.method_options.get(method)))
 
     def has_result(self, method: str) -> bool:
         """Whether ``method``'s result for the current sequence and target is memoised."""

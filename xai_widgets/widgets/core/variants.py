@@ -8,9 +8,8 @@ import torch
 from torch import nn
 
 from ..._core import resolve_device
-from ...methods import EXPLAIN_METHODS, VariantScores, capabilities, explain_variant, output_names, variant_motifs
-from ._common import LRUCache, resolve_target
-from .flipper import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS
+from ...methods import VariantScores, explain_variant, output_names, variant_motifs
+from ._common import LRUCache, menu_method, menu_methods, menu_options, resolve_target
 
 
 def sort_keys(scores: VariantScores) -> list[tuple[str, str]]:
@@ -39,23 +38,20 @@ class VariantCore:
             raise ValueError("no variant was scored (every status differs from 'ok'): nothing to explore")
         self.model, self.scores, self.device, self.ok = model, scores, resolve_device(device), ok
         self.motif_set, self.motif_threshold = motifs, motif_threshold
-        self.method_options = {**DEFAULT_METHOD_OPTIONS, **(method_options or {})}
+        self.method_options = menu_options(method_options)
         self._cache = LRUCache(cache_size)
         X_ref, _, _ = scores.windows(int(ok[0]))
         with torch.no_grad():
             self.n_outputs = int(model.eval().to(self.device)(X_ref.to(self.device)).shape[1])
         self.output_names = output_names(model, self.n_outputs)
-        supported = capabilities(model, X_ref)
-        self.available_methods = [m for m in EXPLAIN_METHODS if supported[ATTRIBUTION_METHODS[m]] == "yes"]
+        self.X_ref = X_ref
+        self.available_methods = menu_methods(model, X_ref)
         self.method = self.check_method(method)
         self.target = self.check_target(target)
         self.motifs = None
 
     def check_method(self, method: str) -> str:
-        if method not in self.available_methods:
-            raise ValueError(f"method {method!r} is not available for {type(self.model).__name__}: "
-                             f"choose one of {self.available_methods}")
-        return method
+        return menu_method(self.model, self.X_ref, method, self.available_methods)
 
     def check_target(self, target) -> int:
         return resolve_target(self.model, target, self.n_outputs)
