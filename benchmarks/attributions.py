@@ -1,11 +1,16 @@
 """Gradient attributions: xai-widgets against captum and tangermeme, side by side in one process.
 
     python benchmarks/attributions.py [--n 32] [--length 1000]
+    python benchmarks/attributions.py --load      # the same with a busy process on every core
 
 Times saliency and integrated gradients (50 Gauss-Legendre steps, zero baseline) against
 captum, and DeepLIFT/DeepSHAP (20 shuffled references per sequence, the same references for
-both) against tangermeme, on the zoo's exponential Basset-style model, on the CPU. Prints a
-table and then one ``RESULT`` line per method with the ratio peer/ours (> 1: we are faster).
+both) against tangermeme, on the zoo's exponential Basset-style model, on the CPU. Three
+columns, timed in turn in one loop: ours (the package's thread policy as set, ``auto`` unless
+``XAI_WIDGETS_THREADS`` says otherwise), ours with the policy ``off`` (torch's thread count as
+it is) and the peer (torch's thread count as it is). Prints a table and then one ``RESULT`` line
+per method with the ratio peer/ours (> 1: we are faster), ``ratio_off`` (peer over ours with the
+policy off) and the load (``_timing.load_fields``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import platform
 import warnings
 
 import torch
-from _timing import compare_ms
+from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note, policy_off, policy_threads_now
 from torch import nn
 
 from xai_widgets import zoo
@@ -25,12 +30,16 @@ from xai_widgets.contract import Exp
 from xai_widgets.data import dinucleotide_shuffle
 from xai_widgets.methods import deep_lift_shap, integrated_gradients, saliency
 
+METHODS = ("saliency", "integrated_gradients", "deep_lift_shap")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=32)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    add_load_arguments(parser)
     args = parser.parse_args()
     import captum.attr as captum_attr
     from tangermeme.deep_lift_shap import _nonlinear
@@ -44,33 +53,44 @@ def main() -> None:
     twin = copy.deepcopy(model)  # tangermeme needs the global max pool as an nn.MaxPool1d
     twin.global_pool = nn.Sequential(nn.MaxPool1d(args.length // 16), nn.Flatten())
 
-    rows = []
-    ours, a, peer, b = compare_ms(
-        lambda: saliency(model, X, target=0, device="cpu").values,
-        lambda: captum_attr.Saliency(model).attribute(X.clone().requires_grad_(), target=0, abs=False),
-        args.repeats * 5)  # short calls: more repeats
-    rows.append(("saliency", "captum", ours, peer, float((a - b).abs().max())))
-    ours, a, peer, b = compare_ms(
-        lambda: integrated_gradients(model, X, target=0, n_steps=50, device="cpu").values,
-        lambda: captum_attr.IntegratedGradients(model).attribute(X, baselines=0.0, target=0, n_steps=50,
-                                                                 internal_batch_size=256),
-        args.repeats)
-    rows.append(("integrated_gradients", "captum", ours, peer, float((a - b).abs().max())))
-    ours, a, peer, b = compare_ms(
-        lambda: deep_lift_shap(model, X, target=0, references=refs, device="cpu", batch_size=128).hypothetical,
-        lambda: tangermeme_dls(twin, X, target=0, references=refs, hypothetical=True,
-                               additional_nonlinear_ops={Exp: _nonlinear}, device="cpu", batch_size=128),
-        args.repeats)
-    rows.append(("deep_lift_shap", "tangermeme", ours, peer, float((a - b).abs().max())))
+    def saliency_pair():
+        return (lambda: saliency(model, X, target=0, device="cpu").values,
+                lambda: captum_attr.Saliency(model).attribute(X.clone().requires_grad_(), target=0, abs=False))
 
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
-          f"threads; basset_exp_motif_presence, N={args.n}, L={args.length}")
-    print(f"{'method':22s} {'peer':11s} {'ours ms':>9s} {'peer ms':>9s} {'peer/ours':>9s} {'max diff':>9s}")
-    for method, peer_name, ours, peer, diff in rows:
-        print(f"{method:22s} {peer_name:11s} {ours:9.1f} {peer:9.1f} {peer / ours:9.2f} {diff:9.2e}")
-    for method, peer_name, ours, peer, diff in rows:
-        print(f"RESULT {method} N={args.n} L={args.length} ours_ms={ours:.1f} {peer_name}_ms={peer:.1f} "
-              f"ratio={peer / ours:.2f} max_abs_diff={diff:.2e}")
+    def ig_pair():
+        return (lambda: integrated_gradients(model, X, target=0, n_steps=50, device="cpu").values,
+                lambda: captum_attr.IntegratedGradients(model).attribute(X, baselines=0.0, target=0, n_steps=50,
+                                                                         internal_batch_size=256))
+
+    def dls_pair():
+        return (lambda: deep_lift_shap(model, X, target=0, references=refs, device="cpu", batch_size=128).hypothetical,
+                lambda: tangermeme_dls(twin, X, target=0, references=refs, hypothetical=True,
+                                       additional_nonlinear_ops={Exp: _nonlinear}, device="cpu", batch_size=128))
+
+    pairs = {"saliency": ("captum", saliency_pair, 5),  # short calls: more repeats
+             "integrated_gradients": ("captum", ig_pair, 1), "deep_lift_shap": ("tangermeme", dls_pair, 1)}
+    rows = []
+    with cpu_load(args) as load:
+        print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
+              f"threads (the thread policy picks {policy_threads_now()} now); basset_exp_motif_presence, N={args.n}, "
+              f"L={args.length}; {load_note(load)}", flush=True)
+        for method in args.methods:
+            peer_name, pair, factor = pairs[method]
+            ours_fn, peer_fn = pair()
+            threads = policy_threads_now()
+            (ours, off, peer), (a, a_off, b) = alternate([ours_fn, policy_off(ours_fn), peer_fn], args.repeats * factor)
+            rows.append((method, peer_name, ours, off, peer, threads, float((a - b).abs().max()),
+                         float((a - a_off).abs().max()), load_fields(load)))
+
+    print(f"{'method':22s} {'peer':11s} {'ours ms':>9s} {'off ms':>9s} {'peer ms':>9s} {'peer/ours':>9s} "
+          f"{'peer/off':>9s} {'threads':>7s} {'max diff':>9s}")
+    for method, peer_name, ours, off, peer, threads, diff, _, _ in rows:
+        print(f"{method:22s} {peer_name:11s} {ours:9.1f} {off:9.1f} {peer:9.1f} {peer / ours:9.2f} {peer / off:9.2f} "
+              f"{threads:7d} {diff:9.2e}")
+    for method, peer_name, ours, off, peer, threads, diff, diff_off, loads in rows:
+        print(f"RESULT {method} N={args.n} L={args.length} ours_ms={ours:.1f} ours_policy_off_ms={off:.1f} "
+              f"{peer_name}_ms={peer:.1f} ratio={peer / ours:.2f} ratio_off={peer / off:.2f} policy_threads={threads} "
+              f"max_abs_diff={diff:.2e} policy_diff={diff_off:.2e} {loads}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 redrawn canvas in JupyterLab, against a bare jupyter_bokeh round trip measured in the same run.
 
     python benchmarks/flipper.py [--model NAME ...] [--length 1000] [--clicks N] [--browser-repeats 15]
-                                 [--no-browser] [--baseline DIR] [--rounds 2] [--threads N]
+                                 [--no-browser] [--baseline DIR] [--rounds 2] [--threads N] [--load]
 
 Models (``--model``, repeatable; default all three): ``basset_exp_motif_presence`` (target 0, a
 random sequence of ``--length`` nt), ``deepstarr`` (249 bp, target "dev") and ``bpnet_ctcf``
@@ -28,7 +28,8 @@ appends one point (``BARE_BOKEH_CELLS``).
 Last lines: ``RESULT flipper python_ms=... python_total_ms=... browser_ms=... bare_ms=...
 ratio=... first_paint_ms=... first_paint_ratio=... complete_ms=... complete_ratio=...`` for
 Basset (browser_ms: the visible window redrawn; ratios over bare), and ``RESULT
-flipper_<model> L=... python_ms=... python_total_ms=...`` for each other model.
+flipper_<model> L=... python_ms=... python_total_ms=...`` for each other model; each with the
+load (``_timing.load_fields``; ``--load``: a busy process on every core while everything runs).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from _timing import add_load_arguments, cpu_load, load_fields, load_note
 
 MODELS = {"basset_exp_motif_presence": (0, None, 30), "deepstarr": ("dev", 249, 20), "bpnet_ctcf": ("counts", 2114, 3)}
 """Model name: (target, sequence length (None: --length), default number of clicks)."""
@@ -168,6 +171,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads; default: torch's own in Python, 2 in the notebook kernels")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    add_load_arguments(parser)
     args = parser.parse_args()
     models = args.model or list(MODELS)
 
@@ -180,9 +184,13 @@ def main() -> None:
     if args.worker:
         print(json.dumps(python_click_ms(models[0], length_of(models[0]), clicks_of(models[0]), args.threads)))
         return
+    with cpu_load(args) as load:
+        measure(args, models, length_of, clicks_of, load)
 
+
+def measure(args, models, length_of, clicks_of, load) -> None:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    print(f"# {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(f"# {platform.machine()}, {os.cpu_count()} cores; {load_note(load)}", flush=True)
     rows = {}
     for name in models:
         length, clicks = length_of(name), clicks_of(name)
@@ -202,7 +210,7 @@ def main() -> None:
         if "old" in row:
             print(f"  baseline {args.baseline}: click -> all sources {row['old']['total_ms']:.1f} ms; "
                   f"visible ratio new/old {row['new']['visible_ms'] / row['old']['total_ms']:.2f}")
-    print(f"# load average after the Python part {os.getloadavg()[0]:.2f}")
+    print(f"# after the Python part: {load_note(load)}", flush=True)
 
     browser = {}
     if not args.no_browser and "basset_exp_motif_presence" in models:
@@ -220,7 +228,7 @@ def main() -> None:
         if "old" in row:
             fields += f" baseline_python_ms={row['old']['total_ms']:.1f}"
         if name != "basset_exp_motif_presence":
-            print(f"RESULT flipper_{name} L={length_of(name)} {fields}")
+            print(f"RESULT flipper_{name} L={length_of(name)} {fields} {load_fields(load)}")
             continue
         if browser:
             bare = browser["bare"]
@@ -231,7 +239,7 @@ def main() -> None:
             if "old_visible" in browser:
                 fields += (f" baseline_ratio={browser['old_visible'] / bare:.2f} "
                            f"baseline_first_paint_ratio={browser['old_first'] / bare:.2f}")
-        print(f"RESULT flipper L={length_of(name)} {fields}")
+        print(f"RESULT flipper L={length_of(name)} {fields} {load_fields(load)}")
 
 
 if __name__ == "__main__":

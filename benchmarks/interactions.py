@@ -3,6 +3,7 @@
     python benchmarks/interactions.py               # 100 backgrounds, spacings -50..50, 3 repeats
     python benchmarks/interactions.py --repeats 1   # one timed run each (after a warm-up)
     python benchmarks/interactions.py --threads 1   # steadier timings on a machine shared with others
+    python benchmarks/interactions.py --load        # with a busy process on every core (_timing.CPULoad)
 
 Same model (``basset_relu_cooperative_grammar``, L = 200 from its card), same backgrounds
 (100 uniform random sequences), same motifs (the consensus sequences of Spi1 and Irf1, and of
@@ -30,7 +31,7 @@ path (full forward passes), to show what the cached windows buy.
 GIA: ``motif_effects`` (all four motifs at once, centred, + strand) against one ``marginalize``
 call per motif with ``start=None`` (tangermeme's centring, ``L // 2 - W // 2``, is ours).
 
-The last lines are ``RESULT`` lines.
+The last lines are ``RESULT`` lines, with the load (``_timing.load_fields``).
 """
 
 from __future__ import annotations
@@ -38,12 +39,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 import warnings
 
 import torch
-from _timing import median_ms
+from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note, median_ms
 
 from xai_widgets import zoo
 from xai_widgets.data import ORIENTATIONS, b_start, backgrounds
@@ -52,19 +51,6 @@ from xai_widgets.data.motifs import get_motif
 from xai_widgets.methods import motif_effects, spacing_sweep
 
 MODEL = "basset_relu_cooperative_grammar"
-
-
-def alternate(functions, repeats: int):
-    """Median wall times in ms of ``functions``, timed in turn (so drift hits all alike) after one
-    warm-up call each, and their last results."""
-    results = [fn() for fn in functions]
-    times = [[] for _ in functions]
-    for _ in range(repeats):
-        for i, fn in enumerate(functions):
-            start = time.perf_counter()
-            results[i] = fn()
-            times[i].append(time.perf_counter() - start)
-    return [statistics.median(t) * 1000 for t in times], results
 
 
 def tangermeme_sweep(space, model, X, a: str, b: str, position_a: int, spacings, batch_size: int) -> torch.Tensor:
@@ -113,13 +99,18 @@ def main() -> None:
                         help="tangermeme's predict batch (its default is 32; each space step predicts N sequences)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--with-naive", action="store_true", help="also time our plain (forward-pass) sweep")
+    add_load_arguments(parser)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore")
+    with cpu_load(args) as load:
+        rows(args, load)
+
+
+def rows(args, load) -> None:
     from tangermeme.marginalize import marginalize
     from tangermeme.space import space
-
-    warnings.simplefilter("ignore")
     model = zoo.load(MODEL, device="cpu")
     length = model.card["task"]["length"]
     X = backgrounds(args.n, length, random_state=0)
@@ -128,9 +119,8 @@ def main() -> None:
     position_a = length // 2 - len(spi1) // 2
     gia_motifs = {name: get_motif(name).consensus for name in ("Spi1", "Irf1", "CTCF", "REST")}
 
-    load = "n/a" if not hasattr(os, "getloadavg") else ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, load average {load}")
+          f"{torch.get_num_threads()} threads; {load_note(load)}", flush=True)
     print(f"# model {MODEL}, L={length}, N={args.n} backgrounds, {len(spacings)} spacings x 4 orientations, "
           f"A=Spi1 {spi1} at {position_a}, B=Irf1 {irf1}")
 
@@ -190,11 +180,11 @@ def main() -> None:
           f" (planted: +2 on the same strand at gaps 4..12)")
     print("GIA means: " + ", ".join(f"{name} {value:+.3f}" for name, value in gia.as_dict().items()))
     print(f"RESULT sweep_with_singles ours_s={full_ms / 1000:.3f} tangermeme_s={theirs_ms / 1000:.3f} "
-          f"speedup={theirs_ms / full_ms:.1f} max_abs_diff={full_diff:.2e}")
+          f"speedup={theirs_ms / full_ms:.1f} max_abs_diff={full_diff:.2e} {load_fields(load)}")
     print(f"RESULT sweep ours_s={ours_ms / 1000:.3f} tangermeme_s={theirs_ms / 1000:.3f} "
-          f"speedup={theirs_ms / ours_ms:.1f} max_abs_diff={sweep_diff:.2e}")
+          f"speedup={theirs_ms / ours_ms:.1f} max_abs_diff={sweep_diff:.2e} {load_fields(load)}")
     print(f"RESULT gia ours_s={gia_ms / 1000:.3f} tangermeme_s={tm_gia_ms / 1000:.3f} "
-          f"speedup={tm_gia_ms / gia_ms:.1f} max_abs_diff={gia_diff:.2e}")
+          f"speedup={tm_gia_ms / gia_ms:.1f} max_abs_diff={gia_diff:.2e} {load_fields(load)}")
 
 
 if __name__ == "__main__":

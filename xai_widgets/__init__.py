@@ -11,8 +11,9 @@ Subpackages load on first access, so ``import xai_widgets`` stays fast:
 - :mod:`xai_widgets.plots`: Bokeh logos, heatmaps and tracks, usable without widgets
 - :mod:`xai_widgets.widgets`: ipywidgets such as ``NucleotideFlipper``
 
-and :func:`predict` (a model's outputs for one-hot sequences, batched) and
-:func:`resolve_device` are here at the top.
+and :func:`predict` (a model's outputs for one-hot sequences, batched), :func:`resolve_device`,
+and :func:`thread_policy` / :func:`set_thread_policy` (fewer torch threads while other processes
+keep the CPU busy) are here at the top.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import importlib
 
 __version__ = "0.1.0"
 _SUBMODULES = ("contract", "data", "zoo", "metrics", "methods", "plots", "widgets", "adapt")
-_CORE = ("predict", "resolve_device")
+_CORE = ("predict", "resolve_device", "thread_policy", "set_thread_policy")
 __all__ = ["__version__", *_CORE, *_SUBMODULES]
 
 

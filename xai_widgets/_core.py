@@ -1,8 +1,11 @@
-"""Device selection, model-state hygiene, the memory rule and batched prediction, shared by the
-models and methods."""
+"""Device selection, model-state hygiene, the memory rule, the thread policy and batched
+prediction, shared by the models and methods."""
 
 from __future__ import annotations
 
+import os
+import threading
+import warnings
 import weakref
 from contextlib import contextmanager
 
@@ -167,7 +170,7 @@ def predict(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None,
     ``X`` may hold ``N`` columns (all-zero or all-0.25, as :func:`xai_widgets.data.one_hot`
     writes them) and any floating dtype: it is cast to the model's dtype. The model computes in
     eval mode on ``device``; its training flags, device and ``requires_grad`` are restored
-    afterwards (:func:`preserved_state`).
+    afterwards (:func:`preserved_state`). It runs under the thread policy (:func:`thread_policy`).
 
     Parameters
     ----------
@@ -193,7 +196,7 @@ def predict(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None,
     check_one_hot(X, allow_unknown=True)
     device = resolve_device(device)
     X = as_model_input(model, X)
-    with preserved_state(model):
+    with preserved_state(model), thread_policy():
         model.eval().to(device)
         batch_size = resolve_batch_size(batch_size, model, X, device)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -209,3 +212,234 @@ def predict(model: nn.Module, X: torch.Tensor, *, batch_size: int | None = None,
                                  "xai_widgets.adapt())")
             outputs.append(out.float().cpu())
         return torch.cat(outputs)
+
+
+# the thread policy for oversubscribed CPUs
+
+#: Environment variable read by :func:`thread_policy` when :func:`set_thread_policy` has not
+#: been called: ``auto`` (the default), ``off``, or a positive integer (that many torch threads).
+THREADS_ENV = "XAI_WIDGETS_THREADS"
+
+_POLICY_SETTING: str | int | None = None  # set_thread_policy(); None: the environment decides
+_POLICY_LOCAL = threading.local()  # .depth: nested policy scopes in this thread
+_POLICY_BROKEN = False  # torch refused a thread count (native parallel backend): auto does nothing
+
+
+def _check_policy(policy, origin: str):
+    if isinstance(policy, str) and policy.strip().lower() in ("auto", "off"):
+        return policy.strip().lower()
+    if isinstance(policy, str) and policy.strip().isdigit():
+        policy = int(policy)
+    if isinstance(policy, int) and not isinstance(policy, bool) and policy >= 1:
+        return policy
+    raise ValueError(f"{origin} must be 'auto', 'off' or a positive integer (torch threads); got {policy!r}")
+
+
+def set_thread_policy(policy="auto"):
+    """Set the package's thread policy (see :func:`thread_policy`); returns the previous setting.
+
+    Parameters
+    ----------
+    policy : str, int or None, optional
+        Default ``"auto"``: fewer torch threads while other processes keep the cores busy.
+        ``"off"``: never change torch's thread count. A positive int: every method runs at
+        exactly that many torch threads. None: back to the environment variable
+        :data:`THREADS_ENV` (``XAI_WIDGETS_THREADS``; ``auto`` when unset).
+
+    Returns
+    -------
+    str, int or None
+        The setting before this call (None: it came from the environment).
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
+    global _POLICY_SETTING
+    previous = _POLICY_SETTING
+    _POLICY_SETTING = None if policy is None else _check_policy(policy, "policy")
+    return previous
+
+
+def _current_policy():
+    if _POLICY_SETTING is not None:
+        return _POLICY_SETTING
+    return _check_policy(os.environ.get(THREADS_ENV, "auto") or "auto", f"the environment variable {THREADS_ENV}")
+
+
+def _own_running_tasks() -> int:
+    """Threads of this process in state R (running or runnable), from ``/proc/self/task``."""
+    running = 0
+    for task in os.scandir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        running += stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"R"
+    return running
+
+
+def _runnable_total() -> int:
+    """Runnable tasks on the machine now, this reader included: the 4th field of ``/proc/loadavg``
+    (``runnable/total``)."""
+    with open("/proc/loadavg", "rb") as f:
+        return int(f.read().split()[3].split(b"/")[0])
+
+
+def other_runnable(samples: int = 3) -> int | None:
+    """Runnable tasks of other processes right now: ``/proc/loadavg``'s runnable count minus this
+    process's own running threads, the least of ``samples`` readings; None without ``/proc``.
+
+    Why this reading (measured in ``docs/benchmarks.md``, "Under load: the thread policy"):
+
+    - the 1-min load average (``os.getloadavg``) is an exponentially weighted average updated
+      every 5 s: two busy processes starting on a quiet 2-core machine take about 50 s to lift
+      it to 1.5, and it stays high for a minute after they stop; worse, it counts this process
+      too, so a student's own minute of work at 2 threads on an idle machine looks like a busy
+      machine;
+    - CPU time from ``/proc/stat`` over an interval (minus this process's own) measures the
+      others exactly, but needs an interval: sleeping 20-50 ms before each method call is a
+      third of a DeepSTARR click's budget;
+    - the runnable count is instantaneous and costs about 0.1 ms to read. This process's own
+      threads are subtracted because torch's OpenMP workers stay runnable (spinning) for a
+      while after each parallel region; the least of a few readings ignores a task that was
+      runnable only for an instant.
+
+    Parameters
+    ----------
+    samples : int, optional
+        Default 3. Readings to take the least of.
+
+    Returns
+    -------
+    int or None
+        Runnable tasks of other processes (>= 0), or None where ``/proc/loadavg`` cannot be read
+        (not Linux).
+    """
+    least = None
+    try:
+        for _ in range(samples):
+            own = _own_running_tasks()
+            total = _runnable_total()
+            others = max(0, total - max(own, _own_running_tasks()))
+            least = others if least is None else min(least, others)
+            if least == 0:
+                break
+    except (OSError, ValueError, IndexError):
+        return None
+    return least
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: ``len(os.sched_getaffinity(0))``, else ``os.cpu_count()``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def policy_threads(current: int, *, others: int | None, usable: int, machine: int) -> int:
+    """The torch thread count :func:`thread_policy` picks under ``"auto"``: the free cores, at
+    least 1 and at most ``current``.
+
+    ``free = min(usable, machine - others)``: the machine's cores (``os.cpu_count()``; the
+    runnable count is machine-wide) less the other processes' runnable tasks, at most the cores
+    this process may use. With ``others`` None (no ``/proc``), ``free = usable``.
+
+    Parameters
+    ----------
+    current : int
+        torch's thread count now.
+    others : int or None
+        :func:`other_runnable`.
+    usable : int
+        :func:`usable_cores`.
+    machine : int
+        ``os.cpu_count()``.
+
+    Returns
+    -------
+    int
+        ``max(1, min(current, free))``.
+    """
+    free = usable if others is None else min(usable, machine - others)
+    return max(1, min(current, free))
+
+
+@contextmanager
+def thread_policy(policy=None):
+    """Run the body at fewer torch threads while other processes keep the CPU cores busy.
+
+    Every method over ``(model, X)`` runs inside it (``methods._common.model_method``). With
+    2 torch threads on a 2-core machine whose cores are busy with other work (a shared class
+    server's normal state), each OpenMP region waits for its slower thread, which shares a core
+    with another process: integrated gradients fell to 0.6-0.7x captum and BPNet's fast ISM path
+    below its own plain path; at one thread the same calls ran 1.7x captum. So under
+    ``"auto"`` the body runs at :func:`policy_threads` threads: the free cores (the machine's
+    cores less the other processes' runnable tasks, :func:`other_runnable`), at least 1, never
+    more than torch had; on a quiet machine nothing changes. torch's thread count is restored
+    when the body returns or raises. Nested scopes (a method calling another) keep the outer
+    scope's choice and read nothing. Results do not depend on the thread count beyond float
+    rounding of parallel reductions.
+
+    The reading (why the runnable count and not the load average) is explained in
+    :func:`other_runnable`. It is taken once when the scope starts, so a long call keeps its
+    thread count when the load changes meanwhile. Other processes' niced (background) work
+    counts as load, and on a machine where this process may use only some of the cores
+    (``taskset``, cgroup cpusets) the others' tasks on the other cores count too.
+
+    Parameters
+    ----------
+    policy : str, int or None, optional
+        Default None: the package setting (:func:`set_thread_policy`, else the environment
+        variable ``XAI_WIDGETS_THREADS``, else ``"auto"``). ``"auto"``: as above. ``"off"``:
+        leave torch's thread count alone. A positive int: run the body at exactly that many
+        torch threads.
+
+    Yields
+    ------
+    int
+        The torch thread count inside the body.
+
+    Raises
+    ------
+    ValueError
+        If ``policy`` (or the environment variable) is not ``"auto"``, ``"off"`` or a positive
+        integer.
+
+    Examples
+    --------
+    >>> import xai_widgets
+    >>> with xai_widgets.thread_policy() as threads:  # doctest: +SKIP
+    ...     ...  # runs at `threads` torch threads
+    >>> xai_widgets.set_thread_policy("off")  # doctest: +SKIP
+    """
+    global _POLICY_BROKEN
+    policy = _current_policy() if policy is None else _check_policy(policy, "policy")
+    depth = getattr(_POLICY_LOCAL, "depth", 0)
+    current = torch.get_num_threads()
+    if depth or policy == "off" or (policy == "auto" and _POLICY_BROKEN):
+        wanted = current
+    elif policy == "auto":
+        wanted = policy_threads(current, others=other_runnable(), usable=usable_cores(),
+                                machine=os.cpu_count() or 1)
+    else:
+        wanted = policy
+    if wanted != current:
+        with warnings.catch_warnings():  # the native backend warns and ignores late changes
+            warnings.simplefilter("ignore")
+            torch.set_num_threads(wanted)
+        if torch.get_num_threads() != wanted:
+            _POLICY_BROKEN = True
+            wanted = current
+    _POLICY_LOCAL.depth = depth + 1
+    try:
+        yield torch.get_num_threads()
+    finally:
+        _POLICY_LOCAL.depth = depth
+        if torch.get_num_threads() != current:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.set_num_threads(current)

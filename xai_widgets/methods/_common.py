@@ -7,7 +7,11 @@ Every public method over ``(model, X)`` is wrapped by :func:`model_method`, whic
 - accepts the ``N`` columns that :func:`xai_widgets.data.one_hot` writes (all-zero or all-0.25),
 - computes with the model in eval mode and leaves the model as it found it: each module's
   training flag, the device of its parameters and buffers, and each parameter's
-  ``requires_grad`` are restored when the method returns or raises.
+  ``requires_grad`` are restored when the method returns or raises,
+- runs under the package's thread policy (:func:`xai_widgets.thread_policy`): fewer torch
+  threads while other processes keep the CPU cores busy, torch's thread count restored
+  afterwards (``xai_widgets.set_thread_policy("off")`` or ``XAI_WIDGETS_THREADS=off`` to
+  turn it off).
 
 ``target`` follows one rule everywhere (:func:`check_target`): None (every method's default)
 is the model's only output and raises for a multi-output model, naming its outputs; an int or
@@ -27,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._core import as_model_input, preserved_state, resolve_device
+from .._core import as_model_input, preserved_state, resolve_device, thread_policy
 from ..data.encoding import check_one_hot
 
 #: The ``target`` of methods that return every output by design (:func:`check_target`).
@@ -82,9 +86,10 @@ def model_method(func):
                 bound.arguments[names[1]] = as_model_input(model, bound.arguments[names[1]])
             if "target" in bound.arguments:
                 bound.arguments["target"] = target_index(model, bound.arguments["target"])
-            with preserved_state(model):
+            with preserved_state(model), thread_policy():
                 return func(*bound.args, **bound.kwargs)
-        return func(*bound.args, **bound.kwargs)
+        with thread_policy():
+            return func(*bound.args, **bound.kwargs)
 
     return wrapper
 
