@@ -15,7 +15,9 @@ thing) -> memory-bounded batches -> outputs. The fast path is the one window eng
 
 from __future__ import annotations
 
+import hashlib
 import math
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -50,6 +52,37 @@ class EditOutputs(NamedTuple):
     def path(self) -> str:
         """``"fast"`` or ``"naive"``."""
         return self.choice.path
+
+
+ENGINE_CACHE_SIZE = 2
+"""Window engines kept per model (:func:`window_engine`): the flipper asks for several spans of
+the same sequence in a row, and each would otherwise redo the forward pass that fills the cache."""
+ENGINE_CACHE_MAX_SEQUENCES = 8
+"""Larger jobs build their engine afresh and drop it."""
+_ENGINES = weakref.WeakKeyDictionary()
+"""model -> {key: WindowEngine}, the most recent last."""
+
+
+def window_engine(model: nn.Module, plan, Xd: torch.Tensor, n: int = 1) -> WindowEngine:
+    """A :class:`WindowEngine` for ``plan`` and the sequences ``Xd``, reused when the same model,
+    plan, parameter state and sequence content asked last (the newest :data:`ENGINE_CACHE_SIZE`
+    are kept, weakly per model; only for a few sequences, :data:`ENGINE_CACHE_MAX_SEQUENCES`, so
+    large jobs hold no memory after they return)."""
+    if len(Xd) > ENGINE_CACHE_MAX_SEQUENCES:
+        return WindowEngine(plan, Xd, n)
+    versions = tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
+    content = hashlib.sha256(Xd.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    key = (type(plan).__name__, tuple(id(layer) for layer in plan.layers), n, str(Xd.device), Xd.dtype,
+           tuple(Xd.shape), content, versions)
+    cache = _ENGINES.setdefault(model, {})
+    if key in cache:
+        cache[key] = cache.pop(key)  # most recent last
+        return cache[key]
+    engine = WindowEngine(plan, Xd, n)
+    cache[key] = engine
+    while len(cache) > ENGINE_CACHE_SIZE:
+        del cache[next(iter(cache))]
+    return engine
 
 
 def reference_outputs(model: nn.Module, Xd: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -98,7 +131,7 @@ def predict_windows(model: nn.Module, X: torch.Tensor, *, rows, starts, values, 
         choice = decide(model, Xd, device, n_edits=len(rows), method=method, width=width)
     batch = edit_batch_size(batch_size, choice, model, Xd, device, width)
     if choice.plan is not None:
-        engine = WindowEngine(choice.plan, Xd)
+        engine = window_engine(model, choice.plan, Xd)
         reference = engine.reference_output
 
         def evaluate(r, s, v):
@@ -132,7 +165,7 @@ def predict_substitutions(model: nn.Module, X: torch.Tensor, *, seq, pos, base, 
         choice = decide(model, Xd, device, n_edits=len(seq), method=method)
     batch = edit_batch_size(batch_size, choice, model, Xd, device)
     if choice.plan is not None:
-        engine = WindowEngine(choice.plan, Xd)
+        engine = window_engine(model, choice.plan, Xd)
         reference = engine.reference_output
         evaluate = engine.edit_substitutions
     else:

@@ -1,0 +1,128 @@
+"""The edit engine on the published models: what its fast path buys over plain forward passes
+outside ISM, and what the first call of a process costs.
+
+    python benchmarks/engine.py                 # every row, 3 repeats
+    python benchmarks/engine.py --rows gia sweep --repeats 5
+    python benchmarks/engine.py --load          # the same with a busy process on every core
+
+Rows (CPU; ours with ``method="fast"`` and ``method="naive"``, timed in turn in one process by
+``_timing.alternate`` after a warm-up each, the numbers compared):
+
+``gia``
+    ``global_importance`` of one motif (CTCF's consensus for BPNet, GATA's for DeepSTARR) in
+    ``--backgrounds`` random backgrounds (BPNet: 2,114 bp, target "counts"; DeepSTARR: 249 bp,
+    target "dev").
+``sweep``
+    ``spacing_sweep`` of two motifs over 11 spacings and the four orientations in the same
+    backgrounds (AP-1 and GATA for DeepSTARR, CTCF twice for BPNet).
+``first_call``
+    ``saturation_mutagenesis`` of one DeepSTARR enhancer: the first call of a fresh process
+    against the best of the next three calls of that process (``--processes`` fresh processes,
+    the median difference). Nothing is imported or traced on the first call that a warm one
+    does not also need, apart from torch's own kernel set-up.
+
+The last lines are ``RESULT engine_<row>`` lines with the ratios and the load
+(``_timing.load_fields``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import warnings
+
+import torch
+from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note
+
+from xai_widgets import data, zoo
+from xai_widgets.methods import global_importance, spacing_sweep
+
+MODELS = {"bpnet_ctcf": ("counts", 2114, "CCACCAGGGGGCGC", "CCACCAGGGGGCGC"),
+          "deepstarr": ("dev", 249, "TGACTCA", "AGATAAGA")}
+"""name: (target, length, motif A, motif B)."""
+
+FIRST_CALL = """
+import time
+from xai_widgets import data, zoo
+from xai_widgets.methods import saturation_mutagenesis
+model = zoo.load("deepstarr", device="cpu")
+X = data.fly_enhancers().X[:1]
+t = time.perf_counter(); saturation_mutagenesis(model, X, target="all", device="cpu"); first = time.perf_counter() - t
+warm = []
+for _ in range(3):
+    t = time.perf_counter(); saturation_mutagenesis(model, X, target="all", device="cpu")
+    warm.append(time.perf_counter() - t)
+print(first * 1000, min(warm) * 1000)
+"""
+
+
+def gia_columns(model, backgrounds, target, motif):
+    def run(method):
+        return lambda: global_importance(model, backgrounds, insertions=[(motif, None, "+")], target=target,
+                                         device="cpu", method=method)
+    return [run("fast"), run("naive")], lambda result: result.effect
+
+
+def sweep_columns(model, backgrounds, target, motif_a, motif_b):
+    def run(method):
+        return lambda: spacing_sweep(model, backgrounds, motif_a=motif_a, motif_b=motif_b, spacings=range(0, 21, 2),
+                                     target=target, device="cpu", method=method, random_state=0)
+    return [run("fast"), run("naive")], lambda result: result.per_background.nan_to_num()
+
+
+def first_call(processes: int) -> tuple[float, float]:
+    """Median (first, warm) ms over fresh processes."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    pairs = []
+    for _ in range(processes):
+        out = subprocess.run([sys.executable, "-c", FIRST_CALL], capture_output=True, text=True, check=True, cwd=here)
+        pairs.append(tuple(map(float, out.stdout.split()[-2:])))
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", nargs="+", default=["gia", "sweep", "first_call"],
+                        choices=["gia", "sweep", "first_call"])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--backgrounds", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=3, help="fresh processes for first_call (default 3)")
+    add_load_arguments(parser)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    results = []
+    with cpu_load(args) as load:
+        print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads; {load_note(load)}", flush=True)
+        for row in (r for r in args.rows if r != "first_call"):
+            for name in args.models:
+                target, length, motif_a, motif_b = MODELS[name]
+                model = zoo.load(name, device="cpu")
+                backgrounds = data.backgrounds(args.backgrounds, length, random_state=0)
+                if row == "gia":
+                    columns, values = gia_columns(model, backgrounds, target, motif_b)
+                else:
+                    columns, values = sweep_columns(model, backgrounds, target, motif_a, motif_b)
+                (fast, naive), (fast_out, naive_out) = alternate(columns, args.repeats)
+                diff = float((values(fast_out) - values(naive_out)).abs().max())
+                print(f"{row:6s} {name:10s} N={args.backgrounds} L={length}: fast {fast:9.1f} ms  "
+                      f"plain {naive:9.1f} ms  plain/fast {naive / fast:5.2f}  diff {diff:.1e}", flush=True)
+                results.append(f"RESULT engine_{row} model={name} N={args.backgrounds} L={length} fast_ms={fast:.1f} "
+                               f"naive_ms={naive:.1f} naive_over_fast={naive / fast:.2f} max_abs_diff={diff:.1e} "
+                               f"{load_fields(load)}")
+        if "first_call" in args.rows:
+            first, warm = first_call(args.processes)
+            print(f"first_call deepstarr: first {first:.1f} ms, warm {warm:.1f} ms, over {first - warm:.1f} ms",
+                  flush=True)
+            results.append(f"RESULT engine_first_call model=deepstarr first_ms={first:.1f} warm_ms={warm:.1f} "
+                           f"over_ms={first - warm:.1f} {load_fields(load)}")
+    print("\n".join(results))
+
+
+if __name__ == "__main__":
+    main()
