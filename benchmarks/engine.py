@@ -139,8 +139,8 @@ def main() -> None:
                 print(f"{row:6s} {name:10s} N={args.backgrounds} L={length}: fast {fast:9.1f} ms  "
                       f"plain {naive:9.1f} ms  plain/fast {naive / fast:5.2f}{bound}  diff {diff:.1e}", flush=True)
                 results.append(f"RESULT engine_{row} model={name} N={args.backgrounds} L={length} fast_ms={fast:.1f} "
-                               f"naive_ms={naive:.1f} naive_over_fast={naive / fast:.2f}{bound} max_abs_diff={diff:.1e} "
-                               f"{load_fields(load)}")
+                               f"naive_ms={naive:.1f} naive_over_fast={naive / fast:.2f}{bound} "
+                               f"max_abs_diff={diff:.1e} {load_fields(load)}")
         if "first_call" in args.rows:
             first, warm = first_call(args.processes)
             print(f"first_call deepstarr: first {first:.1f} ms, warm {warm:.1f} ms, over {first - warm:.1f} ms",
