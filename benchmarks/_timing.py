@@ -237,6 +237,17 @@ def policy_off(fn):
     return run
 
 
+def policy_on(fn):
+    """``fn`` (a peer's code) run under the package's thread policy, as our methods run."""
+    from xai_widgets import thread_policy
+
+    def run():
+        with thread_policy():
+            return fn()
+
+    return run
+
+
 def policy_threads_now() -> int:
     """The torch thread count the package's thread policy would pick now."""
     from xai_widgets import thread_policy
