@@ -11,6 +11,13 @@ Rows (CPU, the zoo's weights): saliency, integrated gradients (50 steps) and Dee
 nt), DeepSTARR's full ISM map (one shipped enhancer, 249 bp, all outputs) and BPNet CTCF's ISM
 at its 50 central positions (``mutagenesis_at``, a flipper click's window). Each column runs its
 row under ``xai_widgets.thread_policy(<count>)`` (``auto``: the policy's own choice, printed).
+Each call is followed by an untimed pause (``--pause``, default 50 ms): without it, the column
+after the 2-thread one paid for that call's OpenMP worker, still spinning, on a busy machine
+(saliency, N = 32, 2 busy cores: 55-60 ms right after an auto or 1-thread call, 78-101 ms right
+after a 2-thread one). The pause also changes what is measured under load: a call that starts
+after a sleep gets the scheduler's wake-up preference over the busy processes for its first
+milliseconds (a click after idle), back-to-back calls (``--pause 0``) compete all the time (a
+long computation).
 The last lines are ``RESULT threads`` lines: medians in ms per column, ``best`` (the faster
 fixed count) and ``auto_over_best`` (> 1: the policy cost that much over the better fixed count),
 with the load (``_timing.load_fields``).
@@ -66,6 +73,8 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     parser.add_argument("--n", type=int, default=8, help="Basset sequences for the gradient rows (default 8)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per column (x5 saliency, x3 DeepSTARR)")
+    parser.add_argument("--pause", type=float, default=0.05,
+                        help="untimed seconds after each call (default 0.05; 0: back to back)")
     t.add_load_arguments(parser)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -79,7 +88,7 @@ def main() -> None:
         for name, (fn, factor) in rows.items():
             auto = t.policy_threads_now()
             columns = [under(count, fn) for count in counts] + [under("auto", fn)]
-            times, _ = t.alternate(columns, args.repeats * factor)
+            times, _ = t.alternate(columns, args.repeats * factor, pause=args.pause)
             fixed = dict(zip(counts, times[:-1]))
             best = min(fixed, key=fixed.get)
             cells = " ".join(f"t{count}_ms={ms:.1f}" for count, ms in fixed.items())

@@ -402,8 +402,8 @@ def thread_policy(policy=None):
     server's normal state), each OpenMP region waits for its slower thread, which shares a core
     with another process: measured side by side (``benchmarks/attributions.py --load``,
     ``benchmarks/ism_real.py --load``; ``docs/benchmarks.md``, "Under load"), integrated
-    gradients ran 2-4x slower at 2 threads than at 1, below captum, and DeepSTARR's fast ISM 5-20x
-    slower. So under ``"auto"`` the body runs at :func:`policy_threads` threads: the free cores (the machine's
+    gradients ran up to 3.6x slower at 2 threads than at 1 (below captum), DeepSTARR's fast ISM
+    up to 12x slower. So under ``"auto"`` the body runs at :func:`policy_threads` threads: the free cores (the machine's
     cores less the other processes' runnable tasks, :func:`other_runnable`), at least 1, never
     more than torch had; on a quiet machine nothing changes. torch's thread count is restored
     when the body returns or raises. Nested scopes (a method calling another) keep the outer
