@@ -40,9 +40,14 @@ def median_ms(fn, repeats: int, budget_s: float = float("inf")):
     return statistics.median(times) * 1000, result
 
 
-def alternate(functions, repeats: int):
+def alternate(functions, repeats: int, pause: float = 0.0):
     """Median wall times in ms of ``functions``, timed in turn (so drift hits all alike) after one
-    warm-up call each, and their last results: ``([ms, ...], [result, ...])``."""
+    warm-up call each, and their last results: ``([ms, ...], [result, ...])``.
+
+    ``pause``: seconds to sleep (untimed) after each call, e.g. so that the OpenMP workers of a
+    multi-threaded call stop spinning before the next, single-threaded one (under load they
+    take a core from it: 20-40 ms per 60-200 ms saliency call on 2 busy cores).
+    """
     results = [fn() for fn in functions]
     times = [[] for _ in functions]
     for _ in range(repeats):
@@ -50,6 +55,8 @@ def alternate(functions, repeats: int):
             start = time.perf_counter()
             results[i] = fn()
             times[i].append(time.perf_counter() - start)
+            if pause:
+                time.sleep(pause)
     return [statistics.median(t) * 1000 for t in times], results
 
 
@@ -232,6 +239,17 @@ def policy_off(fn):
 
     def run():
         with thread_policy("off"):
+            return fn()
+
+    return run
+
+
+def policy_on(fn):
+    """``fn`` (a peer's code) run under the package's thread policy, as our methods run."""
+    from xai_widgets import thread_policy
+
+    def run():
+        with thread_policy():
             return fn()
 
     return run

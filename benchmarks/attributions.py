@@ -21,8 +21,8 @@ import os
 import platform
 import warnings
 
+import _timing as t
 import torch
-from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note, policy_off, policy_threads_now
 from torch import nn
 
 from xai_widgets import zoo
@@ -39,7 +39,9 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    add_load_arguments(parser)
+    parser.add_argument("--peer-policy", action="store_true",
+                        help="a fourth column: the peer run under our thread policy (what threads alone buy it)")
+    t.add_load_arguments(parser)
     args = parser.parse_args()
     import captum.attr as captum_attr
     from tangermeme.deep_lift_shap import _nonlinear
@@ -70,27 +72,31 @@ def main() -> None:
     pairs = {"saliency": ("captum", saliency_pair, 5),  # short calls: more repeats
              "integrated_gradients": ("captum", ig_pair, 1), "deep_lift_shap": ("tangermeme", dls_pair, 1)}
     rows = []
-    with cpu_load(args) as load:
+    with t.cpu_load(args) as load:
         print(f"# {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} "
-              f"threads (the thread policy picks {policy_threads_now()} now); basset_exp_motif_presence, N={args.n}, "
-              f"L={args.length}; {load_note(load)}", flush=True)
+              f"threads (the thread policy picks {t.policy_threads_now()} now); basset_exp_motif_presence, N={args.n}, "
+              f"L={args.length}; {t.load_note(load)}", flush=True)
         for method in args.methods:
             peer_name, pair, factor = pairs[method]
             ours_fn, peer_fn = pair()
-            threads = policy_threads_now()
-            (ours, off, peer), (a, a_off, b) = alternate([ours_fn, policy_off(ours_fn), peer_fn], args.repeats * factor)
-            rows.append((method, peer_name, ours, off, peer, threads, float((a - b).abs().max()),
-                         float((a - a_off).abs().max()), load_fields(load)))
+            threads = t.policy_threads_now()
+            columns = [ours_fn, t.policy_off(ours_fn), peer_fn] + ([t.policy_on(peer_fn)] if args.peer_policy else [])
+            times, (a, a_off, b, *_) = t.alternate(columns, args.repeats * factor)
+            ours, off, peer = times[:3]
+            peer_policy = times[3] if args.peer_policy else float("nan")
+            rows.append((method, peer_name, ours, off, peer, peer_policy, threads, float((a - b).abs().max()),
+                         float((a - a_off).abs().max()), t.load_fields(load)))
 
-    print(f"{'method':22s} {'peer':11s} {'ours ms':>9s} {'off ms':>9s} {'peer ms':>9s} {'peer/ours':>9s} "
-          f"{'peer/off':>9s} {'threads':>7s} {'max diff':>9s}")
-    for method, peer_name, ours, off, peer, threads, diff, _, _ in rows:
-        print(f"{method:22s} {peer_name:11s} {ours:9.1f} {off:9.1f} {peer:9.1f} {peer / ours:9.2f} {peer / off:9.2f} "
-              f"{threads:7d} {diff:9.2e}")
-    for method, peer_name, ours, off, peer, threads, diff, diff_off, loads in rows:
+    print(f"{'method':22s} {'peer':11s} {'ours ms':>9s} {'off ms':>9s} {'peer ms':>9s} {'peer pol':>9s} "
+          f"{'peer/ours':>9s} {'peer/off':>9s} {'threads':>7s} {'max diff':>9s}")
+    for method, peer_name, ours, off, peer, peer_policy, threads, diff, _, _ in rows:
+        print(f"{method:22s} {peer_name:11s} {ours:9.1f} {off:9.1f} {peer:9.1f} {peer_policy:9.1f} {peer / ours:9.2f} "
+              f"{peer / off:9.2f} {threads:7d} {diff:9.2e}")
+    for method, peer_name, ours, off, peer, peer_policy, threads, diff, diff_off, loads in rows:
+        extra = f"{peer_name}_policy_ms={peer_policy:.1f} " if args.peer_policy else ""
         print(f"RESULT {method} N={args.n} L={args.length} ours_ms={ours:.1f} ours_policy_off_ms={off:.1f} "
-              f"{peer_name}_ms={peer:.1f} ratio={peer / ours:.2f} ratio_off={peer / off:.2f} policy_threads={threads} "
-              f"max_abs_diff={diff:.2e} policy_diff={diff_off:.2e} {loads}")
+              f"{peer_name}_ms={peer:.1f} {extra}ratio={peer / ours:.2f} ratio_off={peer / off:.2f} "
+              f"policy_threads={threads} max_abs_diff={diff:.2e} policy_diff={diff_off:.2e} {loads}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def machine(monkeypatch):
     """Fake readings: ``machine(others=..., cores=...)`` sets other processes' runnable tasks and
     the machine's (and this process's usable) cores; the environment variable is cleared."""
     monkeypatch.delenv(_core.THREADS_ENV, raising=False)
+    monkeypatch.setattr(_core, "READING_TTL_S", 0.0)  # every scope reads the (fake) load
 
     def set_reading(*, others, cores):
         monkeypatch.setattr(_core, "other_runnable", lambda samples=3: others)
@@ -187,6 +188,21 @@ def test_results_do_not_depend_on_the_policy(threads):
     assert maps[1][0].abs().max() > 0 and maps[1][1].abs().max() > 0
     for one, off in zip(maps[1], maps["off"]):
         torch.testing.assert_close(one, off, rtol=1e-5, atol=1e-6)
+
+
+def test_a_reading_is_reused_for_a_while(threads, machine, monkeypatch):
+    readings = iter([3, 0])
+    monkeypatch.setattr(_core, "other_runnable", lambda samples=3: next(readings))
+    monkeypatch.setattr(_core.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(_core, "usable_cores", lambda: 4)
+    monkeypatch.setattr(_core, "READING_TTL_S", 3600.0)
+    monkeypatch.setitem(_core._LAST_READING, "time", float("-inf"))
+    for _ in range(3):  # one reading (3 others: 1 thread), then reused
+        with xai_widgets.thread_policy() as inside:
+            assert inside == 1
+    monkeypatch.setattr(_core, "READING_TTL_S", 0.0)  # expired: the next reading (quiet)
+    with xai_widgets.thread_policy() as inside:
+        assert inside == threads
 
 
 def test_own_threads_are_not_counted_as_others(monkeypatch):

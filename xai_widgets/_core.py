@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -288,7 +289,7 @@ def _runnable_total() -> int:
         return int(f.read().split()[3].split(b"/")[0])
 
 
-def other_runnable(samples: int = 3) -> int | None:
+def other_runnable(samples: int = 3, gap: float = 0.001) -> int | None:
     """Runnable tasks of other processes right now: ``/proc/loadavg``'s runnable count minus this
     process's own running threads, the least of ``samples`` readings; None without ``/proc``.
 
@@ -302,15 +303,21 @@ def other_runnable(samples: int = 3) -> int | None:
     - CPU time from ``/proc/stat`` over an interval (minus this process's own) measures the
       others exactly, but needs an interval: sleeping 20-50 ms before each method call is a
       third of a DeepSTARR click's budget;
-    - the runnable count is instantaneous and costs about 0.1 ms to read. This process's own
-      threads are subtracted because torch's OpenMP workers stay runnable (spinning) for a
-      while after each parallel region; the least of a few readings ignores a task that was
-      runnable only for an instant.
+    - the runnable count is instantaneous and costs about 0.1-0.3 ms to read. This process's
+      own threads are subtracted because torch's OpenMP workers stay runnable (spinning) for a
+      while after each parallel region. The least of a few readings ``gap`` apart ignores a
+      task that was runnable only for an instant: on a near-quiet 2-core machine, three
+      back-to-back readings saw another task 26 times in 400, three readings 1 ms apart 0 times
+      in 700; with one or two busy processes, the spaced readings saw them 599 times in 600.
+      A reading of 0 ends the sampling, so a quiet machine costs one reading and a busy one
+      ``(samples - 1) * gap`` more (2 ms by default).
 
     Parameters
     ----------
     samples : int, optional
         Default 3. Readings to take the least of.
+    gap : float, optional
+        Default 0.001. Seconds between readings.
 
     Returns
     -------
@@ -320,7 +327,9 @@ def other_runnable(samples: int = 3) -> int | None:
     """
     least = None
     try:
-        for _ in range(samples):
+        for i in range(samples):
+            if i:
+                time.sleep(gap)
             own = _own_running_tasks()
             total = _runnable_total()
             others = max(0, total - max(own, _own_running_tasks()))
@@ -330,6 +339,22 @@ def other_runnable(samples: int = 3) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return least
+
+
+#: Seconds a reading of :func:`other_runnable` is reused by :func:`thread_policy` (a burst of
+#: method calls, such as a flipper click's, reads the load once; a change of load is seen within
+#: this time). 0: read at every call.
+READING_TTL_S = 1.0
+
+_LAST_READING = {"time": float("-inf"), "others": None}
+
+
+def _recent_other_runnable() -> int | None:
+    """:func:`other_runnable`, reused for :data:`READING_TTL_S` seconds."""
+    if time.monotonic() - _LAST_READING["time"] >= READING_TTL_S:
+        others = other_runnable()
+        _LAST_READING.update(others=others, time=time.monotonic())
+    return _LAST_READING["others"]
 
 
 def usable_cores() -> int:
@@ -375,9 +400,10 @@ def thread_policy(policy=None):
     Every method over ``(model, X)`` runs inside it (``methods._common.model_method``). With
     2 torch threads on a 2-core machine whose cores are busy with other work (a shared class
     server's normal state), each OpenMP region waits for its slower thread, which shares a core
-    with another process: integrated gradients fell to 0.6-0.7x captum and BPNet's fast ISM path
-    below its own plain path; at one thread the same calls ran 1.7x captum. So under
-    ``"auto"`` the body runs at :func:`policy_threads` threads: the free cores (the machine's
+    with another process: measured side by side (``benchmarks/attributions.py --load``,
+    ``benchmarks/ism_real.py --load``; ``docs/benchmarks.md``, "Under load"), integrated
+    gradients ran up to 3.6x slower at 2 threads than at 1 (below captum), DeepSTARR's fast ISM
+    up to 12x slower. So under ``"auto"`` the body runs at :func:`policy_threads` threads: the free cores (the machine's
     cores less the other processes' runnable tasks, :func:`other_runnable`), at least 1, never
     more than torch had; on a quiet machine nothing changes. torch's thread count is restored
     when the body returns or raises. Nested scopes (a method calling another) keep the outer
@@ -385,8 +411,9 @@ def thread_policy(policy=None):
     rounding of parallel reductions.
 
     The reading (why the runnable count and not the load average) is explained in
-    :func:`other_runnable`. It is taken once when the scope starts, so a long call keeps its
-    thread count when the load changes meanwhile. Other processes' niced (background) work
+    :func:`other_runnable`. It is taken when the scope starts and reused for
+    :data:`READING_TTL_S` (1 s), so a long call keeps its thread count when the load changes
+    meanwhile, and a burst of short calls pays for one reading. Other processes' niced (background) work
     counts as load, and on a machine where this process may use only some of the cores
     (``taskset``, cgroup cpusets) the others' tasks on the other cores count too.
 
@@ -423,7 +450,7 @@ def thread_policy(policy=None):
     if depth or policy == "off" or (policy == "auto" and _POLICY_BROKEN):
         wanted = current
     elif policy == "auto":
-        wanted = policy_threads(current, others=other_runnable(), usable=usable_cores(),
+        wanted = policy_threads(current, others=_recent_other_runnable(), usable=usable_cores(),
                                 machine=os.cpu_count() or 1)
     else:
         wanted = policy
