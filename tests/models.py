@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from tests.helpers import random_one_hot
-from xai_widgets.contract import LocalPlan
+from xai_widgets.contract import LocalPlan, Residual
 from xai_widgets.data.encoding import indices_to_one_hot
 
 
@@ -158,3 +158,61 @@ class SwishNet(nn.Module):
 
     def forward(self, x):
         return self.fc(self.act(self.c2(self.act(self.c1(x)))).mean(-1))
+
+
+class ResidualCNN(nn.Module):
+    """A toy with a residual block and a local plan: conv -> ReLU -> Residual(dilated conv, ReLU)
+    -> max pool -> conv -> ReLU, then a head on the whole map (mean over length, linear);
+    ``(N, 4, L) -> (N, 2)`` for any ``L >= 4``. Its plan holds the :class:`Residual` block, so
+    fast paths must carry an edit through it (as in BPNet)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1, self.act1 = nn.Conv1d(4, 8, 7, padding=3), nn.ReLU()
+        self.res = Residual(nn.Conv1d(8, 8, 3, padding=2, dilation=2), nn.ReLU())
+        self.pool = nn.MaxPool1d(2)
+        self.conv2, self.act2 = nn.Conv1d(8, 8, 3), nn.ReLU()
+        self.head = nn.Linear(8, 2)
+
+    def local_plan(self):
+        return LocalPlan([self.conv1, self.act1, self.res, self.pool, self.conv2, self.act2], False,
+                         lambda h: self.head(h.mean(-1)))
+
+    def forward(self, x):
+        for layer in self.local_plan().layers:
+            x = layer(x)
+        return self.head(x.mean(-1))
+
+
+class ToyAttention(nn.Module):
+    """A toy with self-attention over positions and no local plan: conv -> ReLU -> multi-head
+    self-attention -> mean over length -> linear; ``(N, 4, L) -> (N, 2)`` for any ``L``."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(4, 8, 5, padding=2)
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x)).transpose(1, 2)
+        h, _ = self.attention(h, h, h, need_weights=False)
+        return self.head(h.mean(1))
+
+
+class NoPlanCNN(nn.Module):
+    """A plain CNN written as its own ``nn.Module`` without ``local_plan()`` (so no fast path):
+    conv -> ReLU -> max pool -> conv -> ReLU -> global max -> linear; ``(N, 4, L) -> (N, 2)``."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1, self.pool = nn.Conv1d(4, 8, 7, padding=3), nn.MaxPool1d(2)
+        self.conv2 = nn.Conv1d(8, 8, 3)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.conv2(self.pool(torch.relu(self.conv1(x)))))
+        return self.head(h.amax(-1))
