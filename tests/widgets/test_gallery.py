@@ -9,7 +9,7 @@ from bokeh.events import Tap
 from xai_widgets import zoo
 from xai_widgets.data import motif_presence
 from xai_widgets.methods import ablate_filters
-from xai_widgets.methods.filters import mean_metric
+from xai_widgets.metrics import mean_metric
 from xai_widgets.widgets import FilterGallery
 
 

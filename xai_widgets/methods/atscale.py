@@ -45,7 +45,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import check_target, declared_output_names, model_method
+from ..contract import card, output_names
+from ._common import check_target, model_method
 
 FORMAT = "xai-widgets attribution store 1"
 METHODS = ("deep_lift_shap", "saturation_mutagenesis", "integrated_gradients")
@@ -56,7 +57,9 @@ METHODS = ("deep_lift_shap", "saturation_mutagenesis", "integrated_gradients")
 def _run_method(method: str, model: nn.Module, X: torch.Tensor, target: int, options: dict, seed: int,
                 device, batch_size):
     """One method on one group of sequences: ``(values, hypothetical)`` as float32 numpy arrays."""
-    from . import deep_lift_shap, integrated_gradients, saturation_mutagenesis
+    from .deeplift import deep_lift_shap
+    from .gradients import integrated_gradients
+    from .ism import saturation_mutagenesis
 
     if method == "deep_lift_shap":
         result = deep_lift_shap(model, X, target=target, random_state=seed, device=device, batch_size=batch_size,
@@ -377,11 +380,11 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         "format": FORMAT,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "model_fingerprint": model_fingerprint(model),
-        "model_name": (getattr(model, "card", None) or {}).get("name", ""),
+        "model_name": card(model).get("name", ""),
         "method": method, "options": options, "random_state": int(random_state),
         "n": n, "length": length, "chunk_size": chunk_size,
         "target_digest": hashlib.sha256(targets.tobytes()).hexdigest(),
-        "output_names": list(declared_output_names(model) or []),
+        "output_names": list(output_names(model) or []),
     }
     path = Path(store)
     existing = path.exists() and any(path.iterdir())

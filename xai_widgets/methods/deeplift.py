@@ -34,8 +34,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 from .._core import resolve_batch_size
-from ..adapt import ProfileScaling
-from ..contract import Exp, GlobalMaxPool
+from ..contract import Exp, GlobalMaxPool, ProfileScaling
 from ..data.shuffle import dinucleotide_shuffle
 from ._common import check_target, model_method, prepare
 

@@ -190,7 +190,9 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     >>> model = zoo.load("basset_exp_motif_presence")
     >>> print(methods.diagnose(model, data.motif_presence(n=4).X, target=0).summary())  # doctest: +SKIP
     """
-    from . import deep_lift_shap, gradient_x_input, integrated_gradients, saliency, saturation_mutagenesis
+    from .deeplift import deep_lift_shap
+    from .gradients import gradient_x_input, integrated_gradients, saliency
+    from .ism import saturation_mutagenesis
 
     problems = _model_problems(model) + _input_problems(X)
     if _input_problems(X):

@@ -15,6 +15,7 @@ import numpy as np
 import traitlets
 from torch import nn
 
+from ..contract import card
 from ..data import one_hot
 from ..plots import (
     add_instance_boxes,
@@ -93,8 +94,9 @@ class NucleotideFlipper(ipw.VBox):
         Motif instances ``(name, start, end[, strand])`` to mark, e.g.
         ``task.instances.for_sequence(i)``; default ``()``: none.
     target_names : list of str, optional
-        Labels for the target dropdown; default None: the model's output names (a zoo model's
-        card provides them), else ``output i``.
+        Labels for the target dropdown; default None: the model's output names
+        (:func:`xai_widgets.contract.output_names`: its ``output_names``, else a zoo card's), else
+        ``output i``.
     window : int, optional
         Positions visible at first (centred on the first instance, if any), default 100; zoom
         with the mouse wheel, pan by dragging.
@@ -396,8 +398,7 @@ class NucleotideFlipper(ipw.VBox):
                 update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
                                                                     current=self.core.cursor))
                 self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
-                                                  unit=output_unit(getattr(self.model, "card", {}).get("task", {})
-                                                                   .get("kind")))
+                                                  unit=output_unit(card(self.model).get("task", {}).get("kind")))
             shown = time.perf_counter()
             self.timings = {"sequence_ms": (shown - started) * 1000}
             window = self.visible_span()

@@ -13,11 +13,11 @@ from ...methods import (
     filter_importance,
     filters_from_activations,
     mean_activations,
-    mean_metric,
     model_fingerprint,
     predict_ablated,
     tomtom_matches,
 )
+from ...metrics import mean_metric
 from ._common import LRUCache, content_digest
 
 #: Analyses ``(motifs, matches, importance)`` of the most recent (model, data, settings), keyed by
