@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..._core import resolve_device
-from ...methods import EXPLAIN_METHODS, VariantScores, capabilities, explain_variant, output_names, variant_motifs
+from ...contract import output_names
+from ...methods import EXPLAIN_METHODS, VariantScores, capabilities, explain_variant, variant_motifs
 from ._common import LRUCache, resolve_target
 from .flipper import ATTRIBUTION_METHODS, DEFAULT_METHOD_OPTIONS
 
