@@ -201,12 +201,24 @@ class PlantedPairRanks:
                 f"median_margin={np.median(self.planted_score - self.best_distractor_score):.3f})")
 
 
-def grammar_sequences(task: SyntheticTask, rule: GrammarRule = GRAMMAR_RULE,
+def grammar_sequences(task: SyntheticTask, *, rule: GrammarRule = GRAMMAR_RULE,
                       require_distractor: bool = True) -> np.ndarray:
     """Rows of a ``cooperative_grammar`` task whose anchor and partner form the grammar.
 
-    With ``require_distractor`` only rows that also carry a distractor (a planted motif other
-    than the anchor and the partner) are returned.
+    Parameters
+    ----------
+    task : SyntheticTask
+        A :func:`~xai_widgets.data.cooperative_grammar` task (or a subset of one).
+    rule : GrammarRule, optional
+        Default ``GRAMMAR_RULE`` (the task's default rule).
+    require_distractor : bool, optional
+        Default True: only rows that also carry a distractor (a planted motif other than the
+        anchor and the partner).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Row indices, in increasing order.
     """
     rows = []
     for i in np.unique(task.instances.sequence):
@@ -260,7 +272,7 @@ def planted_pair_rank(model: nn.Module, task: SyntheticTask, *, sequences=None, 
     PlantedPairRanks
     """
     if sequences is None:
-        sequences = grammar_sequences(task, rule)[:n_sequences]
+        sequences = grammar_sequences(task, rule=rule)[:n_sequences]
         if not len(sequences):
             raise ValueError("the task has no sequence with the planted grammar and a distractor; "
                              "use a cooperative_grammar task with more sequences")
