@@ -9,7 +9,7 @@ from torch import nn
 from tests.models import Reused, ScaledConv
 from xai_widgets import data, methods, metrics, zoo
 from xai_widgets.contract import LocalPlan
-from xai_widgets.methods import diagnostics
+from xai_widgets.methods import deeplift, diagnostics
 
 X = data.one_hot(["ACGTTGCAAGCTTACGGATCCATGCAGTCA"])
 
@@ -44,6 +44,7 @@ def test_reused_module_passes_after_the_fix_and_the_gap_check_is_independent(mon
         return type(result)(**{**result.__dict__, "hypothetical": result.hypothetical + 3.5e-3 / 30})
 
     monkeypatch.setattr(methods, "deep_lift_shap", off_by_a_little)
+    monkeypatch.setattr(deeplift, "deep_lift_shap", off_by_a_little)  # diagnose imports it from its module
     flagged = methods.diagnose(model, X, random_state=0)
     assert not flagged.ok and any("DeepLIFT" in w for w in flagged.warnings)
 

@@ -173,4 +173,4 @@ def test_filter_importance_picks_pearson_for_regression_labels():
     assert result.metric == "pearson"
     with torch.no_grad():
         reference = pearson(model(X)[:, 0], y[:, 0])
-    assert abs(result.reference_score - reference) < 1e-5 and not np.isnan(result.drop).any()
+    assert abs(result.intact_score - reference) < 1e-5 and not np.isnan(result.drop).any()

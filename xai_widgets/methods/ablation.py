@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -153,10 +154,10 @@ def ablate_filters(model: nn.Module, X: torch.Tensor, *, filters, mode: str = "z
 
     if mode == "mean" and means is None:
         means = mean_activations(model, X, batch_size=batch_size, device=device)
-    reference = predict(model, X, batch_size=batch_size, device=device)
+    intact = predict(model, X, batch_size=batch_size, device=device)
     predictions = predict_ablated(model, X, filters=filters, means=means if mode == "mean" else None,
                                   batch_size=batch_size, device=device)
-    return AblationResult(filters, mode, predictions, reference)
+    return AblationResult(filters, mode, predictions, intact)
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,9 @@ class FilterImportance:
 
     Attributes
     ----------
-    reference_score : float
-        Metric of the intact model (mean over outputs).
+    intact_score : float
+        Metric of the intact model (mean over outputs). ``reference_score``, its former name,
+        still reads it (deprecated).
     scores : numpy.ndarray, shape (F,)
         Metric with filter ``f`` ablated.
     prediction_change : numpy.ndarray, shape (F,)
@@ -175,7 +177,7 @@ class FilterImportance:
     mode : {"zero", "mean"}
     """
 
-    reference_score: float
+    intact_score: float
     scores: np.ndarray
     prediction_change: np.ndarray
     metric: str
@@ -183,8 +185,14 @@ class FilterImportance:
 
     @property
     def drop(self) -> np.ndarray:
-        """``reference_score - scores``: how much each filter is needed, ``(F,)``."""
-        return self.reference_score - self.scores
+        """``intact_score - scores``: how much each filter is needed, ``(F,)``."""
+        return self.intact_score - self.scores
+
+    @property
+    def reference_score(self) -> float:
+        """Deprecated name of :attr:`intact_score` (``reference`` means DeepLIFT's reference sequences)."""
+        warnings.warn("FilterImportance.reference_score is deprecated; use intact_score", FutureWarning, stacklevel=2)
+        return self.intact_score
 
     @property
     def order(self) -> np.ndarray:
@@ -226,14 +234,14 @@ def filter_importance(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, met
         raise ValueError(f"mode must be one of {ABLATION_MODES}; got {mode!r}")
     device, _ = prepare(model, X, device, batch_size, probe=False)
     means = mean_activations(model, X, batch_size=batch_size, device=device) if mode == "mean" else None
-    reference = predict(model, X, batch_size=batch_size, device=device)
+    intact = predict(model, X, batch_size=batch_size, device=device)
     n_filters = _filter_conv(model).out_channels
     scores, change = np.zeros(n_filters), np.zeros(n_filters)
     for f in tqdm(range(n_filters), desc="ablating filters", disable=not progress):
         predictions = predict_ablated(model, X, filters=[f], means=means, batch_size=batch_size, device=device)
         scores[f] = mean_metric(predictions, y, metric=metric)
-        change[f] = float((predictions - reference).abs().mean())
-    return FilterImportance(mean_metric(reference, y, metric=metric), scores, change, metric, mode)
+        change[f] = float((predictions - intact).abs().mean())
+    return FilterImportance(mean_metric(intact, y, metric=metric), scores, change, metric, mode)
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,7 @@ def redundant_filters(model: nn.Module, X: torch.Tensor, *, y: torch.Tensor, mot
     pairs = []
     for i, j in zip(*np.nonzero(np.triu(p_values < max_p, k=1))):
         predictions = predict_ablated(model, X, filters=[i, j], means=means, batch_size=batch_size, device=device)
-        joint = importance.reference_score - mean_metric(predictions, y, metric=importance.metric)
+        joint = importance.intact_score - mean_metric(predictions, y, metric=importance.metric)
         singles = (float(importance.drop[i]), float(importance.drop[j]))
         if joint >= min_joint_drop and joint > factor * max(max(singles), 0.0):
             pairs.append(RedundantPair((int(i), int(j)), float(p_values[i, j]), singles, float(joint)))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .._core import predict, resolve_device
+from .._core import predict, renamed_keywords, resolve_device
 from ..metrics import spearman
 from ._common import check_target
 from ._fast_ism import compare_fast_path, local_plan
@@ -145,7 +145,8 @@ def _relative_gaps(model, X, result, target, device) -> torch.Tensor:
     return gap.float()
 
 
-def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: int = 10, n_steps: int = 32,
+@renamed_keywords(n_references="n_shuffles")
+def diagnose(model: nn.Module, X, *, target: int | None = None, n_shuffles: int = 10, n_steps: int = 32,
              device="auto", random_state: int | None = None) -> Diagnosis:
     """Check whether the attribution methods can be trusted on ``model`` and ``X``.
 
@@ -169,8 +170,10 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     target : int, str or None, optional
         Default None: the model's only output (ValueError for a multi-output model, naming its
         outputs); else the output (index or name) to check.
-    n_references : int, optional
-        Default 10. Dinucleotide-shuffled references for DeepSHAP.
+    n_shuffles : int, optional
+        Default 10. Dinucleotide-shuffled references for DeepSHAP
+        (:func:`~xai_widgets.methods.deep_lift_shap`'s ``n_shuffles``; the keyword was
+        ``n_references`` before).
     n_steps : int, optional
         Default 32. Integrated-gradients steps.
     device : str or torch.device, optional
@@ -211,7 +214,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
                                                                random_state=random_state)}
         gap = None
         if applicability["deep_lift_shap"] == "yes":
-            result = deep_lift_shap(model, X, target=target, n_shuffles=n_references, device=device,
+            result = deep_lift_shap(model, X, target=target, n_shuffles=n_shuffles, device=device,
                                     random_state=random_state, on_gap="warn")
             scores["deep_lift_shap"] = result
             gap = _relative_gaps(model, X, result, target, device)

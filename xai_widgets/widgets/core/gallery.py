@@ -71,7 +71,7 @@ class GalleryCore:
         self.order = [int(f) for f in self.importance.order]
         self.means = (mean_activations(model, self.X_eval, batch_size=batch_size, device=self.device)
                       if mode == "mean" else None)
-        self.reference_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
+        self.intact_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
         self.n_outputs = y.shape[1]
         self.ablated: tuple = ()
         self.focus: int | None = None
