@@ -31,7 +31,7 @@ $(VENV)/.torch: | $(BIN)/python
 
 # memelite's Tomtom is numba code that compiles on first call (about a minute on 2 cores);
 # compile it once here, cached on disk, so that no class waits for it.
-WARM_UP := $(BIN)/python -c "from xai_widgets.methods.filters import warm_up; warm_up()"
+WARM_UP := $(BIN)/python -c "from xai_widgets.methods.tomtom import warm_up; warm_up()"
 
 $(VENV)/.lab: pyproject.toml $(VENV)/.torch
 	$(PIP) install -e ".[lab]"

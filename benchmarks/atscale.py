@@ -33,8 +33,9 @@ import time
 from pathlib import Path
 
 from xai_widgets import data, zoo
+from xai_widgets.evaluation import planted_recovery
 from xai_widgets.methods.atscale import attribute_to_store
-from xai_widgets.methods.discovery import discover_motifs, planted_recovery
+from xai_widgets.methods.discovery import discover_motifs
 
 
 def _rss_mib() -> float:

@@ -69,7 +69,8 @@ def filter_rows() -> list[str]:
     import numpy as np
 
     from xai_widgets.data import motif_presence
-    from xai_widgets.methods import filter_importance, filters_from_activations, planted_e_values
+    from xai_widgets.evaluation import planted_e_values
+    from xai_widgets.methods import filter_importance, filters_from_activations
 
     task = motif_presence(random_state=0)
     test = task.subset("test")
@@ -118,7 +119,8 @@ def interaction_rows() -> list[str]:
     """Spacing sweep, DFIM and GIA against the planted grammar."""
     from xai_widgets.data import backgrounds, cooperative_grammar, get_motif
     from xai_widgets.data.tasks import GRAMMAR_RULE
-    from xai_widgets.methods import motif_effects, planted_pair_rank, spacing_sweep
+    from xai_widgets.evaluation import planted_pair_rank
+    from xai_widgets.methods import motif_effects, spacing_sweep
 
     model = zoo.load("basset_relu_cooperative_grammar", device="cpu")
     rule = GRAMMAR_RULE

@@ -33,8 +33,8 @@ import re
 import pytest
 from torch import nn
 
-MODULES = ("xai_widgets", "xai_widgets.methods", "xai_widgets.data", "xai_widgets.plots", "xai_widgets.widgets",
-           "xai_widgets.zoo", "xai_widgets.metrics", "xai_widgets.adapt")
+MODULES = ("xai_widgets", "xai_widgets.contract", "xai_widgets.methods", "xai_widgets.evaluation", "xai_widgets.data",
+           "xai_widgets.plots", "xai_widgets.widgets", "xai_widgets.zoo", "xai_widgets.metrics", "xai_widgets.adapt")
 
 #: Callables exempt from every rule, with the reason (add ``qualname: reason``).
 EXEMPT: dict = {

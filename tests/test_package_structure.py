@@ -30,8 +30,8 @@ PACKAGE = ROOT / "xai_widgets"
 SHARED_CORE = "_core"
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path | None = None) -> str:
+    parts = list(path.relative_to(root or ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
@@ -41,9 +41,11 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 IDS = [module_name(p) for p in MODULES]
 
 
-def package_imports(path: Path) -> list[tuple[int, str, str | None]]:
-    """``(line, imported module, imported name or None)`` for every import of ``xai_widgets``."""
-    name = module_name(path)
+def package_imports(path: Path, root: Path | None = None) -> list[tuple[int, str, str | None]]:
+    """``(line, imported module, imported name or None)`` for every import of ``xai_widgets``, at
+    any depth (module level, functions, ``if TYPE_CHECKING``); ``root`` is the folder holding
+    ``xai_widgets`` (default: this checkout)."""
+    name = module_name(path, root)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):

@@ -1,8 +1,10 @@
 """Device selection, model-state hygiene, the memory rule, the thread policy and batched
-prediction, shared by the models and methods."""
+prediction, shared by the models and methods; and the one way a public keyword is renamed
+(:func:`renamed_keywords`)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -14,6 +16,28 @@ import torch
 from torch import nn
 
 from .data.encoding import check_one_hot
+
+
+def renamed_keywords(**renamed: str):
+    """Decorator: keyword ``old`` still works for ``new`` (``renamed_keywords(old="new")``), with a
+    ``FutureWarning`` naming the new one; giving both raises ``TypeError``. The signature shown
+    (``inspect.signature``) is the new one."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            for old, new in renamed.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__name__}() got both {old}= (deprecated) and {new}=")
+                    warnings.warn(f"{function.__name__}({old}=...) is deprecated; use {new}=", FutureWarning,
+                                  stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

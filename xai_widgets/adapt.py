@@ -15,7 +15,8 @@
   the sum over a window);
 - for profile models (BPNet and relatives: ``(profile logits, log counts)``) returns the counts
   head, the profile contribution, or both;
-- carries ``output_names`` (target menus of the widgets show them through ``model.card``).
+- carries ``output_names`` (:func:`xai_widgets.contract.output_names` reads them for every method
+  and widget).
 
 Every method and widget accepts an adapted model. When the wrapped model offers a fast-ISM
 plan (:class:`xai_widgets.contract.LocalPlan`) the adapted model offers one too as long
@@ -31,7 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contract import LocalPlan
+from .contract import LocalPlan, ProfileScaling, first_conv, local_plan
+from .contract import card as model_card
+from .contract import output_names as declared_names
 from .data.encoding import ALPHABET
 
 LENGTH_POLICIES = ("centre", "error")
@@ -78,17 +81,6 @@ def profile_contribution(logits: torch.Tensor) -> torch.Tensor:
     return _profile_contribution(logits, ProfileScaling())
 
 
-class ProfileScaling(nn.Module):
-    """``softmax(l).detach() * l`` on centred, flattened profile logits ``(N, M) -> (N, M)``.
-
-    A module (bpnet-lite's ``_ProfileLogitScaling``) so that DeepLIFT can give it a rule: the
-    rescale rule on its input and output, as bpnet-lite and tangermeme do.
-    """
-
-    def forward(self, flat: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(flat, dim=1).detach() * flat
-
-
 def _profile_contribution(logits: torch.Tensor, scaling: nn.Module) -> torch.Tensor:
     if logits.ndim < 2:
         raise ValueError(f"profile logits must have shape (N, L') or (N, S, L'); got {tuple(logits.shape)}")
@@ -130,8 +122,9 @@ class AdaptedModel(nn.Module):
     output_names : tuple of str or None
         Names of the ``T`` outputs; see :func:`adapt` for the defaults. None until known.
     card : dict
-        The wrapped model's card (if any) with ``task.target_names`` set to ``output_names``,
-        so that widgets' target menus show them.
+        Metadata: the card set on the adapter (the zoo sets one), else the wrapped model's card,
+        else ``{}``. Output names are read from ``output_names`` first
+        (:func:`xai_widgets.contract.output_names`).
     """
 
     def __init__(self, model: nn.Module, *, alphabet: str, channels_last: bool, input_length: int | None,
@@ -273,8 +266,8 @@ class AdaptedModel(nn.Module):
         elif head_name is not None:
             names = (head_name,) if n_outputs == 1 else tuple(f"{head_name}[{t}]" for t in range(n_outputs))
         else:
-            inherited = getattr(self.model, "card", {}).get("task", {}).get("target_names")
-            names = tuple(inherited) if inherited is not None and len(inherited) == n_outputs else None
+            inherited = declared_names(self.model)
+            names = inherited if inherited is not None and len(inherited) == n_outputs else None
         self._names = names
 
     @property
@@ -284,12 +277,8 @@ class AdaptedModel(nn.Module):
 
     @property
     def card(self) -> dict:
-        """A model card: the wrapped model's (or the one set here), with the output names."""
-        base = self._card if self._card is not None else getattr(self.model, "card", None)
-        card = copy.deepcopy(base) if isinstance(base, dict) else {}
-        if self._names is not None:
-            card.setdefault("task", {})["target_names"] = list(self._names)
-        return card
+        """The model card (metadata): the one set on the adapter, else the wrapped model's, else ``{}``."""
+        return self._card if self._card is not None else model_card(self.model)
 
     @card.setter
     def card(self, value: dict) -> None:
@@ -315,9 +304,7 @@ class AdaptedModel(nn.Module):
                              + ": its first-layer filters are not in ACGT order. Reorder its first "
                              "convolution's weights (e.g. xai_widgets.adapt.acgt_weight) and adapt "
                              "it with alphabet='ACGT' to read filters as motifs")
-        from .methods.filters import first_layer
-
-        return first_layer(self.model)
+        return first_conv(self.model)
 
     def local_plan(self) -> LocalPlan:
         """The wrapped model's fast-ISM plan on ACGT input, with this adapter's output step.
@@ -326,8 +313,6 @@ class AdaptedModel(nn.Module):
         input length is changed, or when an alphabet permutation cannot be folded into a
         first ``Conv1d`` (4 input channels, groups 1).
         """
-        from .methods import local_plan
-
         none = LocalPlan([], False, self._finish)
         plan = local_plan(self.model) if self.input_length is None else None
         if plan is None:
@@ -385,7 +370,8 @@ def adapt(model: nn.Module, *, alphabet: str = ALPHABET, channels_last: bool = F
     output_names : sequence of str or None
         Names of the ``T`` outputs. Default: ``("counts", "profile")`` (or one of them) for
         profile models, the head's name for a named head (``name[t]`` for several columns),
-        else the wrapped model's ``card["task"]["target_names"]`` when their number matches.
+        else the wrapped model's names (:func:`xai_widgets.contract.output_names`: its
+        ``output_names``, else its card's ``task.target_names``) when their number matches.
 
     Returns
     -------

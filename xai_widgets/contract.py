@@ -15,6 +15,9 @@ Layers the methods understand
     Max over the length axis; DeepLIFT treats it as a max pool over the whole sequence.
 :class:`Residual`
     ``x + body(x)`` over length-preserving local layers; fast ISM carries an edit through it.
+:class:`ProfileScaling`
+    BPNet's profile contribution weights, ``softmax(l).detach() * l``; DeepLIFT gives it the
+    rescale rule (:func:`xai_widgets.adapt.adapt` uses it for ``profile=...``).
 
 Optional model attributes and methods
 -------------------------------------
@@ -31,6 +34,19 @@ Optional model attributes and methods
 ``attention_maps(x)`` (:class:`AttentionModel`)
     Attention weights ``(N, layers, heads, L', L')`` for the attention methods
     (:func:`xai_widgets.methods.attention_maps`).
+``output_names``
+    A sequence of ``T`` names, one per output: ``target="counts"`` then works in every method,
+    errors name the outputs and every widget's target menu shows them.
+``input_length``
+    An int, for models that read one length only (variant scoring and the SpacingSweep use it
+    to cut windows).
+
+Reading a model
+---------------
+Every part of the package reads these facts through one function each, which also looks at
+the zoo's model card (``model.card``, a dict of metadata) when the model has no attribute:
+:func:`output_names`, :func:`input_length`, :func:`first_conv`, and :func:`card` for the rest
+of the card. The attribute always wins over the card.
 
 Example
 -------
@@ -61,7 +77,8 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module_globals
 
-__all__ = ["Exp", "GlobalMaxPool", "Residual", "LocalPlan", "FirstConvModel", "LocalPlanModel", "AttentionModel",
+__all__ = ["Exp", "GlobalMaxPool", "Residual", "ProfileScaling", "LocalPlan", "FirstConvModel", "LocalPlanModel",
+           "AttentionModel", "card", "output_names", "input_length", "first_conv",
            "ELEMENTWISE", "KNOWN_LAYERS", "local_plan", "fast_ism_support", "plan_and_reason"]
 
 
@@ -77,6 +94,19 @@ class GlobalMaxPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.amax(dim=-1)
+
+
+class ProfileScaling(nn.Module):
+    """``softmax(l).detach() * l`` on centred, flattened profile logits ``(N, M) -> (N, M)``.
+
+    A module (bpnet-lite's ``_ProfileLogitScaling``) so that DeepLIFT can give it a rule: the
+    rescale rule on its input and output, as bpnet-lite and tangermeme do. Summed over ``M`` it is
+    BPNet's profile contribution (:func:`xai_widgets.adapt.profile_contribution`; Avsec et al.,
+    Nat Genet 2021).
+    """
+
+    def forward(self, flat: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(flat, dim=1).detach() * flat
 
 
 class LocalPlan(NamedTuple):
@@ -114,6 +144,122 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
+
+
+# -- reading a model: one function per fact -----------------------------------------------------
+
+
+def card(model: nn.Module) -> dict:
+    """The model's card (``model.card``): metadata such as a zoo model's task, training and
+    metrics; ``{}`` when the model has none (or it is not a dict).
+
+    The card describes a model; it is not how the package learns what the model computes. Read
+    output names, input length and the first layer with :func:`output_names`,
+    :func:`input_length` and :func:`first_conv`, which prefer the model's own attributes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    dict
+        The card itself (not a copy).
+    """
+    value = getattr(model, "card", None)
+    return value if isinstance(value, dict) else {}
+
+
+def output_names(model: nn.Module, n_outputs: int | None = None) -> tuple[str, ...] | None:
+    """The names of the model's outputs: the one rule every method, error message and widget uses.
+
+    The model's ``output_names`` attribute (set it on your own model, or through
+    :func:`xai_widgets.adapt.adapt`'s ``output_names=``) when it is non-empty, else its card's
+    ``task.target_names`` (zoo models), else none.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    n_outputs : int, optional
+        Default None: return the declared names as they are (None when there are none). When
+        given, always return ``n_outputs`` names: the declared ones if there are that many, else
+        ``"0"``, ``"1"``, ... (the names ``target="0"`` accepts for an unnamed model).
+
+    Returns
+    -------
+    tuple of str, or None
+        None only when ``n_outputs`` is None and the model declares no names.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> model = nn.Linear(4, 2)
+    >>> model.output_names = ["open", "bound"]
+    >>> output_names(model)
+    ('open', 'bound')
+    >>> output_names(nn.Linear(4, 2), 2)
+    ('0', '1')
+    """
+    names = getattr(model, "output_names", None)
+    if not names:
+        names = card(model).get("task", {}).get("target_names")
+    names = tuple(str(n) for n in names) if names else None
+    if n_outputs is None:
+        return names
+    return names if names is not None and len(names) == n_outputs else tuple(str(i) for i in range(n_outputs))
+
+
+def input_length(model: nn.Module) -> int | None:
+    """The one input length a model reads, if it states one.
+
+    The model's ``input_length`` attribute (adapted models with a fixed length), else
+    ``input_length`` in its ``config`` dict (zoo architectures), else its card's ``task.length``
+    or ``config.input_length``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    int or None
+        A positive length, or None when the model states none (it may read any length).
+    """
+    config = getattr(model, "config", None)
+    meta = card(model)
+    for value in (getattr(model, "input_length", None),
+                  config.get("input_length") if isinstance(config, dict) else None,
+                  meta.get("task", {}).get("length"),
+                  meta.get("config", {}).get("input_length")):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def first_conv(model: nn.Module) -> nn.Conv1d:
+    """The convolution that reads the one-hot input: ``model.first_conv`` (:class:`FirstConvModel`),
+    else the first ``nn.Conv1d`` with 4 input channels among ``model.modules()``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    torch.nn.Conv1d
+
+    Raises
+    ------
+    ValueError
+        When the model has no ``first_conv`` and no ``Conv1d`` on 4 input channels (and whatever
+        its ``first_conv`` property raises, e.g. an adapted model reading another alphabet).
+    """
+    conv = getattr(model, "first_conv", None)
+    if conv is None:
+        conv = next((m for m in model.modules() if isinstance(m, nn.Conv1d) and m.in_channels == 4), None)
+    if conv is None:
+        raise ValueError(f"{type(model).__name__} has no Conv1d reading the 4 input channels: no filters to read")
+    return conv
 
 
 @runtime_checkable

@@ -1,4 +1,5 @@
-"""Evaluation metrics in plain torch: AUROC (with ties), average precision, Pearson r.
+"""Evaluation metrics in plain torch: AUROC (with ties), average precision, Pearson and Spearman r,
+and their mean over a model's outputs (:func:`mean_metric`).
 
 Used for model cards, the ground-truth tests and the benchmarks; no scikit-learn needed.
 """
@@ -73,3 +74,35 @@ def per_sequence_auroc(scores, mask) -> torch.Tensor:
     if scores.shape != mask.shape or scores.ndim != 2:
         raise ValueError(f"scores and mask must both be (N, L); got {tuple(scores.shape)} and {tuple(mask.shape)}")
     return torch.tensor([auroc(s, m) for s, m in zip(scores, mask)], dtype=torch.float64)
+
+
+METRICS = ("auroc", "pearson")
+
+
+def mean_metric(predictions, y, *, metric: str = "auroc") -> float:
+    """Mean over outputs of AUROC (classification) or Pearson r (regression).
+
+    Parameters
+    ----------
+    predictions, y : torch.Tensor, shape (N, T)
+        Predictions and labels.
+    metric : {"auroc", "pearson"}, optional
+        Default ``"auroc"``.
+
+    Returns
+    -------
+    float
+        The mean over the ``T`` outputs, ignoring NaN (an output with one class only); NaN
+        when every output is NaN.
+
+    Raises
+    ------
+    ValueError
+        For another ``metric``.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
+    function = auroc if metric == "auroc" else pearson
+    predictions, y = torch.as_tensor(predictions), torch.as_tensor(y)
+    values = torch.tensor([function(predictions[:, t], y[:, t]) for t in range(y.shape[1])], dtype=torch.float64)
+    return float(values.nanmean())

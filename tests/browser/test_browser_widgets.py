@@ -15,7 +15,7 @@ from xai_widgets.methods import (
     attention_maps,
     mutated_importance,
 )
-from xai_widgets.methods.filters import mean_metric
+from xai_widgets.metrics import mean_metric
 from xai_widgets.testing import lab as xl
 
 GALLERY_DATA = "motif_presence(n=2000, random_state=4).subset('test')"

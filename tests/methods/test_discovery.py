@@ -12,14 +12,10 @@ import torch
 
 from xai_widgets import data, zoo
 from xai_widgets.data.motifs import Motif
+from xai_widgets.evaluation import planted_recovery
 from xai_widgets.methods import tomtom_matches
 from xai_widgets.methods.atscale import attribute_to_store
-from xai_widgets.methods.discovery import (
-    DiscoveryResult,
-    cwm_probabilities,
-    discover_motifs,
-    planted_recovery,
-)
+from xai_widgets.methods.discovery import DiscoveryResult, cwm_probabilities, discover_motifs
 
 N = 600
 

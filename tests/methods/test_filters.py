@@ -11,18 +11,10 @@ from xai_widgets import zoo
 from xai_widgets.data import get_motif, read_meme, write_meme
 from xai_widgets.data.motifs import jaspar_motifs
 from xai_widgets.data.tasks import motif_presence
-from xai_widgets.methods.filters import (
-    _benjamini_hochberg,
-    ablate_filters,
-    filter_importance,
-    filters_from_activations,
-    filters_from_weights,
-    planted_e_values,
-    planted_motif_recovery,
-    redundant_filters,
-    tomtom_matches,
-    unit_summaries,
-)
+from xai_widgets.evaluation import planted_e_values, planted_motif_recovery
+from xai_widgets.methods.ablation import ablate_filters, filter_importance, redundant_filters
+from xai_widgets.methods.filters import filters_from_activations, filters_from_weights, unit_summaries
+from xai_widgets.methods.tomtom import _benjamini_hochberg, tomtom_matches
 
 
 @pytest.fixture(scope="module")
@@ -181,4 +173,4 @@ def test_filter_importance_picks_pearson_for_regression_labels():
     assert result.metric == "pearson"
     with torch.no_grad():
         reference = pearson(model(X)[:, 0], y[:, 0])
-    assert abs(result.reference_score - reference) < 1e-5 and not np.isnan(result.drop).any()
+    assert abs(result.intact_score - reference) < 1e-5 and not np.isnan(result.drop).any()

@@ -7,15 +7,9 @@ import pytest
 from tests.methods.test_filters import MotifDetector, plant
 from xai_widgets.data import Motif, bundled_motifs
 from xai_widgets.data.motifs import jaspar_motif, jaspar_motifs
-from xai_widgets.methods.filters import (
-    SIGNIFICANT_E_VALUE,
-    _pearson_columns,
-    filter_importance,
-    is_informative,
-    planted_e_values,
-    redundant_filters,
-    tomtom_matches,
-)
+from xai_widgets.evaluation import planted_e_values
+from xai_widgets.methods.ablation import filter_importance, redundant_filters
+from xai_widgets.methods.tomtom import SIGNIFICANT_E_VALUE, _pearson_columns, is_informative, tomtom_matches
 from xai_widgets.widgets import FilterGallery
 
 

@@ -385,3 +385,31 @@ def test_a_zoomed_flipper_shows_the_window_then_the_rest_in_deferred_chunks(mode
     start = saturation_mutagenesis(model, flipper.core.original, target=3, device="cpu").delta
     mapper = flipper.figures["heatmap"].select_one({"type": LinearColorMapper})
     assert mapper.high == pytest.approx(float(start.abs().max()), rel=1e-5)
+
+
+def test_the_view_delegates_to_its_core(flipper):
+    """The view does not re-declare its core's state or edits (issue 21): each is the core's,
+    read through or wrapped (lock, then redraw). The view's own: the traitlets ``sequence``,
+    ``target`` and ``method`` (settable state the core validates), ``ism`` and ``attribution``
+    (which first finish deferred drawing) and ``diagnose`` (which shows the verdict)."""
+    import inspect
+
+    view = vars(NucleotideFlipper)
+    core_names = {n for n in set(vars(FlipperCore)) | set(vars(flipper.core)) if not n.startswith(("_", "check_"))}
+    own = {n for n in core_names & (set(view) | set(vars(flipper)))
+           if n in vars(flipper) or (inspect.unwrap(view[n]) is not vars(FlipperCore).get(n)
+                                     and type(view[n]).__name__ != "_FromCore")}
+    # traitlets (the view's settable state, validated by the core), and the three that add view work
+    assert own == {"sequence", "target", "method", "ism", "attribution", "diagnose"}, own
+    for name in ("model", "device", "original", "X", "history", "prediction", "diagnosis", "available_methods",
+                 "method_options"):
+        assert getattr(flipper, name) is getattr(flipper.core, name) or getattr(flipper, name) == getattr(flipper.core,
+                                                                                                        name)
+    with pytest.raises(AttributeError, match="the core's state"):
+        flipper.X = flipper.X
+    for name in ("edit", "flip", "knock_out", "restore", "undo", "redo", "reset"):
+        assert inspect.signature(getattr(flipper, name)) == inspect.signature(getattr(flipper.core, name)), name
+        assert getattr(NucleotideFlipper, name).__doc__ == getattr(FlipperCore, name).__doc__
+    assert flipper.edit(3, flipper.sequence[3]) is False  # no edit: the core says so, nothing redrawn
+    assert flipper.edit(3, "A" if flipper.sequence[3] != "A" else "C") is True and flipper.core.cursor == 1
+    assert flipper.undo() is True and flipper.undo() is False

@@ -9,7 +9,7 @@ from bokeh.events import Tap
 from xai_widgets import zoo
 from xai_widgets.data import motif_presence
 from xai_widgets.methods import ablate_filters
-from xai_widgets.methods.filters import mean_metric
+from xai_widgets.metrics import mean_metric
 from xai_widgets.widgets import FilterGallery
 
 
@@ -62,7 +62,7 @@ def test_tapping_a_tile_ablates_that_filter(gallery, model, test_split):
     torch.testing.assert_close(gallery.predictions, direct)
     assert f"filter {f}</b>" in gallery.details.value and "JASPAR match" in gallery.details.value
     gallery.on_gallery_tap(Tap(gallery.figure, x=x, y=y))  # a second click restores it
-    assert gallery.ablated == () and gallery.auroc == pytest.approx(gallery.importance.reference_score)
+    assert gallery.ablated == () and gallery.auroc == pytest.approx(gallery.importance.intact_score)
 
 
 def test_clicks_between_tiles_do_nothing(gallery):
@@ -75,7 +75,7 @@ def test_keep_only_and_reset(gallery, model, test_split):
     gallery.keep_only(keep)
     assert set(gallery.ablated) == set(range(64)) - set(keep)
     assert gallery.auroc == pytest.approx(expected_auroc(model, test_split, gallery.ablated), abs=1e-9)
-    assert gallery.auroc < gallery.importance.reference_score - 0.1
+    assert gallery.auroc < gallery.importance.intact_score - 0.1
     gallery.toggle(keep[0])
     gallery.buttons["keep only focused"].click()
     assert gallery.ablated == tuple(f for f in range(64) if f != keep[0])

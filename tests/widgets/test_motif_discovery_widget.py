@@ -16,8 +16,8 @@ from bokeh.events import Tap
 from torch import nn
 
 from tests.helpers import random_one_hot
+from xai_widgets.methods import MotifMatch
 from xai_widgets.methods.discovery import DiscoveryResult, _pattern
-from xai_widgets.methods.filters import MotifMatch
 from xai_widgets.plots import information_logo, logo_data
 from xai_widgets.widgets import MotifDiscovery, NucleotideFlipper
 

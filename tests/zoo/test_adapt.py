@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from xai_widgets import methods
+from xai_widgets import contract, methods
 from xai_widgets.adapt import AdaptedModel, adapt, profile_contribution
 from xai_widgets.data import one_hot
 from xai_widgets.widgets._common import target_options
@@ -317,7 +317,9 @@ def test_saliency_on_an_adapted_model_is_the_permuted_gradient():
 def test_first_conv_refuses_a_permuted_alphabet():
     model = local_model()
     assert adapt(model).first_conv is model[0]
-    assert methods.first_layer(adapt(model)) is model[0]
+    assert contract.first_conv(adapt(model)) is model[0]
+    with pytest.warns(FutureWarning, match="contract.first_conv"):
+        assert methods.first_layer(adapt(model)) is model[0]
     with pytest.raises(ValueError, match="not in ACGT order"):
         methods.filters_from_weights(adapt(model, alphabet="ACTG"))
 

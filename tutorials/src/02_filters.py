@@ -19,12 +19,12 @@ import numpy as np
 import torch
 
 from xai_widgets import data, plots, zoo
+from xai_widgets.evaluation import planted_motif_recovery
 from xai_widgets.methods import (
     ablate_filters,
     filter_importance,
     filters_from_activations,
     filters_from_weights,
-    planted_motif_recovery,
     tomtom_matches,
 )
 from xai_widgets.widgets import FilterGallery
@@ -135,7 +135,7 @@ print(f"AUROC drop when ablated alone: {gallery.importance.drop[top]:.3f}")
 # ablates a list of filters and returns the SP1 AUROC.
 
 # %%
-from xai_widgets.methods import planted_e_values
+from xai_widgets.evaluation import planted_e_values
 from xai_widgets.metrics import auroc
 
 e_sp1 = np.asarray(planted_e_values(motifs, {"SP1": task.motifs["SP1"]})["SP1"])  # one E-value per filter

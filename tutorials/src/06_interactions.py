@@ -113,7 +113,7 @@ print("correct: above half maximum from", min(high), "to", max(high), "bp;",
 
 # %%
 task = data.cooperative_grammar(n=2000, random_state=1)
-from xai_widgets.methods.interactions import grammar_sequences
+from xai_widgets.evaluation import grammar_sequences
 
 i = int(grammar_sequences(task)[0])
 sites = task.instances.for_sequence(i)

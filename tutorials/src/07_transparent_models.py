@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from xai_widgets import data, plots, zoo
-from xai_widgets.methods import planted_e_values, unit_summaries
+from xai_widgets.evaluation import planted_e_values
+from xai_widgets.methods import unit_summaries
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from xai_widgets import data, zoo
-from xai_widgets.methods import filters_from_activations, planted_motif_recovery
+from xai_widgets.evaluation import planted_motif_recovery, planted_recovery
+from xai_widgets.methods import filters_from_activations
 from xai_widgets.methods.atscale import attribute_to_store
-from xai_widgets.methods.discovery import discover_motifs, planted_recovery
+from xai_widgets.methods.discovery import discover_motifs
 
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message="tomtom was given")  # 12 targets: see the note in section 2

@@ -15,7 +15,7 @@ readers :func:`read_fasta`, :func:`read_bed`, :func:`read_table` (with their :cl
 data :func:`fly_enhancers`, :func:`chip_peaks`, :func:`lentimpra` and :func:`example_genome`.
 """
 
-from .dataset import Dataset
+from .dataset import Dataset, PlantedInstances, ReadReport
 from .editing import (
     ORIENTATIONS,
     b_start,
@@ -30,7 +30,7 @@ from .editing import (
     orient,
 )
 from .encoding import ALPHABET, check_one_hot, decode, one_hot, one_hot_batches, reverse_complement
-from .io import ReadReport, open_genome, read_bed, read_fasta, read_table
+from .io import open_genome, read_bed, read_fasta, read_table
 from .motifs import (
     JASPAR_RELEASE,
     Motif,
@@ -48,7 +48,6 @@ from .tasks import (
     GRAMMAR_RULE,
     TASKS,
     GrammarRule,
-    PlantedInstances,
     SyntheticTask,
     attribution_benchmark,
     cooperative_grammar,

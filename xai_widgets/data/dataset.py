@@ -1,5 +1,10 @@
 """One data set type for arrays, files, shipped real data and the synthetic tasks.
 
+:class:`Dataset` and the types of its fields: :class:`ReadReport` (what a reader of
+:mod:`.io` did) and :class:`PlantedInstances` (the ground truth of :mod:`.tasks`). The readers
+(:func:`~xai_widgets.data.read_fasta`, :func:`~xai_widgets.data.read_bed`,
+:func:`~xai_widgets.data.read_table`) and the tasks build datasets; this module imports neither.
+
 >>> from xai_widgets import data
 >>> ds = data.Dataset.from_arrays(data.one_hot(["ACGT", "TTGA"]), [[0.5], [1.5]])
 >>> ds
@@ -9,17 +14,12 @@ Dataset('dataset', N=2, L=4, targets=1 ('target_0',), kind='regression')
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import torch
 
 from .encoding import check_one_hot, decode, one_hot
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .io import ReadReport
-    from .tasks import PlantedInstances
 
 KINDS = ("regression", "binary", "multilabel")
 SPLIT_NAMES = ("train", "valid", "test")
@@ -30,6 +30,118 @@ def _infer_kind(y: torch.Tensor) -> str:
     if bool(((y == 0) | (y == 1)).all()):
         return "binary" if y.shape[1] == 1 else "multilabel"
     return "regression"
+
+
+@dataclass
+class ReadReport:
+    """What a reader did with its input.
+
+    Attributes
+    ----------
+    source : str
+        The file (or files) read.
+    read : int
+        Records (FASTA), intervals (BED) or rows (tables) found, skipped ones included.
+    kept : int
+        Records in the result (``read - sum(skipped.values())``).
+    cropped, padded : int
+        Sequences shortened or N-padded to ``length``.
+    off_chromosome : int
+        BED windows that ran off a chromosome end (their outside part is ``N``).
+    reverse_complemented : int
+        Minus-strand BED intervals, read as the reverse complement.
+    unknown_bases : int
+        ``N`` bases in the result, padding included.
+    ignored_lines : int
+        Blank, comment (``#``), ``track`` and ``browser`` lines of a BED file.
+    skipped : dict of str to int
+        Skipped records per reason (only with ``missing="skip"``).
+    skipped_examples : list of str
+        The first few skipped records, as ``"line 12: chrUn not in genome"``.
+    """
+
+    source: str
+    read: int = 0
+    kept: int = 0
+    cropped: int = 0
+    padded: int = 0
+    off_chromosome: int = 0
+    reverse_complemented: int = 0
+    unknown_bases: int = 0
+    ignored_lines: int = 0
+    skipped: dict = field(default_factory=dict)
+    skipped_examples: list = field(default_factory=list)
+
+    def skip(self, reason: str, where: str) -> None:
+        """Count one skipped record (``where`` names it, e.g. ``"line 3"``)."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if len(self.skipped_examples) < 10:
+            self.skipped_examples.append(f"{where}: {reason}")
+
+    @classmethod
+    def merge(cls, *reports: ReadReport) -> ReadReport:
+        """One report summing the counts of several (their sources joined with ``" + "``)."""
+        merged = cls(" + ".join(r.source for r in reports))
+        for r in reports:
+            for f in fields(cls):
+                value = getattr(r, f.name)
+                if isinstance(value, int):
+                    setattr(merged, f.name, getattr(merged, f.name) + value)
+            for reason, count in r.skipped.items():
+                merged.skipped[reason] = merged.skipped.get(reason, 0) + count
+            merged.skipped_examples.extend(r.skipped_examples)
+        return merged
+
+    def __str__(self) -> str:
+        parts = [f"read {self.read}", f"kept {self.kept}"]
+        for label in ("cropped", "padded", "off_chromosome", "reverse_complemented", "unknown_bases",
+                      "ignored_lines"):
+            if getattr(self, label):
+                parts.append(f"{label.replace('_', ' ')} {getattr(self, label)}")
+        parts += [f"skipped {n} ({reason})" for reason, n in sorted(self.skipped.items())]
+        return f"{self.source}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class PlantedInstances:
+    """Every planted motif instance, one entry per instance.
+
+    Attributes
+    ----------
+    sequence : numpy.ndarray of int, shape (K,)
+        Row of ``X`` the instance is in.
+    motif : numpy.ndarray of str, shape (K,)
+        Motif name (a key of the task's ``motifs``).
+    start, end : numpy.ndarray of int, shape (K,)
+        Half-open span ``[start, end)`` in sequence coordinates.
+    strand : numpy.ndarray of int, shape (K,)
+        +1 (motif as given) or -1 (reverse complement).
+    """
+
+    sequence: np.ndarray
+    motif: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    strand: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sequence)
+
+    def for_sequence(self, i: int) -> list[tuple[str, int, int, int]]:
+        """``[(motif, start, end, strand), ...]`` of sequence ``i``, left to right."""
+        rows = np.flatnonzero(self.sequence == i)
+        rows = rows[np.argsort(self.start[rows], kind="stable")]
+        return [(str(self.motif[r]), int(self.start[r]), int(self.end[r]), int(self.strand[r])) for r in rows]
+
+    def take(self, rows: np.ndarray) -> PlantedInstances:
+        """The instances of the sequences ``rows``, renumbered 0..len(rows)-1."""
+        rows = np.asarray(rows)
+        size = max(int(self.sequence.max(initial=-1)), int(rows.max(initial=-1))) + 1
+        new_index = np.full(size, -1)
+        new_index[rows] = np.arange(len(rows))
+        keep = np.isin(self.sequence, rows)
+        return PlantedInstances(new_index[self.sequence[keep]], self.motif[keep], self.start[keep],
+                                self.end[keep], self.strand[keep])
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,27 +285,6 @@ class Dataset:
         check_one_hot(X, allow_unknown=True)
         return cls(X=X, y=y, target_names=tuple(target_names or ()), kind=kind, names=names,
                    coordinates=coordinates, splits=splits or {}, name=name, description=description)
-
-    @classmethod
-    def from_fasta(cls, path, **kwargs) -> Dataset:
-        """Read a FASTA file; see :func:`xai_widgets.data.io.read_fasta` for the options."""
-        from .io import read_fasta
-
-        return read_fasta(path, **kwargs)
-
-    @classmethod
-    def from_bed(cls, genome, bed, **kwargs) -> Dataset:
-        """Read BED intervals from a genome; see :func:`xai_widgets.data.io.read_bed`."""
-        from .io import read_bed
-
-        return read_bed(genome, bed, **kwargs)
-
-    @classmethod
-    def from_table(cls, path, **kwargs) -> Dataset:
-        """Read a TSV/CSV table; see :func:`xai_widgets.data.io.read_table`."""
-        from .io import read_table
-
-        return read_table(path, **kwargs)
 
     # -- views ------------------------------------------------------------------------------
 

@@ -31,12 +31,12 @@ import io
 import math
 import re
 import tempfile
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .dataset import Dataset, ReadReport
 from .encoding import UNKNOWN_POLICIES, one_hot, reverse_complement
 
 LENGTH_POLICIES = ("error", "crop", "pad", "resize")
@@ -44,76 +44,6 @@ MISSING_POLICIES = ("error", "skip")
 _BAD_LETTER = re.compile(r"[^ACGTNacgtn]")
 _N_LETTER = re.compile(r"[Nn]")
 _MISSING_VALUES = {"", "na", "nan", "n/a", "none", "null"}
-
-
-@dataclass
-class ReadReport:
-    """What a reader did with its input.
-
-    Attributes
-    ----------
-    source : str
-        The file (or files) read.
-    read : int
-        Records (FASTA), intervals (BED) or rows (tables) found, skipped ones included.
-    kept : int
-        Records in the result (``read - sum(skipped.values())``).
-    cropped, padded : int
-        Sequences shortened or N-padded to ``length``.
-    off_chromosome : int
-        BED windows that ran off a chromosome end (their outside part is ``N``).
-    reverse_complemented : int
-        Minus-strand BED intervals, read as the reverse complement.
-    unknown_bases : int
-        ``N`` bases in the result, padding included.
-    ignored_lines : int
-        Blank, comment (``#``), ``track`` and ``browser`` lines of a BED file.
-    skipped : dict of str to int
-        Skipped records per reason (only with ``missing="skip"``).
-    skipped_examples : list of str
-        The first few skipped records, as ``"line 12: chrUn not in genome"``.
-    """
-
-    source: str
-    read: int = 0
-    kept: int = 0
-    cropped: int = 0
-    padded: int = 0
-    off_chromosome: int = 0
-    reverse_complemented: int = 0
-    unknown_bases: int = 0
-    ignored_lines: int = 0
-    skipped: dict = field(default_factory=dict)
-    skipped_examples: list = field(default_factory=list)
-
-    def skip(self, reason: str, where: str) -> None:
-        """Count one skipped record (``where`` names it, e.g. ``"line 3"``)."""
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
-        if len(self.skipped_examples) < 10:
-            self.skipped_examples.append(f"{where}: {reason}")
-
-    @classmethod
-    def merge(cls, *reports: ReadReport) -> ReadReport:
-        """One report summing the counts of several (their sources joined with ``" + "``)."""
-        merged = cls(" + ".join(r.source for r in reports))
-        for r in reports:
-            for f in fields(cls):
-                value = getattr(r, f.name)
-                if isinstance(value, int):
-                    setattr(merged, f.name, getattr(merged, f.name) + value)
-            for reason, count in r.skipped.items():
-                merged.skipped[reason] = merged.skipped.get(reason, 0) + count
-            merged.skipped_examples.extend(r.skipped_examples)
-        return merged
-
-    def __str__(self) -> str:
-        parts = [f"read {self.read}", f"kept {self.kept}"]
-        for label in ("cropped", "padded", "off_chromosome", "reverse_complemented", "unknown_bases",
-                      "ignored_lines"):
-            if getattr(self, label):
-                parts.append(f"{label.replace('_', ' ')} {getattr(self, label)}")
-        parts += [f"skipped {n} ({reason})" for reason, n in sorted(self.skipped.items())]
-        return f"{self.source}: " + ", ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,12 +128,6 @@ def _encode(seqs: list[str], labels: list[str], unknown: str, report: ReadReport
     return one_hot(seqs, unknown=unknown)
 
 
-def _dataset(**kwargs):
-    from .dataset import Dataset
-
-    return Dataset(**kwargs)
-
-
 # ---------------------------------------------------------------------------------------------
 # FASTA
 
@@ -268,7 +192,7 @@ def read_fasta(path, *, length=None, policy: str = "error", unknown: str = "zero
     labels = [f"record {i + 1} ({n!r})" for i, n in enumerate(names)]
     seqs = _fit_lengths(seqs, labels, length, policy, report)
     X = _encode(seqs, labels, unknown, report)
-    return _dataset(X=X, names=tuple(names), name=name or path.name, report=report)
+    return Dataset(X=X, names=tuple(names), name=name or path.name, report=report)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,7 +342,7 @@ def read_bed(genome, bed, *, length=None, strand: bool = True, missing: str = "e
     if length is None:
         _fit_lengths(seqs, labels, None, "error", report)
     X = _encode(seqs, labels, unknown, report)
-    return _dataset(X=X, names=tuple(names), coordinates=tuple(coords), name=name or bed.name, report=report)
+    return Dataset(X=X, names=tuple(names), coordinates=tuple(coords), name=name or bed.name, report=report)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +461,6 @@ def read_table(path, *, sequence_column: str, label_columns=None, name_column: s
     if split_column:
         split_of = np.array(split_of)
         splits = {s: np.flatnonzero(split_of == s) for s in dict.fromkeys(split_of.tolist())}
-    return _dataset(X=X, y=y, target_names=tuple(target_names or label_columns), names=tuple(names),
+    return Dataset(X=X, y=y, target_names=tuple(target_names or label_columns), names=tuple(names),
                     splits=splits, name=name or path.name, report=report)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .dataset import Dataset
+from .dataset import Dataset, PlantedInstances
 from .encoding import indices_to_one_hot
 from .motifs import Motif, bundled_motifs, planted_mask_columns
 
@@ -84,48 +84,6 @@ class GrammarRule:
 
 GRAMMAR_RULE = GrammarRule()
 GRAMMAR_MOTIFS = tuple(GRAMMAR_RULE.effects)
-
-
-@dataclass(frozen=True)
-class PlantedInstances:
-    """Every planted motif instance, one entry per instance.
-
-    Attributes
-    ----------
-    sequence : numpy.ndarray of int, shape (K,)
-        Row of ``X`` the instance is in.
-    motif : numpy.ndarray of str, shape (K,)
-        Motif name (a key of the task's ``motifs``).
-    start, end : numpy.ndarray of int, shape (K,)
-        Half-open span ``[start, end)`` in sequence coordinates.
-    strand : numpy.ndarray of int, shape (K,)
-        +1 (motif as given) or -1 (reverse complement).
-    """
-
-    sequence: np.ndarray
-    motif: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    strand: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.sequence)
-
-    def for_sequence(self, i: int) -> list[tuple[str, int, int, int]]:
-        """``[(motif, start, end, strand), ...]`` of sequence ``i``, left to right."""
-        rows = np.flatnonzero(self.sequence == i)
-        rows = rows[np.argsort(self.start[rows], kind="stable")]
-        return [(str(self.motif[r]), int(self.start[r]), int(self.end[r]), int(self.strand[r])) for r in rows]
-
-    def take(self, rows: np.ndarray) -> PlantedInstances:
-        """The instances of the sequences ``rows``, renumbered 0..len(rows)-1."""
-        rows = np.asarray(rows)
-        size = max(int(self.sequence.max(initial=-1)), int(rows.max(initial=-1))) + 1
-        new_index = np.full(size, -1)
-        new_index[rows] = np.arange(len(rows))
-        keep = np.isin(self.sequence, rows)
-        return PlantedInstances(new_index[self.sequence[keep]], self.motif[keep], self.start[keep],
-                                self.end[keep], self.strand[keep])
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)

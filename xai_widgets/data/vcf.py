@@ -26,8 +26,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .dataset import ReadReport
 from .encoding import ALPHABET, decode
-from .io import ReadReport, _existing
+from .io import _existing
 
 VARIANT_COLUMNS = ("chrom", "pos", "id", "ref", "alt", "kind", "record")
 """Columns of :attr:`VariantSet.table`."""

@@ -9,8 +9,10 @@
   data operations: :mod:`xai_widgets.data.editing`)
 - :mod:`.interactions`: pairwise ISM, Deep Feature Interaction Maps
 - :mod:`.maximize`: maximal activation of an output or a hidden channel
-- :mod:`.filters`: first-layer filters as motifs, Tomtom against JASPAR, filter ablation,
-  transparent-model units
+- :mod:`.filters`: first-layer filters as motifs, transparent-model units
+- :mod:`.tomtom`: motifs compared with JASPAR (or any motifs) by Tomtom
+- :mod:`.ablation`: filter ablation and importance, redundant filter pairs
+- :mod:`.discovery`: TF-MoDISco patterns from attributions, traced back to their seqlets
 - :mod:`.variants`: variant effects from a VCF, a table or edits (ref/alt, calibrated percentile)
 - :mod:`.registry`: the one list of attribution methods (ISM, occlusion, saliency, gradient x
   input, integrated gradients, DeepSHAP, and yours: :func:`register_method`) that
@@ -20,9 +22,13 @@
 - :func:`diagnose`: whether an explanation of this model on these sequences can be trusted
 - :func:`predict`: batched model outputs ``(N, T)`` (eval mode, the memory rule for batches)
 
+Scores against planted ground truth (recovered motifs, the planted pair's rank) are in
+:mod:`xai_widgets.evaluation`.
+
 Conventions shared by every method (issue 12):
 
-- ``target`` is a model output: an int index or an output name (:func:`output_names`). The
+- ``target`` is a model output: an int index or an output name (:func:`output_names`, the one
+  reader of a model's names, from :mod:`xai_widgets.contract`). The
   default ``target=None`` means the model's only output and raises ValueError for a
   multi-output model, naming its outputs; methods that return every output by design
   (:func:`saturation_mutagenesis`, :func:`predict_edits`, :func:`score_variants`) take
@@ -34,9 +40,19 @@ Conventions shared by every method (issue 12):
 """
 
 from .._core import predict
-from ..contract import fast_ism_support, local_plan
-from ._common import check_target, output_names
+from ..contract import fast_ism_support, local_plan, output_names
+from ._common import check_target
 from ._engine import EDIT_METHODS
+from .ablation import (
+    AblationResult,
+    FilterImportance,
+    RedundantPair,
+    ablate_filters,
+    filter_importance,
+    mean_activations,
+    predict_ablated,
+    redundant_filters,
+)
 from .atscale import AttributionStore, attribute_to_store, model_fingerprint
 from .attention import (
     AttentionISMComparison,
@@ -50,28 +66,8 @@ from .attention import (
 from .capabilities import capabilities
 from .deeplift import DeepLiftResult, deep_lift_shap, deeplift_support, register_deeplift_rule, supports_deeplift
 from .diagnostics import Diagnosis, diagnose
-from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs, planted_recovery
-from .filters import (
-    SIGNIFICANT_E_VALUE,
-    AblationResult,
-    FilterImportance,
-    MotifMatch,
-    RedundantPair,
-    UnitSummary,
-    ablate_filters,
-    filter_importance,
-    filters_from_activations,
-    filters_from_weights,
-    first_layer,
-    mean_activations,
-    mean_metric,
-    planted_e_values,
-    planted_motif_recovery,
-    predict_ablated,
-    redundant_filters,
-    tomtom_matches,
-    unit_summaries,
-)
+from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs
+from .filters import UnitSummary, filters_from_activations, filters_from_weights, first_layer, unit_summaries
 from .gia import GIAResult, MotifEffects, SpacingSweepResult, global_importance, motif_effects, spacing_sweep
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
 from .interactions import (
@@ -81,7 +77,6 @@ from .interactions import (
     dfim,
     mutated_importance,
     pairwise_ism,
-    planted_pair_rank,
 )
 from .ism import (
     ISMResult,
@@ -104,6 +99,7 @@ from .registry import (
     unregister_method,
 )
 from .results import AttributionResult
+from .tomtom import SIGNIFICANT_E_VALUE, MotifMatch, tomtom_matches
 from .variants import (
     VariantExplanation,
     VariantScores,
@@ -119,15 +115,15 @@ __all__ = [
     "check_index", "ism_importance",
     "capabilities", "check_target", "Diagnosis", "diagnose", "output_names", "fast_ism_support", "local_plan",
     "predict", "AttributionResult", "mutagenesis_at", "EDIT_METHODS",
-    "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs", "planted_recovery",
+    "MATRICES", "DiscoveryResult", "MotifPattern", "discover_motifs",
     "DeepLiftResult", "deep_lift_shap", "deeplift_support", "register_deeplift_rule", "supports_deeplift",
     "Applicability", "AttributionMethod", "get_method", "method_names", "register_method", "unregister_method",
-    "SIGNIFICANT_E_VALUE", "AblationResult", "FilterImportance", "MotifMatch", "RedundantPair", "UnitSummary",
-    "ablate_filters", "filter_importance", "filters_from_activations", "mean_activations", "filters_from_weights",
-    "first_layer", "planted_e_values",
-    "planted_motif_recovery", "mean_metric", "predict_ablated", "redundant_filters", "tomtom_matches", "unit_summaries",
+    "UnitSummary", "filters_from_activations", "filters_from_weights", "first_layer", "unit_summaries",
+    "SIGNIFICANT_E_VALUE", "MotifMatch", "tomtom_matches",
+    "AblationResult", "FilterImportance", "RedundantPair", "ablate_filters", "filter_importance", "mean_activations",
+    "predict_ablated", "redundant_filters",
     "GIAResult", "MotifEffects", "SpacingSweepResult", "global_importance", "motif_effects", "spacing_sweep",
-    "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism", "planted_pair_rank",
+    "DFIMResult", "Feature", "PairwiseISMResult", "dfim", "mutated_importance", "pairwise_ism",
     "MaximizationResult", "maximize_activation",
     "Attribution", "correct_gradient", "gradient_x_input", "integrated_gradients", "saliency",
     "ISMResult", "KnockoutResult", "OcclusionResult", "motif_knockout", "occlusion", "predict_edits",

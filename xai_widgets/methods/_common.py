@@ -32,40 +32,27 @@ import torch
 from torch import nn
 
 from .._core import as_model_input, preserved_state, resolve_device, thread_policy
+from ..contract import output_names
 from ..data.encoding import check_one_hot
 
 #: The ``target`` of methods that return every output by design (:func:`check_target`).
 ALL = "all"
 
 
-def declared_output_names(model: nn.Module) -> tuple | None:
-    """The model's output names, if it declares them: ``output_names`` (adapted models) or its
-    card's ``task.target_names`` (zoo models); else None."""
-    names = getattr(model, "output_names", None)
-    if not names:
-        card = getattr(model, "card", None)
-        names = (card or {}).get("task", {}).get("target_names") if isinstance(card, dict) else None
-    return tuple(str(n) for n in names) if names else None
-
-
-def output_names(model: nn.Module, n_outputs: int) -> tuple:
-    """The model's output names (:func:`declared_output_names`), else ``"0"``, ``"1"``, ..."""
-    names = declared_output_names(model)
-    return names if names and len(names) == n_outputs else tuple(str(i) for i in range(n_outputs))
-
-
 def target_index(model: nn.Module, target):
-    """``target`` as an output index: a name is looked up in the model's output names (for a
-    model without names, ``"0"``, ``"1"``... as :func:`output_names` calls its outputs); ``None``,
+    """``target`` as an output index: a name is looked up in the model's output names
+    (:func:`xai_widgets.contract.output_names`; for a model without names, ``"0"``, ``"1"``...);
+    ``None``,
     ``"all"`` and other values are returned unchanged (checked later by :func:`check_target`)."""
     if not isinstance(target, str) or target == ALL:
         return target
-    names = declared_output_names(model)
+    names = output_names(model)
     if not names and target.isdigit():
         return int(target)  # the fallback names of output_names(): "0", "1", ...
     if not names:
         raise ValueError(f"target {target!r} is not an output name of the model: it declares no output names; pass "
-                         "an index, or wrap the model with xai_widgets.adapt.adapt(model, output_names=[...])")
+                         "an index, or give the model an output_names attribute (or wrap it with "
+                         "xai_widgets.adapt.adapt(model, output_names=[...]))")
     if target not in names:
         raise ValueError(f"target {target!r} is not an output name of the model; its outputs are {names}")
     return names.index(target)
@@ -141,7 +128,8 @@ def check_target(target, n_outputs: int, *, model: nn.Module | None = None, allo
     - ``None`` (every method's default): the model's only output; a model with several outputs
       raises ValueError naming them, so that a multi-output model never gets explained for an
       output nobody chose (as captum);
-    - an int index (negative counts from the end) or an output name (:func:`output_names`);
+    - an int index (negative counts from the end) or an output name
+      (:func:`xai_widgets.contract.output_names`);
     - ``"all"``: every output, only for methods that return all outputs by design
       (``allow_all=True``; e.g. :func:`.ism.saturation_mutagenesis`).
 
@@ -171,7 +159,7 @@ def check_target(target, n_outputs: int, *, model: nn.Module | None = None, allo
     """
     if model is not None:
         target = target_index(model, target)
-    declared = declared_output_names(model) if model is not None else None
+    declared = output_names(model) if model is not None else None
     names = declared if declared and len(declared) == n_outputs else None
     if target is None:
         if n_outputs == 1:

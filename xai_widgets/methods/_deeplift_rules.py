@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..adapt import ProfileScaling
-from ..contract import Exp, GlobalMaxPool
+from ..contract import Exp, GlobalMaxPool, ProfileScaling
 
 ELEMENTWISE_NONLINEAR = (nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU, Exp,
                          ProfileScaling)

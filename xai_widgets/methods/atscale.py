@@ -46,7 +46,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import check_target, declared_output_names, model_method
+from ..contract import card, output_names
+from ._common import check_target, model_method
 from .registry import DEPRECATED_ALIASES, AttributionMethod, get_method
 
 FORMAT = "xai-widgets attribution store 1"
@@ -370,11 +371,11 @@ def attribute_to_store(model: nn.Module, X, *, store, method: str = "deep_lift_s
         "format": FORMAT,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "model_fingerprint": model_fingerprint(model),
-        "model_name": (getattr(model, "card", None) or {}).get("name", ""),
+        "model_name": card(model).get("name", ""),
         "method": method, "options": options, "random_state": int(random_state),
         "n": n, "length": length, "chunk_size": chunk_size,
         "target_digest": hashlib.sha256(targets.tobytes()).hexdigest(),
-        "output_names": list(declared_output_names(model) or []),
+        "output_names": list(output_names(model) or []),
     }
     path = Path(store)
     existing = path.exists() and any(path.iterdir())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .._core import predict, resolve_device
+from .._core import predict, renamed_keywords, resolve_device
 from ..contract import local_plan
 from ..metrics import spearman
 from ._common import check_target
@@ -37,7 +37,7 @@ MIN_RANK_AGREEMENT = 0.3
 SATURATION_RATIO = 0.1
 
 #: Options of the methods' interactive defaults that :func:`diagnose`'s own parameters set.
-_SETTINGS = {"n_steps": "n_steps", "n_shuffles": "n_references"}
+_SETTINGS = {"n_steps": "n_steps", "n_shuffles": "n_shuffles"}
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ def _relative_gaps(model, X, result, target, device) -> torch.Tensor:
     return gap.float()
 
 
-def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: int = 10, n_steps: int = 32,
+@renamed_keywords(n_references="n_shuffles")
+def diagnose(model: nn.Module, X, *, target: int | None = None, n_shuffles: int = 10, n_steps: int = 32,
              device="auto", random_state: int | None = None) -> Diagnosis:
     """Check whether the attribution methods can be trusted on ``model`` and ``X``.
 
@@ -164,7 +165,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
       package would take that path);
     - the Spearman rank agreement with ISM's per-position scores of every other interactive
       method of the registry that applies (:func:`~.registry.method_names`; each run with its
-      interactive defaults, ``n_steps``, ``n_references`` and ``random_state`` set from here);
+      interactive defaults, ``n_steps``, ``n_shuffles`` and ``random_state`` set from here);
     - saturation: how large the gradients' first-order estimates of the strongest substitution
       effects are compared with ISM's effects;
     - traps: training mode, non-one-hot input, batch norm with batch statistics.
@@ -178,9 +179,10 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
     target : int, str or None, optional
         Default None: the model's only output (ValueError for a multi-output model, naming its
         outputs); else the output (index or name) to check.
-    n_references : int, optional
+    n_shuffles : int, optional
         Default 10. Dinucleotide-shuffled references for DeepSHAP (every method's ``n_shuffles``
-        option among its interactive defaults).
+        option among its interactive defaults, as :func:`~xai_widgets.methods.deep_lift_shap`
+        names it; the keyword was ``n_references`` before).
     n_steps : int, optional
         Default 32. Integrated-gradients steps (every method's ``n_steps`` option among its
         interactive defaults).
@@ -212,7 +214,7 @@ def diagnose(model: nn.Module, X, *, target: int | None = None, n_references: in
         warnings.simplefilter("ignore", RuntimeWarning)  # the checks below report what the warnings say
         ism = saturation_mutagenesis(model, X, target=target, device=device)
         scores = {}
-        settings = {"n_steps": n_steps, "n_references": n_references}
+        settings = {"n_steps": n_steps, "n_shuffles": n_shuffles}
         for name in method_names(interactive=True):
             if name == "ism" or applicability.get(name) != "yes":
                 continue

@@ -85,6 +85,16 @@ class MotifPattern:
             m = m[:, self.window[0]:self.window[1]]
         return m[_COMPLEMENT, ::-1].copy() if strand == "-" else m.copy()
 
+    def motif(self, kind: str = "pwm"):
+        """The drawn ``kind`` matrix as the :class:`~xai_widgets.data.Motif` that Tomtom compares
+        (``matches[kind]``): the PWM, or the CWM turned into probabilities (:func:`cwm_probabilities`)."""
+        from ..data.motifs import Motif
+
+        if kind not in MATRICES:
+            raise ValueError(f"kind must be one of {MATRICES}; got {kind!r}")
+        matrix = cwm_probabilities(self.matrix("cwm"), self.sign) if kind == "cwm" else self.matrix("pwm")
+        return Motif(self.name, matrix)
+
     def best_match(self, kind: str = "pwm"):
         """The best Tomtom match of the drawn ``kind`` matrix, or None."""
         found = self.matches.get(kind, [])
@@ -273,7 +283,7 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
     """
     from modiscolite.tfmodisco import TFMoDISco
 
-    from .filters import tomtom_matches
+    from .tomtom import tomtom_matches
 
     X, hypothetical, names, coordinates = _inputs(attributions, X, hypothetical, names, coordinates)
     n, _, length = X.shape
@@ -294,12 +304,7 @@ def discover_motifs(attributions=None, *, X=None, hypothetical=None, names=None,
             patterns.append(_pattern(f"{prefix}_{i}", sign, raw, trim_threshold, X, hypothetical, names, coordinates))
     if target_motifs is not None and patterns:
         for kind in MATRICES:
-            queries = [cwm_probabilities(p.matrix("cwm"), p.sign) if kind == "cwm" else p.matrix("pwm")
-                       for p in patterns]
-            from ..data.motifs import Motif
-
-            found = tomtom_matches([Motif(p.name, q) for p, q in zip(patterns, queries)], target_motifs,
-                                   n_best=n_best)
+            found = tomtom_matches([p.motif(kind) for p in patterns], target_motifs, n_best=n_best)
             for p, qm in zip(patterns, found):
                 p.matches[kind] = list(qm)
                 p.informative[kind] = qm.informative
@@ -354,70 +359,3 @@ def _pattern(name, sign, raw, trim_threshold, X, hypothetical, names, coordinate
         rows.append((name, seq, str(names[seq]) if names is not None else None, chrom, gstart, gend, gstrand, lo, hi,
                      strand, contribution))
     return MotifPattern(name, sign, cwm, hcwm, pwm, (a, b), _seqlet_frame(rows, name, names, coordinates))
-
-
-def planted_recovery(result: DiscoveryResult, instances, *, motifs, kind: str = "pwm", max_e_value: float = 0.1,
-                     signs=(1,)):
-    """Which planted motifs the discovered patterns recover, and how many of their seqlets lie on
-    planted instances (synthetic ground truth).
-
-    Each pattern's drawn ``kind`` matrix is compared with Tomtom against the planted motifs'
-    own matrices; a planted motif is recovered by its best-matching pattern when E < ``max_e_value``
-    (E = p x number of planted motifs). For that pattern, ``overlap`` is the fraction of its
-    seqlets whose drawn window shares at least one base with an instance of that motif in the
-    same sequence.
-
-    Parameters
-    ----------
-    result : DiscoveryResult
-    instances : PlantedInstances
-        ``task.instances`` of the task the sequences come from (same row order).
-    motifs : dict of str to Motif
-        ``task.motifs`` (required).
-    kind : {"pwm", "cwm"}, optional
-        Default ``"pwm"``. The pattern matrix compared.
-    max_e_value : float, optional
-        Default 0.1.
-    signs : tuple of int, optional
-        Default (1,). Patterns considered: positive ones only by default (planted motifs raise the output they
-        are attributed to); ``(1, -1)`` for all.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per planted motif: ``motif, pattern, e_value, n_seqlets, overlap, recovered``.
-    """
-    import pandas as pd
-
-    from ..data.motifs import Motif
-    from .filters import tomtom_matches
-
-    if kind not in MATRICES:
-        raise ValueError(f"kind must be one of {MATRICES}; got {kind!r}")
-    names = list(motifs)
-    best = {m: (None, np.inf) for m in names}
-    patterns = [p for p in result.patterns if p.sign in signs]
-    if patterns:
-        queries = [Motif(p.name, cwm_probabilities(p.matrix("cwm"), p.sign) if kind == "cwm" else p.matrix("pwm"))
-                   for p in patterns]
-        for p, qm in zip(patterns, tomtom_matches(queries, [motifs[m] for m in names], n_best=len(names))):
-            for match in qm:
-                if match.e_value < best[match.target][1]:
-                    best[match.target] = (p, match.e_value)
-    rows = []
-    for m in names:
-        p, e = best[m]
-        overlap, count = np.nan, 0
-        if p is not None:
-            sel = instances.motif == m
-            by_seq: dict = {}
-            for s, a, b in zip(instances.sequence[sel], instances.start[sel], instances.end[sel]):
-                by_seq.setdefault(int(s), []).append((int(a), int(b)))
-            table = p.seqlets
-            count = len(table)
-            hits = sum(any(lo < b and a < hi for a, b in by_seq.get(int(s), ()))
-                       for s, lo, hi in zip(table["sequence"], table["start"], table["end"]))
-            overlap = hits / count if count else np.nan
-        rows.append({"motif": m, "pattern": p.name if p is not None else "", "e_value": e, "n_seqlets": count,
-                     "overlap": overlap, "recovered": bool(e < max_e_value)})
-    return pd.DataFrame(rows)

@@ -11,8 +11,8 @@ change in the target's importance when the source is mutated, everything else ke
 linear in the number of source features (one importance map per mutated copy), and a null
 distribution from dinucleotide-shuffled copies of the sequence tells how large a score has to
 be to mean something. :func:`mutated_importance` gives one source's "after" importance track
-(the same copies as in :func:`dfim`), and :func:`planted_pair_rank` checks DFIM against the
-ground truth of :func:`~xai_widgets.data.cooperative_grammar`.
+(the same copies as in :func:`dfim`). :func:`xai_widgets.evaluation.planted_pair_rank` checks DFIM
+against the ground truth of :func:`~xai_widgets.data.cooperative_grammar`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from tqdm.auto import tqdm
 from .._core import resolve_batch_size
 from ..data.encoding import ALPHABET
 from ..data.shuffle import dinucleotide_shuffle
-from ..data.tasks import GRAMMAR_RULE, GrammarRule, SyntheticTask
 from ._common import check_target, model_method, prepare
 from ._engine import check_method, predict_substitutions, predict_windows
 from .gradients import saliency
@@ -665,137 +664,3 @@ def mutated_importance(model: nn.Module, X: torch.Tensor, *, source, target: int
     importance_fn, _ = _importance_fn(model, importance, target, batch_size, device, method)
     copies = _mutants(X[0], feature, mutation, n_draws, _source_rng(random_state, 0, feature))
     return importance_fn(copies).mean(0)
-
-
-# ---------------------------------------------------------------------------------------------
-# ground truth on the cooperative grammar
-
-
-@dataclass(frozen=True)
-class PlantedPairRanks:
-    """Result of :func:`planted_pair_rank`: how DFIM ranks the planted cooperative pair.
-
-    Attributes
-    ----------
-    sequences : numpy.ndarray of int, shape (K,)
-        Rows of the task's ``X`` that were explained.
-    rank : numpy.ndarray of int, shape (K,)
-        ``1 + #{pairs involving a distractor with a pair score >= the planted pair's}``; 1 means
-        the planted anchor-partner pair beats every pair involving a distractor.
-    rank_overall : numpy.ndarray of int, shape (K,)
-        Rank of the planted pair among all feature pairs of the sequence.
-    planted_score : numpy.ndarray, shape (K,)
-        :meth:`DFIMResult.pair_scores` of the planted pair.
-    best_distractor_score : numpy.ndarray, shape (K,)
-        Highest pair score of a pair involving a distractor.
-    """
-
-    sequences: np.ndarray
-    rank: np.ndarray
-    rank_overall: np.ndarray
-    planted_score: np.ndarray
-    best_distractor_score: np.ndarray
-
-    @property
-    def fraction_first(self) -> float:
-        """Fraction of sequences where the planted pair ranks first among the distractor pairs."""
-        return float(np.mean(self.rank == 1))
-
-    def __repr__(self) -> str:
-        return (f"PlantedPairRanks(n={len(self.rank)}, fraction_first={self.fraction_first:.3f}, "
-                f"mean_rank={self.rank.mean():.2f}, worst_rank={self.rank.max()}, "
-                f"median_margin={np.median(self.planted_score - self.best_distractor_score):.3f})")
-
-
-def grammar_sequences(task: SyntheticTask, rule: GrammarRule = GRAMMAR_RULE,
-                      require_distractor: bool = True) -> np.ndarray:
-    """Rows of a ``cooperative_grammar`` task whose anchor and partner form the grammar.
-
-    With ``require_distractor`` only rows that also carry a distractor (a planted motif other
-    than the anchor and the partner) are returned.
-    """
-    rows = []
-    for i in np.unique(task.instances.sequence):
-        inst = task.instances.for_sequence(int(i))
-        anchors = [x for x in inst if x[0] == rule.anchor]
-        partners = [x for x in inst if x[0] == rule.partner]
-        formed = any(rule.forms_grammar(*a[1:], *p[1:]) for a in anchors for p in partners)
-        distractor = any(x[0] not in (rule.anchor, rule.partner) for x in inst)
-        if formed and (distractor or not require_distractor):
-            rows.append(int(i))
-    return np.asarray(rows, dtype=np.int64)
-
-
-def planted_pair_rank(model: nn.Module, task: SyntheticTask, *, sequences=None, n_sequences: int = 30,
-                      rule: GrammarRule = GRAMMAR_RULE, progress: bool = False, **dfim_kwargs) -> PlantedPairRanks:
-    """Rank of the planted anchor-partner pair under :func:`dfim`, against distractor pairs.
-
-    For each sequence carrying the planted grammar and at least one distractor (see
-    :func:`grammar_sequences`), the features are the sequence's planted instances
-    (``task.instances.for_sequence(i)``), DFIM scores every pair (:meth:`DFIMResult.pair_scores`,
-    the mean of both directions) and the planted pair is ranked against every pair that involves
-    a distractor (for the default rule: CTCF, no effect, and REST, a repressor).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A model trained on ``task`` (e.g. ``zoo.load("basset_relu_cooperative_grammar")``).
-    task : SyntheticTask
-        A ``cooperative_grammar`` task (or a subset of one).
-    sequences : array-like of int, optional
-        Rows to explain; default None: the first ``n_sequences`` of :func:`grammar_sequences`.
-    n_sequences : int, optional
-        Default 30.
-    rule : GrammarRule, optional
-        Default ``GRAMMAR_RULE`` (the task's default rule).
-    progress : bool, optional
-        Default False. Progress over sequences.
-    **dfim_kwargs
-        Passed to :func:`dfim` (``n_null`` defaults to 0 here, ``random_state`` to 0).
-
-    Notes
-    -----
-    With ``zoo.load("basset_relu_cooperative_grammar")`` on ``cooperative_grammar(n=2000,
-    random_state=1)`` (a seed the model was not trained on) and the :func:`dfim` defaults, the
-    planted pair ranks first in the first 30 such sequences (median margin over the best
-    distractor pair 2.6) and in 100 of all 101 (once second). ``importance="saliency"`` ranks
-    it first in 25 of 30.
-
-    Returns
-    -------
-    PlantedPairRanks
-    """
-    if sequences is None:
-        sequences = grammar_sequences(task, rule)[:n_sequences]
-        if not len(sequences):
-            raise ValueError("the task has no sequence with the planted grammar and a distractor; "
-                             "use a cooperative_grammar task with more sequences")
-    sequences = np.asarray(sequences, dtype=np.int64)
-    dfim_kwargs.setdefault("n_null", 0)
-    dfim_kwargs.setdefault("random_state", 0)
-    dfim_kwargs["progress"] = False
-    ranks, overall, planted, best = [], [], [], []
-    for i in tqdm(sequences.tolist(), desc="planted pairs", disable=not progress, unit="seq"):
-        inst = task.instances.for_sequence(i)
-        anchors = [k for k, x in enumerate(inst) if x[0] == rule.anchor]
-        partners = [k for k, x in enumerate(inst) if x[0] == rule.partner]
-        pair = next(((a, p) for a in anchors for p in partners
-                     if rule.forms_grammar(*inst[a][1:], *inst[p][1:])), None)
-        if pair is None:
-            raise ValueError(f"sequence {i} does not carry the planted grammar ({rule.anchor} + {rule.partner})")
-        distractors = [k for k, x in enumerate(inst) if x[0] not in (rule.anchor, rule.partner)]
-        if not distractors:
-            raise ValueError(f"sequence {i} carries no distractor to rank the planted pair against")
-        result = dfim(model, task.X[i : i + 1], sources=inst, **dfim_kwargs)
-        scores = result.pair_scores().numpy()
-        value = scores[pair]
-        others = [scores[a, b] for a in range(len(inst)) for b in range(a + 1, len(inst))
-                  if (a, b) != tuple(sorted(pair))]
-        against = [scores[a, b] for a in range(len(inst)) for b in range(a + 1, len(inst))
-                   if a in distractors or b in distractors]
-        ranks.append(1 + sum(v >= value for v in against))
-        overall.append(1 + sum(v >= value for v in others))
-        planted.append(value)
-        best.append(max(against))
-    return PlantedPairRanks(sequences, np.asarray(ranks), np.asarray(overall), np.asarray(planted),
-                            np.asarray(best))

@@ -44,6 +44,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._core import resolve_batch_size
+from ..contract import input_length
 from ..data.encoding import ALPHABET, one_hot
 from ..data.io import open_genome
 from ..data.vcf import VariantSet, sequences_genome, write_vcf
@@ -257,8 +258,8 @@ def score_variants(model: nn.Module, variants: VariantSet, *, genome, target=Non
     Parameters
     ----------
     model : torch.nn.Module
-        Maps ``(N, 4, L)`` to ``(N, T)``; ``L`` is read from its card, ``input_length`` or
-        ``config["input_length"]``, else from ``genome`` when that holds sequences.
+        Maps ``(N, 4, L)`` to ``(N, T)``; ``L`` is the length it states
+        (:func:`xai_widgets.contract.input_length`), else that of ``genome`` when it holds sequences.
     variants : VariantSet
         From :func:`~xai_widgets.data.read_vcf`, :func:`~xai_widgets.data.read_variant_table`
         or :func:`~xai_widgets.data.variants_from_edits`.
@@ -432,13 +433,9 @@ def _count_outputs(count_outputs, names) -> set:
 
 
 def _input_length(model, genome) -> int:
-    for value in (getattr(model, "input_length", None),
-                  (getattr(model, "config", None) or {}).get("input_length")
-                  if isinstance(getattr(model, "config", None), dict) else None,
-                  (getattr(model, "card", None) or {}).get("task", {}).get("length"),
-                  (getattr(model, "card", None) or {}).get("config", {}).get("input_length")):
-        if isinstance(value, int) and value > 0:
-            return value
+    stated = input_length(model)
+    if stated is not None:
+        return stated
     X = getattr(genome, "X", genome)
     if isinstance(X, torch.Tensor) and X.ndim == 3:
         return int(X.shape[2])

@@ -2,7 +2,7 @@
 
 The figure is written as a standalone page (:func:`bokeh.embed.file_html` with INLINE
 resources: nothing is fetched), opened in Debian's Chromium (the one the browser tests use, found
-by :func:`xai_widgets.testing.find_chromium`; Playwright never downloads a browser here), and
+by :func:`xai_widgets.plots.browser.find_chromium`; Playwright never downloads a browser here), and
 once BokehJS reports the document idle
 
 - PNG: a screenshot of the page clipped to the figure's box (``scale`` sets the device pixel
@@ -21,7 +21,7 @@ import math
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..testing import CHROMIUM_ARGS, find_chromium
+from .browser import CHROMIUM_ARGS, find_chromium
 
 RENDER_TIMEOUT_S = 30.0
 """Seconds to wait for BokehJS to load and render a figure."""

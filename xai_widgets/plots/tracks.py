@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._core import renamed_keywords
 from ._common import BASE_COLORS, BASES, DIVERGING, as_map, as_track
 
 _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
@@ -554,16 +555,18 @@ def output_unit(kind: str | None) -> str:
     return OUTPUT_UNITS.get(kind, "model output")
 
 
-def readout_html(prediction: float, reference: float | None = None, *, output: str = "prediction",
+@renamed_keywords(reference="initial")
+def readout_html(prediction: float, initial: float | None = None, *, output: str = "prediction",
                  unit: str = "model output", digits: int = 4) -> str:
     """A short HTML readout naming what is shown: ``output (unit): value`` and the change from
-    ``reference``.
+    ``initial``.
 
     Parameters
     ----------
     prediction : float
-    reference : float, optional
-        Default None: no change shown. Otherwise the value at the start.
+    initial : float, optional
+        Default None: no change shown. Otherwise the value for the starting sequence (the
+        keyword was ``reference`` before; ``reference`` means DeepLIFT's reference sequences).
     output : str, optional
         The output's name (e.g. ``"GABPA"``); default ``"prediction"``.
     unit : str, optional
@@ -578,6 +581,6 @@ def readout_html(prediction: float, reference: float | None = None, *, output: s
     """
     text = (f"<b>{output}</b> <span style='color:#666'>({unit})</span>: "
             f"<span class='xw-value'>{prediction:.{digits}f}</span>")
-    if reference is not None:
-        text += f" <span style='color:#666'>({prediction - reference:+.{digits}f} vs. start)</span>"
+    if initial is not None:
+        text += f" <span style='color:#666'>({prediction - initial:+.{digits}f} vs. start)</span>"
     return text

@@ -2,8 +2,9 @@
 
 :mod:`xai_widgets.testing.lab` drives widgets in a real JupyterLab opened in
 headless Chromium through Playwright. The browser itself (:func:`find_chromium`,
-:data:`CHROMIUM_ARGS`) is shared with figure export (:mod:`xai_widgets.plots.export`),
-so the package has one browser stack.
+:data:`CHROMIUM_ARGS`, defined in :mod:`xai_widgets.plots.browser`) is the one figure export
+(:mod:`xai_widgets.plots.export`) uses, so the package has one browser stack; ``testing`` sits
+above ``plots`` and ``plots`` never imports it.
 """
 
 from .lab import CHROMIUM_ARGS, find_chromium

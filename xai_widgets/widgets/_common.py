@@ -11,6 +11,7 @@ from functools import cache
 import numpy as np
 import torch
 
+from ..contract import output_names
 from ..data.encoding import check_one_hot, one_hot
 
 
@@ -32,9 +33,10 @@ def as_sequence(sequence) -> torch.Tensor:
 
 
 def target_options(model, n_outputs: int, target_names=None) -> list[tuple[str, int]]:
-    """``(label, index)`` pairs for a target dropdown: given names, a zoo card's, or ``output i``."""
+    """``(label, index)`` pairs for a target dropdown, labelled ``"t: name"``: the names given, else
+    the model's (:func:`xai_widgets.contract.output_names`), else ``output t``."""
     if target_names is None:
-        target_names = getattr(model, "card", {}).get("task", {}).get("target_names")
+        target_names = output_names(model)
     if target_names is None or len(target_names) != n_outputs:
         target_names = [f"output {t}" for t in range(n_outputs)]
     return [(f"{t}: {name}", t) for t, name in enumerate(target_names)]

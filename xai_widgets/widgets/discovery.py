@@ -277,8 +277,8 @@ class MotifDiscovery(ipw.VBox):
         i, start, end = int(row["sequence"]), int(row["start"]), int(row["end"])
         self.flipper = NucleotideFlipper(self.model, self.X[i], target=self.target, method=self.method,
                                          instances=[(f"{self.pattern} ({row['strand']})", start, end, row["strand"])],
-                                         target_names=list(self.output_names), window=self.window,
-                                         method_options=self.method_options, device=self.device, width=self.width)
+                                         window=self.window, method_options=self.method_options,
+                                         device=self.device, width=self.width)
         self.flipper_box.children = [ipw.HTML(f"<b>flipper on sequence {i}</b>, centred on seqlet {int(seqlet)} of "
                                               f"{html.escape(self.pattern)}: {self.seqlet_label(row)}")
                                      .add_class("xw-discovery-flipper-title"), self.flipper]

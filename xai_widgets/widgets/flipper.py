@@ -15,6 +15,7 @@ import numpy as np
 import traitlets
 from torch import nn
 
+from ..contract import card
 from ..data import one_hot
 from ..methods import get_method
 from ..plots import (
@@ -62,6 +63,38 @@ def _locked(method):
     return wrapper
 
 
+class _FromCore:
+    """A read-only attribute of the view that is its core's: defined (and documented) once, in
+    :class:`~xai_widgets.widgets.core.FlipperCore`."""
+
+    def __init__(self, name: str, doc: str | None = None):
+        self.name = name
+        self.__doc__ = doc or getattr(FlipperCore, name).__doc__
+
+    def __get__(self, view, owner=None):
+        return self if view is None else getattr(view.core, self.name)
+
+    def __set__(self, view, value):
+        raise AttributeError(f"{self.name} is the core's state: change it through the view's methods and traitlets")
+
+
+def _edit_of_core(name: str):
+    """The view's ``name``: :class:`~xai_widgets.widgets.core.FlipperCore`'s method of that name
+    (its signature, docstring and return value), run holding the view's lock, then the view
+    redrawn unless the core returned False (no edit)."""
+    core_method = getattr(FlipperCore, name)
+
+    @functools.wraps(core_method)
+    def method(self, *args, **kwargs):
+        result = core_method(self.core, *args, **kwargs)
+        if result is not False:
+            self._show_sequence()
+        return result
+
+    method.__qualname__ = f"NucleotideFlipper.{name}"
+    return _locked(method)
+
+
 class NucleotideFlipper(ipw.VBox):
     """Click bases to edit a sequence; prediction, attribution logo and ISM heatmap follow.
 
@@ -96,8 +129,9 @@ class NucleotideFlipper(ipw.VBox):
         Motif instances ``(name, start, end[, strand])`` to mark, e.g.
         ``task.instances.for_sequence(i)``; default ``()``: none.
     target_names : list of str, optional
-        Labels for the target dropdown; default None: the model's output names (a zoo model's
-        card provides them), else ``output i``.
+        Labels for the target dropdown; default None: the model's output names
+        (:func:`xai_widgets.contract.output_names`: its ``output_names``, else a zoo card's), else
+        ``output i``.
     window : int, optional
         Positions visible at first (centred on the first instance, if any), default 100; zoom
         with the mouse wheel, pan by dragging.
@@ -135,7 +169,6 @@ class NucleotideFlipper(ipw.VBox):
         self.core = FlipperCore(model, as_sequence(sequence), target=target, method=method,
                                 method_options=method_options, batch_size=batch_size, device=device,
                                 random_state=random_state)
-        self.model, self.device, self.original = model, self.core.device, self.core.original
         self.timings: dict[str, float] = {}
         self._lock = threading.RLock()  # clicks may arrive on a subshell thread while a deferred chunk runs
         self._waiting_lock, self._waiting = threading.Lock(), 0  # calls waiting for _lock
@@ -225,20 +258,16 @@ class NucleotideFlipper(ipw.VBox):
         self.add_class("xw-flipper")
 
     # ---- public state (kept by the core) ------------------------------------------------
-    @property
-    def X(self):
-        """The current sequence, one-hot ``(1, 4, L)``."""
-        return self.core.X
-
-    @property
-    def history(self) -> list[FlipperState]:
-        """States from the start to the current one (undone states are not included)."""
-        return self.core.history
-
-    @property
-    def prediction(self) -> float:
-        """The model's output ``target`` for the current sequence."""
-        return self.core.prediction
+    model = _FromCore("model", "The model explained.")
+    device = _FromCore("device", "The device the model runs on.")
+    original = _FromCore("original", "The starting sequence, one-hot ``(1, 4, L)``.")
+    X = _FromCore("X")
+    history = _FromCore("history")
+    prediction = _FromCore("prediction")
+    diagnosis = _FromCore("diagnosis", "The last :meth:`diagnose` result, or None.")
+    available_methods = _FromCore("available_methods", "The attribution methods that apply to the model.")
+    method_options = _FromCore("method_options", "Keyword arguments per method (:data:`DEFAULT_METHOD_OPTIONS` "
+                                                 "updated with ``method_options``).")
 
     @property
     def ism(self):
@@ -260,66 +289,18 @@ class NucleotideFlipper(ipw.VBox):
                 self._generation += 1  # the deferred steps stop
                 self._finish(self._pending)
 
-    @property
-    def diagnosis(self):
-        """The last :meth:`diagnose` result, or None."""
-        return self.core.diagnosis
-
-    @property
-    def available_methods(self) -> list[str]:
-        return self.core.available_methods
-
-    @property
-    def method_options(self) -> dict:
-        return self.core.method_options
-
     def __repr__(self) -> str:
         return (f"NucleotideFlipper(model={type(self.model).__name__}, L={self.X.shape[2]}, target={self.target}, "
                 f"method={self.method!r}, edits={self.core.cursor})")
 
-    # ---- edits --------------------------------------------------------------------------
-    @_locked
-    def edit(self, position: int, base) -> None:
-        """Substitute ``base`` (``"A"``..``"T"`` or 0..3) at ``position``; a no-op if already there."""
-        if self.core.edit(position, base):
-            self._show_sequence()
-
-    @_locked
-    def flip(self, position: int) -> None:
-        """Turn the base at ``position`` into the next one (A>C>G>T>A)."""
-        self.core.flip(position)
-        self._show_sequence()
-
-    @_locked
-    def knock_out(self, start: int, end: int) -> None:
-        """Replace ``[start, end)`` by a shuffle of itself that differs from it
-        (:func:`~xai_widgets.data.differing_shuffle`); each call draws anew."""
-        self.core.knock_out(start, end)
-        self._show_sequence()
-
-    @_locked
-    def restore(self, start: int, end: int) -> None:
-        """Put the starting sequence's bases back in ``[start, end)``."""
-        self.core.restore(start, end)
-        self._show_sequence()
-
-    @_locked
-    def undo(self) -> None:
-        """Go back one edit (no-op at the start)."""
-        if self.core.undo():
-            self._show_sequence()
-
-    @_locked
-    def redo(self) -> None:
-        """Re-apply an undone edit (no-op when there is none)."""
-        if self.core.redo():
-            self._show_sequence()
-
-    @_locked
-    def reset(self) -> None:
-        """Back to the starting sequence, clearing the history."""
-        self.core.reset()
-        self._show_sequence()
+    # ---- edits: the core's, then the view is redrawn (unless the core made none) ----------
+    edit = _edit_of_core("edit")
+    flip = _edit_of_core("flip")
+    knock_out = _edit_of_core("knock_out")
+    restore = _edit_of_core("restore")
+    undo = _edit_of_core("undo")
+    redo = _edit_of_core("redo")
+    reset = _edit_of_core("reset")
 
     def diagnose(self):
         """Run :func:`xai_widgets.methods.diagnose` on the current sequence and target; show its verdict.
@@ -402,8 +383,7 @@ class NucleotideFlipper(ipw.VBox):
                 update_source(self.sources["history"], history_data(predictions, [s.label for s in states],
                                                                     current=self.core.cursor))
                 self.readout.value = readout_html(self.prediction, predictions[0], output=self.target_dropdown.label,
-                                                  unit=output_unit(getattr(self.model, "card", {}).get("task", {})
-                                                                   .get("kind")))
+                                                  unit=output_unit(card(self.model).get("task", {}).get("kind")))
             shown = time.perf_counter()
             self.timings = {"sequence_ms": (shown - started) * 1000}
             window = self.visible_span()

@@ -5,6 +5,7 @@ The view of :class:`~xai_widgets.widgets.core.GalleryCore`, which holds the stat
 from __future__ import annotations
 
 import time
+import warnings
 
 import ipywidgets as ipw
 import numpy as np
@@ -85,7 +86,7 @@ class FilterGallery(ipw.VBox):
         self.model, self.device, self.mode = model, core.device, mode
         self.sequences, self.motifs, self.matches, self.importance = (core.sequences, core.motifs, core.matches,
                                                                       core.importance)
-        self.order, self.reference_predictions = core.order, core.reference_predictions
+        self.order, self.intact_predictions = core.order, core.intact_predictions
         self.timings: dict[str, float] = {}
         target = resolve_target(model, target, core.n_outputs)
 
@@ -153,6 +154,14 @@ class FilterGallery(ipw.VBox):
         return self.core.predictions
 
     @property
+    def reference_predictions(self):
+        """Deprecated name of ``intact_predictions`` (the intact model's predictions ``(S, T)`` on
+        the sequences shown); ``reference`` means DeepLIFT's reference sequences."""
+        warnings.warn("FilterGallery.reference_predictions is deprecated; use intact_predictions", FutureWarning,
+                      stacklevel=2)
+        return self.intact_predictions
+
+    @property
     def auroc(self) -> float:
         """The held-out metric with :attr:`ablated` silenced."""
         return self.core.auroc
@@ -184,16 +193,16 @@ class FilterGallery(ipw.VBox):
         fills = [TILE_COLORS.get(core.tile_state(f), TILE_COLORS["focus"]) for f in self.order]
         with self.plot.batched():
             update_source(self.sources["tiles"], {**self.sources["tiles"].data, "fill": fills})
-        reference = self.importance.reference_score
+        intact = self.importance.intact_score
         t = self.target
         rows = "".join(f"<tr><td>{i}</td><td>{float(a):+.3f}</td><td>{float(b):+.3f}</td>"
                        f"<td>{float(b - a):+.3f}</td></tr>"
-                       for i, a, b in zip(self.sequences, self.reference_predictions[:, t], self.predictions[:, t]))
+                       for i, a, b in zip(self.sequences, self.intact_predictions[:, t], self.predictions[:, t]))
         self.readout.value = (
             f"<b>ablated</b>: <span class='xw-ablated'>{len(self.ablated)}</span> filter(s) "
             f"{list(self.ablated)[:12]}{' ...' if len(self.ablated) > 12 else ''} · held-out "
-            f"{self.importance.metric.upper()} {reference:.4f} → <span class='xw-auroc'>{self.auroc:.4f}</span> "
-            f"({self.auroc - reference:+.4f})"
+            f"{self.importance.metric.upper()} {intact:.4f} → <span class='xw-auroc'>{self.auroc:.4f}</span> "
+            f"({self.auroc - intact:+.4f})"
             f"<table style='font-size:90%'><tr><th>sequence</th><th>intact</th><th>ablated</th><th>change</th></tr>"
             f"{rows}</table>")
         self.details.value = self._details()

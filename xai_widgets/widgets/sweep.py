@@ -14,12 +14,32 @@ import traitlets
 from torch import nn
 
 from ..data import ORIENTATIONS
-from ..plots import add_instance_boxes, instance_data, logo_data, logo_figure, padded_limits, sweep_figure
+from ..plots import (
+    add_instance_boxes,
+    instance_data,
+    logo_data,
+    logo_figure,
+    padded_limits,
+    sweep_data,
+    sweep_figure,
+)
 from ._common import bokeh_widget, kernel_io_loop, update_source
 from .core import SweepCore
 from .core.sweep import motif_names, resolve_motif
 
 __all__ = ["SpacingSweep", "motif_names", "resolve_motif"]
+
+
+def sweep_columns(parts) -> dict:
+    """The columns of the sweep figure from the core's parts (one orientation each); orientations
+    not run are NaN, so they are drawn empty."""
+    columns = {"spacing": parts[0].spacings.numpy()}
+    for part in parts:
+        columns.update({k: v for k, v in sweep_data(part).items() if k != "spacing"})
+    for orientation in ORIENTATIONS:
+        for key in ("effect", "lo", "hi"):
+            columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
+    return columns
 
 
 class SpacingSweep(ipw.VBox):
@@ -256,7 +276,7 @@ class SpacingSweep(ipw.VBox):
         self._inputs = (motif_a, motif_b, bgs)
         self.result = parts
         self.spacing = None  # no example of the new result yet
-        columns = self.core.curves(parts)
+        columns = sweep_columns(parts)
         bottom, top = padded_limits(np.concatenate([np.asarray(v, dtype=float) for k, v in columns.items()
                                                     if k != "spacing"]))
         with self.plot.batched():

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..methods import VariantScores, get_method
 from ..plots import add_instance_boxes, attribution_track_figure, instance_data, logo_data, logo_figure, track_data
-from ._common import bokeh_widget
+from ._common import bokeh_widget, target_options
 from .core import VariantCore
 from .core.variants import sort_keys
 from .flipper import NucleotideFlipper
@@ -124,7 +124,7 @@ class VariantExplorer(ipw.VBox):
         self.header = ipw.HTML().add_class("xw-variant-header")
         self.method_dropdown = ipw.Dropdown(options=[(get_method(m).label, m) for m in self.available_methods],
                                             value=core.method, description="logo", layout=ipw.Layout(width="280px"))
-        self.target_dropdown = ipw.Dropdown(options=[(f"{t}: {n}", t) for t, n in enumerate(self.output_names)],
+        self.target_dropdown = ipw.Dropdown(options=target_options(model, len(self.output_names)),
                                             value=target, description="target", layout=ipw.Layout(width="220px"))
         self.allele_buttons = ipw.ToggleButtons(options=["alt", "ref"], value="alt",
                                                 style={"button_width": "50px"})
@@ -270,8 +270,8 @@ class VariantExplorer(ipw.VBox):
                                                               self.scores.length))
         instances = [variant] + instances  # the flipper opens centred on its first instance
         self.flipper = NucleotideFlipper(self.model, X, target=self.target, method=self.method, instances=instances,
-                                         target_names=list(self.output_names), window=self.window,
-                                         method_options=self.method_options, device=self.device)
+                                         window=self.window, method_options=self.method_options,
+                                         device=self.device)
         self.flipper_box.children = [ipw.HTML(f"<b>flipper on the {allele} window of "
                                               f"{html.escape(f'{r.chrom}:{r.pos} {r.ref}>{r.alt}')}</b>"),
                                      self.flipper]

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..dataset import Dataset
-from ..io import ReadReport, read_fasta, read_table
+from ..dataset import Dataset, ReadReport
+from ..io import read_fasta, read_table
 
 HERE = Path(__file__).resolve().parent
 CHIP_TFS = ("ctcf", "pu1")

@@ -9,7 +9,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from ...methods import capabilities, check_target, get_method, method_names, output_names
+from ...methods import capabilities, check_target, get_method, method_names
 
 
 class LRUCache:
@@ -91,14 +91,8 @@ def menu_options(options: dict | None) -> dict:
 
 
 def resolve_target(model, target, n_outputs: int) -> int:
-    """``target`` (an output index, or a name of :func:`~xai_widgets.methods.output_names`) as
-    an index, by the package's one rule: ``None`` selects the model's only output and raises
-    ``ValueError`` for a multi-output model."""
-    if isinstance(target, str):
-        names = output_names(model, n_outputs)
-        if target not in names:
-            raise ValueError(f"target {target!r} is not an output of the model; its outputs are {names}: "
-                             "pass target=<index or name>")
-        target = names.index(target)
-    return check_target(target, n_outputs)
+    """``target`` (an output index, or a name of :func:`xai_widgets.contract.output_names`) as an
+    index, by the package's one rule (:func:`~xai_widgets.methods.check_target`): ``None`` selects
+    the model's only output and raises ``ValueError`` for a multi-output model, naming its outputs."""
+    return check_target(target, n_outputs, model=model)
 

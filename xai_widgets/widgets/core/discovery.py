@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..._core import predict, resolve_device
-from ...methods import AttributionStore, DiscoveryResult, output_names
+from ...contract import output_names
+from ...methods import AttributionStore, DiscoveryResult
 from ._common import resolve_target
 
 

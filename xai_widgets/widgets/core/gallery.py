@@ -13,11 +13,11 @@ from ...methods import (
     filter_importance,
     filters_from_activations,
     mean_activations,
-    mean_metric,
     model_fingerprint,
     predict_ablated,
     tomtom_matches,
 )
+from ...metrics import mean_metric
 from ._common import LRUCache, content_digest
 
 #: Analyses ``(motifs, matches, importance)`` of the most recent (model, data, settings), keyed by
@@ -71,7 +71,7 @@ class GalleryCore:
         self.order = [int(f) for f in self.importance.order]
         self.means = (mean_activations(model, self.X_eval, batch_size=batch_size, device=self.device)
                       if mode == "mean" else None)
-        self.reference_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
+        self.intact_predictions = predict(model, self.X_chosen, batch_size=batch_size, device=self.device)
         self.n_outputs = y.shape[1]
         self.ablated: tuple = ()
         self.focus: int | None = None

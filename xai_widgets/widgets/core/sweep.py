@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ..._core import predict, resolve_device
+from ...contract import input_length
 from ...data import ORIENTATIONS, Motif, b_start, backgrounds, bundled_motifs, get_motif, insert_motifs, jaspar_motifs
 from ...methods import saturation_mutagenesis, spacing_sweep
-from ...plots import sweep_data
 from ._common import resolve_target
 
 
@@ -38,11 +38,6 @@ def resolve_motif(text: str):
                          "consensus of at least 4 bases") from error
 
 
-def model_length(model: nn.Module) -> int | None:
-    """The input length a zoo model's card states, or None."""
-    return getattr(model, "card", {}).get("task", {}).get("length")
-
-
 class SweepCore:
     """Motif-spacing sweeps of one model (no view, no thread). Parameters as
     :class:`~xai_widgets.widgets.SpacingSweep`."""
@@ -52,7 +47,7 @@ class SweepCore:
         self.model, self.device, self.random_state = model, resolve_device(device), random_state
         self.background_sequences = background_sequences
         self.length = length or (background_sequences.shape[2] if background_sequences is not None
-                                 else model_length(model))
+                                 else input_length(model))
         if self.length is None:
             raise ValueError("give length= (or background_sequences=): the model does not say its input length")
         probe = torch.zeros(1, 4, self.length)
@@ -90,17 +85,6 @@ class SweepCore:
                                        random_state=self.random_state))
             on_block(len(parts))
         return None if cancelled() else parts
-
-    @staticmethod
-    def curves(parts) -> dict:
-        """The columns of the sweep figure (orientations not run are NaN)."""
-        columns = {"spacing": parts[0].spacings.numpy()}
-        for part in parts:
-            columns.update({k: v for k, v in sweep_data(part).items() if k != "spacing"})
-        for orientation in ORIENTATIONS:  # orientations not run are drawn empty
-            for key in ("effect", "lo", "hi"):
-                columns.setdefault(f"{key}_{orientation}", np.full(len(columns["spacing"]), np.nan))
-        return columns
 
     @staticmethod
     def peak(parts):

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..._core import resolve_device
-from ...methods import VariantScores, explain_variant, output_names, variant_motifs
+from ...contract import output_names
+from ...methods import VariantScores, explain_variant, variant_motifs
 from ._common import LRUCache, menu_method, menu_methods, menu_options, resolve_target
 
 
