@@ -261,3 +261,13 @@ def policy_threads_now() -> int:
 
     with thread_policy() as threads:
         return threads
+
+
+def header(load: CPULoad | None = None) -> str:
+    """The first line of a benchmark's output: processor, cores, torch and its threads, the load."""
+    import platform
+
+    import torch
+
+    return (f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads; {load_note(load)}")

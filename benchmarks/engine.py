@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import warnings
 
 import torch
-from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note
+from _timing import add_load_arguments, alternate, cpu_load, header, load_fields
 
 from xai_widgets import data, zoo
 from xai_widgets.methods import global_importance, motif_effects, spacing_sweep
@@ -117,8 +116,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     results = []
     with cpu_load(args) as load:
-        print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads; {load_note(load)}", flush=True)
+        print(header(load), flush=True)
         for row in (r for r in args.rows if r != "first_call"):
             for name in args.models:
                 target, length, motif_a, motif_b = MODELS[name]

@@ -28,12 +28,10 @@ lines with the load (``_timing.load_fields``).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import warnings
 
 import torch
-from _timing import add_load_arguments, alternate, cpu_load, load_fields, load_note, policy_off, policy_threads_now
+from _timing import add_load_arguments, alternate, cpu_load, header, load_fields, policy_off, policy_threads_now
 
 from xai_widgets import data, predict, zoo
 from xai_widgets.methods import mutagenesis_at, saturation_mutagenesis
@@ -94,8 +92,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     results = []
     with cpu_load(args) as load:
-        print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads; {load_note(load)}", flush=True)
+        print(header(load), flush=True)
         for name in args.models:
             model = zoo.load(name, device="cpu")
             X = sequence(name)
