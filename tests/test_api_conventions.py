@@ -299,3 +299,23 @@ def test_attribution_results_share_one_protocol():
     occ = results["occlusion"]  # values: the per-position change at the observed base
     torch.testing.assert_close(occ.values.sum(1), occ.per_position())
     assert not isinstance(object(), methods.AttributionResult)
+
+
+def test_a_positional_option_names_the_call_and_the_parameters():
+    """Issue 25: a keyword-only option passed by position names the function, its positional
+    parameters and what to do, as Python itself does (not the bare "too many positional arguments"
+    of ``inspect.Signature.bind``); other binding errors name the function too."""
+    import re
+
+    import pytest
+    import torch
+
+    from xai_widgets import methods
+
+    model = torch.nn.Sequential(torch.nn.Conv1d(4, 2, 3), torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    X = torch.eye(4)[torch.arange(12) % 4].T[None]
+    with pytest.raises(TypeError, match=re.escape("saturation_mutagenesis() takes 2 positional arguments (model, X) "
+                                                  "but 3 were given; the options after them are keyword-only")):
+        methods.saturation_mutagenesis(model, X, 0)
+    with pytest.raises(TypeError, match=r"^global_importance\(\): missing a required argument: 'insertions'"):
+        methods.global_importance(model, X, motif="ACG")

@@ -64,9 +64,22 @@ def model_method(func):
     signature = inspect.signature(func)
     names = list(signature.parameters)
 
+    positional = [p.name for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:  # name the call and the parameter, as Python itself does
+            if len(args) > len(positional):
+                extra = [p for p in signature.parameters.values() if p.kind == p.KEYWORD_ONLY]
+                hint = (f"; the options after them are keyword-only: pass them by name (e.g. {extra[0].name}=...)"
+                        if extra else "")
+                raise TypeError(f"{func.__qualname__}() takes {len(positional)} positional argument"
+                                f"{'s' if len(positional) != 1 else ''} ({', '.join(positional)}) but "
+                                f"{len(args)} were given{hint}") from None
+            raise TypeError(f"{func.__qualname__}(): {error}") from None
         model = bound.arguments.get(names[0])
         if isinstance(model, nn.Module):
             if len(names) > 1 and names[1] in bound.arguments:
