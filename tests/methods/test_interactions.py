@@ -9,8 +9,7 @@ from tests.helpers import random_one_hot
 from xai_widgets import zoo
 from xai_widgets.data import GRAMMAR_RULE, cooperative_grammar
 from xai_widgets.evaluation import grammar_sequences, planted_pair_rank
-from xai_widgets.methods import saturation_mutagenesis
-from xai_widgets.methods.interactions import Feature, dfim, mutated_importance, pairwise_ism
+from xai_widgets.methods import Feature, dfim, mutated_importance, pairwise_ism, saturation_mutagenesis
 from xai_widgets.zoo.architectures import build
 
 P1, B1, P2, B2 = 5, 2, 9, 0  # G at 5, A at 9

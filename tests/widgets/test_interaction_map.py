@@ -7,7 +7,7 @@ from bokeh.events import Tap
 
 from xai_widgets import zoo
 from xai_widgets.data import cooperative_grammar
-from xai_widgets.methods.interactions import dfim, mutated_importance, pairwise_ism
+from xai_widgets.methods import dfim, mutated_importance, pairwise_ism
 from xai_widgets.widgets.interaction import InteractionMap
 
 

@@ -70,14 +70,7 @@ from .discovery import MATRICES, DiscoveryResult, MotifPattern, discover_motifs
 from .filters import UnitSummary, filters_from_activations, filters_from_weights, first_layer, unit_summaries
 from .gia import GIAResult, MotifEffects, SpacingSweepResult, global_importance, motif_effects, spacing_sweep
 from .gradients import Attribution, correct_gradient, gradient_x_input, integrated_gradients, saliency
-from .interactions import (
-    DFIMResult,
-    Feature,
-    PairwiseISMResult,
-    dfim,
-    mutated_importance,
-    pairwise_ism,
-)
+from .interactions import DFIMResult, Feature, dfim, mutated_importance
 from .ism import (
     ISMResult,
     KnockoutResult,
@@ -90,6 +83,7 @@ from .ism import (
     supports_fast_ism,
 )
 from .maximize import MaximizationResult, maximize_activation
+from .pairwise import PairwiseISMResult, pairwise_ism
 from .registry import (
     Applicability,
     AttributionMethod,
@@ -100,14 +94,8 @@ from .registry import (
 )
 from .results import AttributionResult
 from .tomtom import SIGNIFICANT_E_VALUE, MotifMatch, tomtom_matches
-from .variants import (
-    VariantExplanation,
-    VariantScores,
-    explain_variant,
-    random_snv_effects,
-    score_variants,
-    variant_motifs,
-)
+from .variant_explain import VariantExplanation, explain_variant
+from .variants import VariantScores, random_snv_effects, score_variants, variant_motifs
 
 __all__ = [
     "AttributionStore", "attribute_to_store", "model_fingerprint",
