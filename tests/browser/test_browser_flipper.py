@@ -5,6 +5,8 @@ Skipped without Playwright or Chromium, except under ``CI=true`` where that is a
 Screenshots go to ``$XW_BROWSER_ARTIFACTS`` (default ``test-artifacts/browser/``).
 """
 
+import time
+
 import pytest
 
 from xai_widgets import zoo
@@ -36,6 +38,16 @@ def browser_sequence(page) -> str:
     positions = xl.bokeh_source_data(page, "flipper_sequence_source", "position")
     bases = xl.bokeh_source_data(page, "flipper_sequence_source", "base")
     return "".join(base for _, base in sorted(zip(positions, bases)))
+
+
+def wait_for_browser_sequence(page, sequence: str, timeout: float = 30) -> None:
+    """Wait until the browser's sequence source holds ``sequence``: the readout (an ipywidget) and
+    the Bokeh sources travel in separate messages, so one can land before the other on a busy
+    machine; fail with both sequences after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (shown := browser_sequence(page)) != sequence and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert shown == sequence
 
 
 def browser_outlines(page, expression: str, source: str) -> list:
@@ -76,7 +88,7 @@ def test_clicks_edit_the_sequence_and_update_the_readout(lab, page):
         for name in ("flipper_sequence", "flipper_logo", "flipper_heatmap", "flipper_history"):
             xl.wait_for_bokeh_plot(page, name)
         xl.wait_for_text(page, ".xw-readout", lambda text: expected_readout(model, sequence) in text)
-        assert browser_sequence(page) == sequence
+        wait_for_browser_sequence(page, sequence)
         assert_letters_drawn_where_the_data_says(page)
         xl.screenshot(page, "flipper_start")
 
@@ -85,7 +97,7 @@ def test_clicks_edit_the_sequence_and_update_the_readout(lab, page):
         xl.click_bokeh(page, "flipper_heatmap", 12, 3 - "ACGT".index(base))
         sequence = sequence[:12] + base + sequence[13:]
         xl.wait_for_text(page, ".xw-readout", lambda text: expected_readout(model, sequence) in text)
-        assert browser_sequence(page) == sequence
+        wait_for_browser_sequence(page, sequence)
 
         # a letter of the sequence track: the next base
         nxt = "ACGT"[("ACGT".index(sequence[30]) + 1) % 4]
@@ -107,5 +119,5 @@ def test_clicks_edit_the_sequence_and_update_the_readout(lab, page):
                 new = "ACGT"[3 - row]
             sequence = sequence[:position] + new + sequence[position + 1 :]
         xl.wait_for_text(page, ".xw-readout", lambda text: expected_readout(model, sequence) in text, timeout=60)
-        assert browser_sequence(page) == sequence
+        wait_for_browser_sequence(page, sequence)
         xl.screenshot(page, "flipper_after_burst")
