@@ -1,6 +1,7 @@
 """BatchedBokehModel: a view created later renders the current document, not the creation-time one;
-the browser model is re-sent only when it lags behind; a background thread may not change it, a kernel
-subshell thread may."""
+the browser model is re-sent only when it lags behind, before a display (also of a container holding
+the widget) and once after the changes that follow a display; a background thread may not change it,
+a kernel subshell thread may."""
 
 import json
 import threading
@@ -10,6 +11,7 @@ import pytest
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
+from xai_widgets.widgets import _common
 from xai_widgets.widgets._common import bokeh_widget, sync_views, update_source
 
 
@@ -75,7 +77,7 @@ def test_lagging_browser_model_is_resent_once(widget):
     with w.batched():
         update_source(source, {"x": [0, 1, 2], "y": [5, 6, 70]})
     assert len(sent.patches()) >= 3 and sent.states() == []  # live views get the patch
-    sync_views()  # after a cell: a view displayed in it must not show the old data
+    sync_views()  # a view created now must not show the old data
     (state,) = sent.states()
     assert bundle_data(state["render_bundle"], source.id)["y"] == [5, 6, 70]
     sync_views()
@@ -91,6 +93,100 @@ def test_display_sends_the_current_document_first(widget):
     assert "application/vnd.jupyter.widget-view+json" in bundle
     (state,) = sent.states()
     assert bundle_data(state["render_bundle"], source.id) == {"x": [3], "y": [4]}
+
+
+def test_displaying_a_container_sends_the_current_document_first(widget):
+    import ipywidgets as ipw
+
+    w, source = widget
+    sent = Sent(w)
+    update_source(source, {"x": [8], "y": [9]})
+    box = ipw.VBox([ipw.HBox([ipw.HTML("readout")]), ipw.VBox([w])])  # the widget two levels down
+    bundle = _common._widget_mimebundle(box)  # what IPython calls for any ipywidget it displays
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    (state,) = sent.states()
+    assert bundle_data(state["render_bundle"], source.id) == {"x": [8], "y": [9]}
+    _common._widget_mimebundle(box)
+    assert len(sent.states()) == 1  # displayed again unchanged: nothing to send
+
+
+def test_ipython_displays_of_any_widget_go_through_the_sync(widget, monkeypatch):
+    import types
+
+    import IPython
+    import ipywidgets as ipw
+    from IPython.core.formatters import DisplayFormatter
+
+    w, source = widget
+    shell = types.SimpleNamespace(display_formatter=DisplayFormatter())  # IPython's, without a shell
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    _common._register_display_sync()
+    _common._register_display_sync()  # once only
+    assert shell.display_formatter.mimebundle_formatter.type_printers[ipw.Widget] is _common._widget_mimebundle
+    sent = Sent(w)
+    update_source(source, {"x": [1, 2], "y": [3, 4]})
+    data, _ = shell.display_formatter.format(ipw.VBox([w]))  # how display() and a cell's value are formatted
+    assert "application/vnd.jupyter.widget-view+json" in data
+    (state,) = sent.states()
+    assert bundle_data(state["render_bundle"], source.id) == {"x": [1, 2], "y": [3, 4]}
+
+
+class FakeLoop:
+    """A kernel event loop that runs callbacks when told to."""
+
+    def __init__(self):
+        self.callbacks, self.timeouts, self.now = [], {}, 0.0
+
+    def add_callback(self, f, *args):
+        self.callbacks.append((f, args))
+
+    def call_later(self, delay, f):
+        handle = object()
+        self.timeouts[handle] = (self.now + delay, f)
+        return handle
+
+    def remove_timeout(self, handle):
+        self.timeouts.pop(handle, None)
+
+    def run(self, seconds):
+        while self.callbacks:
+            f, args = self.callbacks.pop(0)
+            f(*args)
+        self.now += seconds
+        for handle, (when, f) in sorted(self.timeouts.items(), key=lambda item: item[1][0]):
+            if when <= self.now:
+                del self.timeouts[handle]
+                f()
+
+
+def test_changes_right_after_a_display_are_followed_by_one_resend_when_quiet(widget, monkeypatch):
+    w, source = widget
+    loop = FakeLoop()
+    monkeypatch.setattr(_common, "kernel_io_loop", lambda: loop)
+    sent = Sent(w)
+    w._repr_mimebundle_()  # displayed: a view is being created in the browser
+    assert sent.states() == []  # nothing had changed
+    for y in (10, 20, 30):  # e.g. the flipper's deferred steps, each may reach no view yet
+        update_source(source, {"x": [0, 1, 2], "y": [5, 6, y]})
+        loop.run(_common.HEAL_QUIET / 2)
+    assert sent.states() == []  # still changing: the re-send waits
+    loop.run(_common.HEAL_QUIET)
+    (state,) = sent.states()  # one re-send, of the final document
+    assert bundle_data(state["render_bundle"], source.id)["y"] == [5, 6, 30]
+    loop.run(10 * _common.HEAL_QUIET)
+    assert len(sent.states()) == 1
+
+
+def test_changes_long_after_a_display_are_patches_only(widget, monkeypatch):
+    w, source = widget
+    loop = FakeLoop()
+    monkeypatch.setattr(_common, "kernel_io_loop", lambda: loop)
+    sent = Sent(w)
+    w._repr_mimebundle_()
+    monkeypatch.setattr(w, "_displayed_at", w._displayed_at - _common.HEAL_WINDOW - 1)  # a click, later
+    update_source(source, {"x": [0, 1, 2], "y": [5, 6, 99]})
+    loop.run(10 * _common.HEAL_QUIET)
+    assert sent.patches() and sent.states() == []  # the live views got it; no redraw of every view
 
 
 def test_a_change_from_another_thread_is_refused(widget):

@@ -69,7 +69,48 @@ def setup_notebook() -> None:
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
+    _send_render_guard()
     _pages_with_bokehjs.add(_frontend_session())
+
+
+#: Run in the page after BokehJS: jupyter_bokeh 4 rebuilds a widget view (when its document is
+#: re-sent) by clearing the document it may still be rendering, and BokehJS >= 3.8's
+#: ``add_document_standalone`` then reads the cleared document's ``config`` and rejects
+#: ("configuration is missing", an uncaught error in the page; the rebuilt view is fine). A
+#: cleared document answers with an empty configuration instead. Idempotent.
+RENDER_GUARD_JS = """
+(function xwRenderGuard(tries) {
+  const Bokeh = window.Bokeh;
+  if (Bokeh == null || typeof Bokeh.require !== "function") {
+    if (tries < 2400) setTimeout(() => xwRenderGuard(tries + 1), 25);
+    return;
+  }
+  const {Document} = Bokeh.require("document");
+  if (Document.prototype.xwRenderGuard) return;
+  const config = Object.getOwnPropertyDescriptor(Document.prototype, "config");
+  if (config == null || config.get == null) return;  // a BokehJS without document configuration
+  Object.defineProperty(Document.prototype, "config", {
+    configurable: true,
+    get() { return this._config == null ? {notifications: null} : config.get.call(this); },
+    set: config.set,
+  });
+  Document.prototype.xwRenderGuard = true;
+})(0);
+"""
+
+
+def _send_render_guard() -> None:
+    """Publish :data:`RENDER_GUARD_JS` the way Bokeh publishes its loader (in a kernel only)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    from bokeh.io.notebook import JS_MIME_TYPE, LOAD_MIME_TYPE
+
+    publish_display_data({JS_MIME_TYPE: RENDER_GUARD_JS, LOAD_MIME_TYPE: RENDER_GUARD_JS})
 
 
 def ensure_bokehjs() -> None:

@@ -102,10 +102,13 @@ def assert_browser_matches_kernel(page: Any, widget_expression: str, *, views: i
                                   atol: float = 1e-9, timeout: float = 20) -> dict:
     """Assert that every browser view of a widget holds exactly Python's data sources.
 
-    Reads the kernel's sources of ``widget_expression`` (:func:`kernel_sources`), then waits up
-    to ``timeout`` seconds until exactly ``views`` rendered documents hold those sources and
-    each holds every column of every source with Python's values (numbers within
-    ``atol + rtol * |python|``, NaN equal to NaN).
+    Polls for up to ``timeout`` seconds, reading the kernel's sources of ``widget_expression``
+    (:func:`kernel_sources`) and then the page's at each poll, until exactly ``views`` rendered
+    documents hold those sources and each holds every column of every source with Python's
+    values (numbers within ``atol + rtol * |python|``, NaN equal to NaN). The kernel is read
+    again at each poll because a widget may still be changing (the flipper computes the rest of
+    its maps in deferred steps after a click): what must hold is that browser and kernel agree
+    once it settles, not that the browser reaches a state the kernel has already left.
 
     Returns
     -------
@@ -117,11 +120,11 @@ def assert_browser_matches_kernel(page: Any, widget_expression: str, *, views: i
     AssertionError
         Naming the first differing source and column, with the lengths on both sides.
     """
-    expected = kernel_sources(page, widget_expression)
-    if not expected:
-        raise AssertionError(f"{widget_expression} has no Bokeh data sources in the kernel")
     deadline = time.monotonic() + timeout
     while True:
+        expected = kernel_sources(page, widget_expression)
+        if not expected:
+            raise AssertionError(f"{widget_expression} has no Bokeh data sources in the kernel")
         problems = []
         docs = [d for d in browser_sources(page) if any(sid in d for sid in expected)]
         if len(docs) != views:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from functools import cache
@@ -118,30 +119,72 @@ def _current_render_bundle(value, widget) -> str:
 
 _live_models = weakref.WeakSet()
 
+#: After a widget is displayed, changes sent within this many seconds may reach the browser
+#: before its new view listens (JupyterLab creates views asynchronously): they are followed by
+#: one re-send of the whole document (:meth:`BatchedBokehModel.sync_views`).
+HEAL_WINDOW = 15.0
+#: ... once the document has been quiet this long (seconds), so that a burst of changes (the
+#: flipper's deferred steps, a sweep's blocks) costs one redraw, not one each.
+HEAL_QUIET = 1.0
+
 
 def sync_views() -> None:
     """Send the current document to every BatchedBokehModel whose browser model lags behind.
 
-    Runs after every notebook cell (an IPython ``post_run_cell`` hook): a cell may have displayed
-    a widget (a new view) after its document changed, and a new view renders from the browser
-    model's ``render_bundle``.
+    Every live view then redraws from it. Displays do this by themselves (a display of any
+    ipywidget syncs the Bokeh widgets inside it first, see :func:`_register_display_sync`);
+    call this after building a view in a way IPython's display does not see (e.g. adding the
+    widget to the ``children`` of a container already on screen).
     """
     for model in list(_live_models):
         model.sync_views()
 
 
-def _after_cell(*_) -> None:
-    sync_views()
+def _bokeh_models_in(widget):
+    """The BatchedBokehModels in an ipywidget tree (``widget`` and what its traits hold)."""
+    from ipywidgets import Widget
+
+    cls = _batched_bokeh_model_class()
+    seen, stack, found = set(), [widget], []
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        if isinstance(w, cls):
+            found.append(w)
+            continue
+        for name in getattr(w, "keys", ()):
+            value = getattr(w, name, None)
+            if isinstance(value, Widget):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, Widget))
+    return found
 
 
-def _register_post_run_cell_hook() -> None:
+def _widget_mimebundle(widget):
+    """IPython's mimebundle printer for every ipywidget: the Bokeh widgets inside it send their
+    current document (if theirs lags behind) before the display message that creates the views."""
+    for model in _bokeh_models_in(widget):
+        model._before_display()
+    return widget._repr_mimebundle_()
+
+
+def _register_display_sync() -> None:
+    """Have IPython call :func:`_widget_mimebundle` for every ipywidget it displays (``display``
+    and a cell's last expression both go through its mimebundle formatter)."""
     try:
         from IPython import get_ipython
+        from ipywidgets import Widget
     except ImportError:
         return
     shell = get_ipython()
-    if shell is not None and _after_cell not in shell.events.callbacks["post_run_cell"]:
-        shell.events.register("post_run_cell", _after_cell)
+    if shell is None:
+        return
+    formatter = shell.display_formatter.mimebundle_formatter
+    if formatter.type_printers.get(Widget) is not _widget_mimebundle:
+        formatter.for_type(Widget, _widget_mimebundle)
 
 
 @cache
@@ -159,13 +202,14 @@ def _batched_bokeh_model_class():
 
         - ``render_bundle`` is serialised from the document *as it is now* whenever the state
           is sent (a reloaded page requests it from the kernel);
-        - :meth:`sync_views` sends it when the browser's model lags behind (after changes
-          while no view was alive, or before a second display); it runs after every cell and
-          when this widget is displayed. Every live view then rebuilds itself from it (that is
-          jupyter_bokeh's view code; a rebuilt view keeps sending clicks). We keep the browser
-          model current this way rather than by patching only the new view: a view created
-          later renders from the browser model alone, and a patch sent while the view is being
-          created can reach the model before the view listens;
+        - :meth:`sync_views` sends it when the browser's model lags behind; it runs when this
+          widget, or any ipywidget holding it, is displayed (before the display message), and
+          once more :data:`HEAL_QUIET` seconds after the last change sent within
+          :data:`HEAL_WINDOW` seconds of a display (such a change may reach the browser while
+          the new view is being created, before it listens). Every live view then rebuilds
+          itself from it (that is jupyter_bokeh's view code; a rebuilt view keeps sending
+          clicks). It is not sent after every cell or click: a rebuild is a visible redraw, and
+          jupyter_bokeh's view rebuilds by clearing the document it may still be rendering;
         - inside ``with model.batched():`` changes are collected and sent as one ``PATCH-DOC``
           message on exit, so BokehJS applies them together and redraws once;
         - changes may come from the kernel's threads only: the main thread (cells) and the
@@ -180,6 +224,8 @@ def _batched_bokeh_model_class():
         _pending = None
         _views_behind = False
         _closed = False
+        _displayed_at = -float("inf")  # time.monotonic() of the last display
+        _heal = None  # the pending re-send after a display (a timeout handle on the kernel's loop)
 
         def __init__(self, model, **kwargs):
             self._owner_thread = threading.get_ident()
@@ -187,7 +233,7 @@ def _batched_bokeh_model_class():
             self._forwarded = {}  # source id: the data last forwarded from one view to all
             super().__init__(model, **kwargs)
             _live_models.add(self)
-            _register_post_run_cell_hook()
+            _register_display_sync()
 
         def close(self) -> None:
             if self._closed:  # ipywidgets closes again on garbage collection; jupyter_bokeh would raise
@@ -205,8 +251,30 @@ def _batched_bokeh_model_class():
                     self.send_state("render_bundle")
 
         def _repr_mimebundle_(self, **kwargs):
-            self.sync_views()
+            self._before_display()
             return super()._repr_mimebundle_(**kwargs)
+
+        def _before_display(self) -> None:
+            """A view is about to be created: send the current document now, and heal after it."""
+            self.sync_views()
+            self._displayed_at = time.monotonic()
+
+        def _schedule_heal(self) -> None:
+            """On the kernel's loop: (re)arm one :meth:`sync_views` :data:`HEAL_QUIET` seconds from now."""
+            loop = kernel_io_loop()
+            if loop is None or self._closed:
+                return
+
+            def rearm():
+                if self._heal is not None:
+                    loop.remove_timeout(self._heal)
+                self._heal = loop.call_later(HEAL_QUIET, heal)
+
+            def heal():
+                self._heal = None
+                self.sync_views()
+
+            loop.add_callback(rearm)  # from any kernel thread; the loop's own thread arms it
 
         @contextmanager
         def batched(self):
@@ -275,5 +343,7 @@ def _batched_bokeh_model_class():
                 for buffer in msg.buffers:
                     self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
                     self.send({"msg": "patch"}, [buffer.to_bytes()])
+            if time.monotonic() - self._displayed_at < HEAL_WINDOW:
+                self._schedule_heal()
 
     return BatchedBokehModel

@@ -240,9 +240,8 @@ class SpacingSweep(ipw.VBox):
             except queue.Empty:
                 break
             function(*args)
-        # this may run at any time, also while a browser view is being created (and would miss
-        # the changes): have every view redraw from the current document
-        self.plot.sync_views()
+        # a view being created as this runs (a display moments ago) may miss these changes: the
+        # Bokeh widget re-sends its whole document once things are quiet (BatchedBokehModel)
 
     def _settings(self):
         return self.core.settings(self.motif_a, self.motif_b, self.orientations, self.spacings, self.n_backgrounds)
