@@ -15,11 +15,12 @@ so a widget updates a plot by assigning new columns (``source.data = logo_data(.
 - :func:`gallery_figure`, :func:`gallery_data`: filter logos on a grid
 - :func:`sweep_figure`, :func:`sweep_data`: a motif-spacing sweep, one colour per orientation
 - :func:`save_png`, :func:`save_svg`: files, via Playwright and the system's headless Chromium
-- :func:`setup_notebook`, :func:`show`, :func:`ensure_bokehjs`: BokehJS loaded INLINE (works offline)
+- :func:`setup_notebook`, :func:`show`, :func:`ensure_bokehjs`: BokehJS loaded INLINE (works offline);
+  :func:`bokeh_models_in`: the Bokeh widgets inside an ipywidget tree
 - :func:`padded_limits`: an explicit axis range for data that change
 """
 
-from ._common import BASE_COLORS, ensure_bokehjs, setup_notebook, show
+from ._common import BASE_COLORS, bokeh_models_in, ensure_bokehjs, setup_notebook, show
 from .attention import (
     AttentionPanel,
     add_query_marker,
@@ -66,6 +67,7 @@ __all__ = [
     "attribution_panel",
     "attribution_track_figure",
     "before_after_figures",
+    "bokeh_models_in",
     "gallery_data",
     "gallery_figure",
     "heat_strip_data",

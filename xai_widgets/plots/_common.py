@@ -113,6 +113,38 @@ def _send_render_guard() -> None:
     publish_display_data({JS_MIME_TYPE: RENDER_GUARD_JS, LOAD_MIME_TYPE: RENDER_GUARD_JS})
 
 
+def bokeh_models_in(widget, cls=None) -> list:
+    """The Bokeh widgets in an ipywidget tree: ``widget`` and every widget its traits hold
+    (``children``, and any other widget-valued trait), depth first.
+
+    Parameters
+    ----------
+    widget : ipywidgets.Widget
+    cls : type, optional
+        Default None: ``jupyter_bokeh.BokehModel`` (every Bokeh widget); a subclass to find only those.
+    """
+    from ipywidgets import Widget
+
+    if cls is None:
+        from jupyter_bokeh import BokehModel as cls
+    seen, stack, found = set(), [widget], []
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        if isinstance(w, cls):
+            found.append(w)
+            continue
+        for name in getattr(w, "keys", ()):
+            value = getattr(w, name, None)
+            if isinstance(value, Widget):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, Widget))
+    return found
+
+
 def ensure_bokehjs() -> None:
     """:func:`setup_notebook` unless this browser page (kernel client session) already got BokehJS."""
     if _frontend_session() not in _pages_with_bokehjs:

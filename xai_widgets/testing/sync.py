@@ -28,20 +28,18 @@ def _plain(value: Any) -> Any:
 def python_sources(widget: Any) -> str:
     """Every ``ColumnDataSource`` of every Bokeh widget inside ``widget``, as JSON (run in the kernel).
 
-    Walks ipywidgets ``children`` for ``jupyter_bokeh.BokehModel`` widgets and returns
+    Finds the Bokeh widgets with :func:`xai_widgets.plots.bokeh_models_in` and returns
     ``{source id: {"name": name, "data": {column: values}}}``, with numbers as floats.
     """
     from bokeh.models import ColumnDataSource
-    from jupyter_bokeh import BokehModel
 
-    found, stack = {}, [widget]
-    while stack:
-        w = stack.pop()
-        if isinstance(w, BokehModel):
-            for model in w._document.models:
-                if isinstance(model, ColumnDataSource):
-                    found[model.id] = {"name": model.name, "data": {k: _plain(v) for k, v in model.data.items()}}
-        stack.extend(getattr(w, "children", ()))
+    from ..plots import bokeh_models_in
+
+    found = {}
+    for w in bokeh_models_in(widget):
+        for model in w._document.models:
+            if isinstance(model, ColumnDataSource):
+                found[model.id] = {"name": model.name, "data": {k: _plain(v) for k, v in model.data.items()}}
     return json.dumps(found)
 
 

@@ -14,6 +14,7 @@ import torch
 
 from ..contract import output_names
 from ..data.encoding import check_one_hot, one_hot
+from ..plots import bokeh_models_in
 
 
 def as_sequence(sequence) -> torch.Tensor:
@@ -140,33 +141,10 @@ def sync_views() -> None:
         model.sync_views()
 
 
-def _bokeh_models_in(widget):
-    """The BatchedBokehModels in an ipywidget tree (``widget`` and what its traits hold)."""
-    from ipywidgets import Widget
-
-    cls = _batched_bokeh_model_class()
-    seen, stack, found = set(), [widget], []
-    while stack:
-        w = stack.pop()
-        if id(w) in seen:
-            continue
-        seen.add(id(w))
-        if isinstance(w, cls):
-            found.append(w)
-            continue
-        for name in getattr(w, "keys", ()):
-            value = getattr(w, name, None)
-            if isinstance(value, Widget):
-                stack.append(value)
-            elif isinstance(value, (list, tuple)):
-                stack.extend(v for v in value if isinstance(v, Widget))
-    return found
-
-
 def _widget_mimebundle(widget):
     """IPython's mimebundle printer for every ipywidget: the Bokeh widgets inside it send their
     current document (if theirs lags behind) before the display message that creates the views."""
-    for model in _bokeh_models_in(widget):
+    for model in bokeh_models_in(widget, _batched_bokeh_model_class()):
         model._before_display()
     return widget._repr_mimebundle_()
 
